@@ -1,0 +1,2 @@
+//! zk-dump.
+fn main() {}

@@ -1,0 +1,2 @@
+//! Packet capture core.
+#![forbid(unsafe_code)]
