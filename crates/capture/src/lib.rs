@@ -1,2 +1,37 @@
-//! Packet capture core.
+//! The packet core shared by every zkwire tool: read packets from capture files or live
+//! interfaces, decode link, IP and TCP headers, reassemble TCP byte streams and cut them into
+//! protocol messages.
+//!
+//! The layers, each usable on its own:
+//!
+//! * [`source`]: where packets come from — [`source::FileSource`] for pcap and pcapng files (or
+//!   standard input), and, with the `live` feature, [`source::LiveSource`] through libpcap.
+//! * [`link`]: link layer to TCP segment ([`link::decode_tcp`]), lax about snaplen-truncated
+//!   frames, whose missing bytes become a hole, never data.
+//! * [`reassembly`]: the TCP reassembler, which turns segments into in-order byte streams
+//!   per connection and direction, with explicit gap events where bytes will never arrive.
+//! * [`framing`]: the [`framing::Framer`], which turns a byte stream into whole messages using a
+//!   protocol-supplied [`framing::Splitter`], and finds the next plausible boundary after a gap.
+//! * [`pipeline`]: the loop that drives packets from a source through the layers above.
+//!
+//! Everything below the source is sans-IO and deterministic: the same packets in the same order
+//! give the same events, whatever the wall clock says.
 #![forbid(unsafe_code)]
+
+pub mod framing;
+pub mod link;
+pub mod pipeline;
+pub mod reassembly;
+pub mod source;
+pub mod stats;
+pub mod time;
+
+pub use framing::{FrameLen, Framer, FramerEvent, LengthPrefixed, Plausibility, Splitter};
+pub use link::{decode_tcp, LinkType, TcpSegment};
+pub use pipeline::{run, PipelineOptions, RunOutcome, StopFlag};
+pub use reassembly::{
+    ClientIs, CloseReason, ConnInfo, Direction, Reassembler, ReassemblyConfig, StreamHandler,
+};
+pub use source::{FileSource, Next, PacketSource, RawPacket, SourceError};
+pub use stats::CaptureStats;
+pub use time::Timestamp;

@@ -1,0 +1,410 @@
+//! Cutting a reassembled byte stream into whole protocol messages.
+//!
+//! A [`Framer`] never hands its consumer a partial message. Message boundaries come from a
+//! protocol-supplied [`Splitter`]: [`LengthPrefixed`] serves the client and election protocols
+//! (4-byte big-endian length prefix), while the quorum protocol, which has no length prefix,
+//! supplies a splitter that parses just enough of each packet to know where it ends.
+//!
+//! After a gap, or when a connection is met mid-stream, the framer hunts: it looks for the next
+//! offset at which the splitter finds a plausible message start, drops (and counts) the bytes
+//! before it, and carries on from there.
+//!
+//! Whole messages found within one pushed chunk are handed over straight from that chunk;
+//! only a message split across chunks is copied, once.
+
+use serde::Serialize;
+
+/// How long the message at the start of a buffer is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameLen {
+    /// A whole message of this many bytes (including any length prefix) is present.
+    Complete(usize),
+    /// More bytes are needed: at least this many in total from the message start.
+    Incomplete(usize),
+    /// No valid message starts here.
+    Invalid,
+}
+
+/// Whether a message plausibly starts at the start of a buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plausibility {
+    /// Yes: resynchronise here.
+    Yes,
+    /// No: try the next offset.
+    No,
+    /// Cannot tell yet; wait for more bytes.
+    NeedMore,
+}
+
+/// A protocol's knowledge of where its messages begin and end.
+pub trait Splitter {
+    /// The length of the message at the start of `buf`, which is a known message boundary.
+    fn frame_len(&mut self, buf: &[u8]) -> FrameLen;
+
+    /// Whether a message plausibly starts at the start of `buf`, when hunting for a boundary.
+    /// The work must be bounded: it is called at many offsets.
+    fn plausible(&mut self, buf: &[u8]) -> Plausibility;
+
+    /// Called when the framer resynchronised after a loss, so stateful splitters can reset.
+    fn resynced(&mut self) {}
+}
+
+/// Messages prefixed by a 4-byte big-endian length that does not count itself.
+#[derive(Debug, Clone, Copy)]
+pub struct LengthPrefixed {
+    /// Largest acceptable payload length; a longer one is treated as a lost boundary.
+    pub max_len: u32,
+    /// Smallest acceptable payload length.
+    pub min_len: u32,
+    /// A protocol check of a candidate message start (the whole buffer from the prefix on).
+    pub check: fn(&[u8]) -> Plausibility,
+}
+
+impl LengthPrefixed {
+    /// Length-prefixed framing with a payload size range and a plausibility check.
+    pub fn new(min_len: u32, max_len: u32, check: fn(&[u8]) -> Plausibility) -> LengthPrefixed {
+        LengthPrefixed {
+            max_len,
+            min_len,
+            check,
+        }
+    }
+
+    fn payload_len(&self, buf: &[u8]) -> Option<Result<u32, ()>> {
+        let prefix = buf.get(..4)?;
+        let len = i32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]);
+        if len < 0 || (len as u32) < self.min_len || len as u32 > self.max_len {
+            return Some(Err(()));
+        }
+        Some(Ok(len as u32))
+    }
+}
+
+impl Splitter for LengthPrefixed {
+    fn frame_len(&mut self, buf: &[u8]) -> FrameLen {
+        match self.payload_len(buf) {
+            None => FrameLen::Incomplete(4),
+            Some(Err(())) => FrameLen::Invalid,
+            Some(Ok(len)) => {
+                let total = 4 + len as usize;
+                if buf.len() >= total {
+                    FrameLen::Complete(total)
+                } else {
+                    FrameLen::Incomplete(total)
+                }
+            }
+        }
+    }
+
+    fn plausible(&mut self, buf: &[u8]) -> Plausibility {
+        match self.payload_len(buf) {
+            None => Plausibility::NeedMore,
+            Some(Err(())) => Plausibility::No,
+            Some(Ok(_)) => (self.check)(buf),
+        }
+    }
+}
+
+/// What the framer hands its consumer.
+#[derive(Debug, PartialEq, Eq)]
+pub enum FramerEvent<'a> {
+    /// One whole message (including its length prefix, if the protocol has one).
+    Message(&'a [u8]),
+    /// Bytes dropped while looking for a message boundary after a loss or a mid-stream start.
+    Skipped(u64),
+}
+
+/// Counters of one framer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct FramerStats {
+    /// Messages handed over.
+    pub messages: u64,
+    /// Times a boundary was found again after a loss or a mid-stream start.
+    pub resyncs: u64,
+    /// Bytes dropped while hunting for a boundary.
+    pub skipped_bytes: u64,
+    /// Times the splitter said the bytes at a supposed boundary were not a message.
+    pub invalid: u64,
+}
+
+/// Turns one direction of a reassembled stream into messages.
+#[derive(Debug)]
+pub struct Framer<S> {
+    splitter: S,
+    buf: Vec<u8>,
+    hunting: bool,
+    max_hunt_window: usize,
+    /// Counters.
+    pub stats: FramerStats,
+}
+
+impl<S: Splitter> Framer<S> {
+    /// A framer; `at_boundary` says whether the stream starts at a message boundary (a
+    /// connection whose SYN was seen) or must be hunted (a connection met mid-stream).
+    pub fn new(splitter: S, at_boundary: bool) -> Framer<S> {
+        Framer {
+            splitter,
+            buf: Vec::new(),
+            hunting: !at_boundary,
+            max_hunt_window: 1 << 20,
+            stats: FramerStats::default(),
+        }
+    }
+
+    /// The splitter, e.g. to inspect protocol state.
+    pub fn splitter_mut(&mut self) -> &mut S {
+        &mut self.splitter
+    }
+
+    /// Whether the framer is looking for a boundary.
+    pub fn is_hunting(&self) -> bool {
+        self.hunting
+    }
+
+    /// Bytes held back waiting for the rest of a message.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Feeds the next in-order bytes of the stream.
+    pub fn push(&mut self, data: &[u8], out: &mut dyn FnMut(FramerEvent<'_>)) {
+        if self.hunting {
+            self.buf.extend_from_slice(data);
+            self.hunt(out);
+            return;
+        }
+        let mut data = data;
+        while !self.buf.is_empty() {
+            match self.splitter.frame_len(&self.buf) {
+                FrameLen::Complete(n) if n > 0 && n <= self.buf.len() => {
+                    self.emit_buffered(n, out);
+                }
+                FrameLen::Incomplete(need) if need > self.buf.len() => {
+                    if data.is_empty() {
+                        return;
+                    }
+                    let take = (need - self.buf.len()).min(data.len());
+                    self.buf.extend_from_slice(&data[..take]);
+                    data = &data[take..];
+                }
+                _ => {
+                    self.stats.invalid += 1;
+                    self.buf.extend_from_slice(data);
+                    self.start_hunt(out);
+                    return;
+                }
+            }
+        }
+        self.push_direct(data, out);
+    }
+
+    /// Bytes of the stream were lost: drop any partial message and hunt for the next boundary.
+    pub fn gap(&mut self, out: &mut dyn FnMut(FramerEvent<'_>)) {
+        if !self.buf.is_empty() {
+            let dropped = self.buf.len() as u64;
+            self.buf.clear();
+            self.stats.skipped_bytes += dropped;
+            out(FramerEvent::Skipped(dropped));
+        }
+        self.hunting = true;
+    }
+
+    /// The stream ended: whatever partial message is held is dropped and returned as a count.
+    pub fn finish(&mut self) -> usize {
+        let n = self.buf.len();
+        self.stats.skipped_bytes += n as u64;
+        self.buf.clear();
+        n
+    }
+
+    fn emit_buffered(&mut self, n: usize, out: &mut dyn FnMut(FramerEvent<'_>)) {
+        self.stats.messages += 1;
+        out(FramerEvent::Message(&self.buf[..n]));
+        self.buf.drain(..n);
+    }
+
+    /// Frames straight out of `data`, copying only a trailing partial message.
+    fn push_direct(&mut self, data: &[u8], out: &mut dyn FnMut(FramerEvent<'_>)) {
+        let mut pos = 0;
+        while pos < data.len() {
+            let rest = &data[pos..];
+            match self.splitter.frame_len(rest) {
+                FrameLen::Complete(n) if n > 0 && n <= rest.len() => {
+                    self.stats.messages += 1;
+                    out(FramerEvent::Message(&rest[..n]));
+                    pos += n;
+                }
+                FrameLen::Incomplete(need) if need > rest.len() => {
+                    self.buf.extend_from_slice(rest);
+                    return;
+                }
+                _ => {
+                    self.stats.invalid += 1;
+                    self.buf.extend_from_slice(rest);
+                    self.start_hunt(out);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn start_hunt(&mut self, out: &mut dyn FnMut(FramerEvent<'_>)) {
+        self.hunting = true;
+        // The current position failed; a boundary can only be later.
+        self.drop_front(1.min(self.buf.len()), out);
+        self.hunt(out);
+    }
+
+    fn drop_front(&mut self, n: usize, out: &mut dyn FnMut(FramerEvent<'_>)) {
+        if n > 0 {
+            self.buf.drain(..n);
+            self.stats.skipped_bytes += n as u64;
+            out(FramerEvent::Skipped(n as u64));
+        }
+    }
+
+    fn hunt(&mut self, out: &mut dyn FnMut(FramerEvent<'_>)) {
+        let mut at = 0;
+        let found = loop {
+            if at >= self.buf.len() {
+                break false;
+            }
+            match self.splitter.plausible(&self.buf[at..]) {
+                Plausibility::Yes => break true,
+                Plausibility::No => at += 1,
+                Plausibility::NeedMore => {
+                    if self.buf.len() - at > self.max_hunt_window {
+                        at += 1; // waited long enough for this candidate
+                    } else {
+                        break false;
+                    }
+                }
+            }
+        };
+        self.drop_front(at, out);
+        if found {
+            self.hunting = false;
+            self.stats.resyncs += 1;
+            self.splitter.resynced();
+            let held = std::mem::take(&mut self.buf);
+            self.push_direct(&held, out);
+            if self.buf.is_empty() {
+                // Keep the allocation for the next partial message.
+                let mut held = held;
+                held.clear();
+                self.buf = held;
+            }
+        } else if self.buf.len() > self.max_hunt_window {
+            let excess = self.buf.len() - self.max_hunt_window;
+            self.drop_front(excess, out);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn any(_: &[u8]) -> Plausibility {
+        Plausibility::Yes
+    }
+
+    /// Plausible only where the payload starts with the marker byte 0xAA.
+    fn marker(buf: &[u8]) -> Plausibility {
+        match buf.get(4) {
+            None => Plausibility::NeedMore,
+            Some(0xAA) => Plausibility::Yes,
+            Some(_) => Plausibility::No,
+        }
+    }
+
+    fn frame(payload: &[u8]) -> Vec<u8> {
+        let mut f = (payload.len() as u32).to_be_bytes().to_vec();
+        f.extend_from_slice(payload);
+        f
+    }
+
+    fn run(framer: &mut Framer<LengthPrefixed>, chunks: &[&[u8]]) -> (Vec<Vec<u8>>, u64) {
+        let mut msgs = Vec::new();
+        let mut skipped = 0;
+        for c in chunks {
+            framer.push(c, &mut |ev| match ev {
+                FramerEvent::Message(m) => msgs.push(m.to_vec()),
+                FramerEvent::Skipped(n) => skipped += n,
+            });
+        }
+        (msgs, skipped)
+    }
+
+    #[test]
+    fn frames_split_at_every_byte_position_come_out_whole() {
+        let mut stream = Vec::new();
+        let payloads: Vec<Vec<u8>> = (0..20u8).map(|i| vec![0xAA; i as usize * 7 + 1]).collect();
+        for p in &payloads {
+            stream.extend(frame(p));
+        }
+        for split in 1..40 {
+            let chunks: Vec<&[u8]> = stream.chunks(split).collect();
+            let mut f = Framer::new(LengthPrefixed::new(0, 1 << 20, any), true);
+            let (msgs, skipped) = run(&mut f, &chunks);
+            assert_eq!(skipped, 0);
+            let got: Vec<Vec<u8>> = msgs.iter().map(|m| m[4..].to_vec()).collect();
+            assert_eq!(got, payloads, "split {split}");
+            assert_eq!(f.buffered(), 0);
+        }
+    }
+
+    #[test]
+    fn oversized_length_hunts_for_the_next_plausible_frame() {
+        let mut stream = vec![0x7f, 0xff, 0xff, 0xff, 1, 2, 3]; // a 2 GiB length: garbage
+        stream.extend(frame(&[0xAA, 1, 2]));
+        let mut f = Framer::new(LengthPrefixed::new(1, 1 << 20, marker), true);
+        let (msgs, skipped) = run(&mut f, &[&stream]);
+        assert_eq!(msgs, vec![frame(&[0xAA, 1, 2])]);
+        assert_eq!(skipped, 7);
+        assert_eq!(f.stats.invalid, 1);
+        assert_eq!(f.stats.resyncs, 1);
+        assert!(!f.is_hunting());
+    }
+
+    #[test]
+    fn gap_drops_partial_frame_and_resyncs_on_next_segment() {
+        let mut f = Framer::new(LengthPrefixed::new(1, 1 << 20, marker), true);
+        let whole = frame(&[0xAA; 10]);
+        let (msgs, _) = run(&mut f, &[&whole[..6]]);
+        assert!(msgs.is_empty());
+        let mut skipped = 0;
+        f.gap(&mut |ev| {
+            if let FramerEvent::Skipped(n) = ev {
+                skipped += n
+            }
+        });
+        assert_eq!(skipped, 6);
+        // The rest of the lost frame arrives, then a whole frame.
+        let mut next = whole[9..].to_vec();
+        next.extend(frame(&[0xAA, 5]));
+        let (msgs, skipped2) = run(&mut f, &[&next]);
+        assert_eq!(msgs, vec![frame(&[0xAA, 5])]);
+        assert_eq!(skipped2, 5);
+    }
+
+    #[test]
+    fn midstream_start_hunts_first() {
+        let mut f = Framer::new(LengthPrefixed::new(1, 1 << 20, marker), false);
+        let mut stream = vec![0, 0, 0, 3, 0x01]; // tail of an earlier frame
+        stream.extend(frame(&[0xAA, 9]));
+        let (msgs, skipped) = run(&mut f, &[&stream]);
+        assert_eq!(msgs, vec![frame(&[0xAA, 9])]);
+        assert_eq!(skipped, 5);
+    }
+
+    #[test]
+    fn hunting_window_is_bounded() {
+        let mut f = Framer::new(LengthPrefixed::new(1, 16, marker), false);
+        let garbage = vec![0u8; 3 << 20];
+        let (msgs, skipped) = run(&mut f, &[&garbage]);
+        assert!(msgs.is_empty());
+        assert!(f.buffered() <= 1 << 20);
+        assert_eq!(skipped as usize + f.buffered(), garbage.len());
+    }
+}

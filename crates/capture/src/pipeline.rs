@@ -1,0 +1,136 @@
+//! The loop every tool runs: packets from a source, through link decoding and reassembly, into
+//! the tool's [`StreamHandler`].
+
+use crate::link::{decode_tcp, Skip};
+use crate::reassembly::{Reassembler, StreamHandler};
+use crate::source::{Next, PacketSource, SourceError};
+use crate::time::Timestamp;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// A flag another thread (a signal handler, a server) can raise to stop the loop.
+#[derive(Debug, Clone, Default)]
+pub struct StopFlag(Arc<AtomicBool>);
+
+impl StopFlag {
+    /// A lowered flag.
+    pub fn new() -> StopFlag {
+        StopFlag::default()
+    }
+
+    /// Raises the flag.
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the flag was raised.
+    pub fn is_stopped(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Options of [`run`].
+pub struct PipelineOptions<'a> {
+    /// Checked between packets and on idle wakeups.
+    pub stop: StopFlag,
+    /// Called every `progress_every` packets with (bytes read, total bytes if known).
+    pub progress: Option<&'a mut dyn FnMut(u64, Option<u64>)>,
+    /// How often to report progress, in packets.
+    pub progress_every: u64,
+    /// Called on idle wakeups and every `progress_every` packets with the current capture time
+    /// (for periodic work such as publishing statistics).
+    pub on_tick: Option<&'a mut dyn FnMut(Timestamp)>,
+}
+
+impl Default for PipelineOptions<'_> {
+    fn default() -> Self {
+        PipelineOptions {
+            stop: StopFlag::new(),
+            progress: None,
+            progress_every: 4096,
+            on_tick: None,
+        }
+    }
+}
+
+/// How the loop ended.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// Timestamp of the last packet seen.
+    pub last_ts: Option<Timestamp>,
+    /// Whether the loop stopped because of the stop flag or the handler, not the input's end.
+    pub stopped: bool,
+    /// The error that ended the input early, if any (what came before it was still decoded).
+    pub error: Option<SourceError>,
+}
+
+/// Reads every packet of `source` into `reassembler` and `handler`, then ends all connections.
+pub fn run<S, H>(
+    source: &mut S,
+    reassembler: &mut Reassembler<H::Conn>,
+    handler: &mut H,
+    mut options: PipelineOptions<'_>,
+) -> RunOutcome
+where
+    S: PacketSource + ?Sized,
+    H: StreamHandler,
+{
+    let mut last_ts = None;
+    let mut stopped = false;
+    let mut error = None;
+    let every = options.progress_every.max(1);
+    loop {
+        if options.stop.is_stopped() || !handler.wants_more() {
+            stopped = true;
+            break;
+        }
+        let packet = match source.next_packet() {
+            Ok(Next::Packet(p)) => p,
+            Ok(Next::Idle) => {
+                if let (Some(tick), Some(ts)) = (options.on_tick.as_mut(), last_ts) {
+                    tick(ts);
+                }
+                continue;
+            }
+            Ok(Next::End) => break,
+            Err(e) => {
+                error = Some(e);
+                break;
+            }
+        };
+        let stats = &mut reassembler.stats;
+        stats.packets += 1;
+        stats.bytes += packet.data.len() as u64;
+        if (packet.data.len() as u64) < packet.orig_len as u64 {
+            stats.truncated += 1;
+        }
+        let ts = packet.ts;
+        last_ts = Some(ts);
+        match decode_tcp(packet.link, packet.data) {
+            Ok(segment) => reassembler.segment(&segment, ts, handler),
+            Err(Skip::NotTcp) => stats.not_tcp += 1,
+            Err(Skip::Fragment) => stats.ip_fragments += 1,
+            Err(Skip::UnsupportedLink) => stats.unsupported_link += 1,
+            Err(Skip::Malformed) => stats.malformed += 1,
+        }
+        if reassembler.stats.packets % every == 0 {
+            if let Some(progress) = options.progress.as_mut() {
+                let (done, total) = source.progress();
+                progress(done, total);
+            }
+            if let Some(tick) = options.on_tick.as_mut() {
+                tick(ts);
+            }
+        }
+    }
+    if let Some((kernel, iface)) = source.drops() {
+        reassembler.stats.kernel_drops = kernel;
+        reassembler.stats.interface_drops = iface;
+    }
+    reassembler.finish(last_ts.unwrap_or_default(), handler);
+    RunOutcome {
+        last_ts,
+        stopped,
+        error,
+    }
+}

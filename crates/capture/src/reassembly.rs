@@ -1,0 +1,1039 @@
+//! TCP reassembly: segments in capture order in, in-order byte streams per connection and
+//! direction out.
+//!
+//! Bytes are delivered as soon as they are in sequence, without waiting for ACKs, so one-sided
+//! captures and `-i any` captures decode. Segments ahead of a hole are buffered (bounded per
+//! flow and in total). A hole is given up on — reported to the consumer as a gap, which it must
+//! resynchronise after — when the peer has acknowledged the missing bytes (the sniffer missed
+//! them and nobody will resend them), when the buffers are full, when it is older than the
+//! hole timeout, or when the connection ends. Retransmissions and overlaps are de-duplicated;
+//! sequence numbers wrap. Connections met mid-stream are tracked from their first segment.
+//! The flow table is bounded: idle flows expire and, when full, the oldest are evicted.
+//!
+//! The reassembler is a pure function of the segments and their capture timestamps.
+
+use crate::link::TcpSegment;
+use crate::stats::CaptureStats;
+use crate::time::Timestamp;
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+
+/// Which way bytes flow within a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// From the client (the connection's initiator) to the server.
+    ToServer,
+    /// From the server to the client.
+    ToClient,
+}
+
+impl Direction {
+    fn index(self) -> usize {
+        match self {
+            Direction::ToServer => 0,
+            Direction::ToClient => 1,
+        }
+    }
+
+    /// The other direction.
+    pub fn reverse(self) -> Direction {
+        match self {
+            Direction::ToServer => Direction::ToClient,
+            Direction::ToClient => Direction::ToServer,
+        }
+    }
+}
+
+/// Which end of the first segment of a connection is the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientIs {
+    /// The segment's sender.
+    Source,
+    /// The segment's receiver.
+    Destination,
+}
+
+/// Identity of a tracked connection, passed with every event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnInfo {
+    /// A number unique within one run, in order of first appearance.
+    pub id: u64,
+    /// The client's address.
+    pub client: SocketAddr,
+    /// The server's address.
+    pub server: SocketAddr,
+    /// Whether the connection's SYN was seen (so its first bytes are the stream's first bytes).
+    pub syn_seen: bool,
+    /// When the connection was first seen.
+    pub started: Timestamp,
+}
+
+/// Why a connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// Both sides sent FIN and all bytes before them were delivered.
+    Fin,
+    /// A RST was seen.
+    Reset,
+    /// Nothing was seen for longer than the idle timeout.
+    Idle,
+    /// The flow table was full and this was among the least recently active connections.
+    Evicted,
+    /// A new SYN reused the same addresses and ports.
+    Restarted,
+    /// The input ended.
+    EndOfCapture,
+}
+
+/// The consumer of reassembled streams: one value of `Conn` is kept per connection.
+pub trait StreamHandler {
+    /// Per-connection state of the consumer.
+    type Conn;
+
+    /// A segment of a connection not tracked yet. Return its state and which end is the client,
+    /// or `None` to ignore it (it will be offered again with its next segment).
+    fn open(&mut self, first: &TcpSegment<'_>, ts: Timestamp) -> Option<(Self::Conn, ClientIs)>;
+
+    /// In-order bytes of one direction.
+    fn data(
+        &mut self,
+        conn: &mut Self::Conn,
+        info: &ConnInfo,
+        dir: Direction,
+        ts: Timestamp,
+        bytes: &[u8],
+    );
+
+    /// `len` bytes of one direction that will never be delivered: resynchronise after them.
+    fn gap(
+        &mut self,
+        conn: &mut Self::Conn,
+        info: &ConnInfo,
+        dir: Direction,
+        ts: Timestamp,
+        len: u64,
+    );
+
+    /// The connection ended; no more events for it.
+    fn close(&mut self, conn: Self::Conn, info: &ConnInfo, ts: Timestamp, reason: CloseReason);
+
+    /// Whether the consumer wants more input (a tool with `--limit` says no once it has enough).
+    fn wants_more(&self) -> bool {
+        true
+    }
+}
+
+/// Limits and timeouts of the reassembler.
+#[derive(Debug, Clone)]
+pub struct ReassemblyConfig {
+    /// Most connections tracked at once; beyond it the least recently active are evicted.
+    pub max_flows: usize,
+    /// Most out-of-order bytes buffered for one direction of one connection.
+    pub max_buffered_per_flow: usize,
+    /// Most out-of-order bytes buffered in total.
+    pub max_buffered_total: usize,
+    /// A hole older than this (capture time) is given up on.
+    pub hole_timeout_ns: i64,
+    /// A connection silent for longer than this (capture time) is closed.
+    pub idle_timeout_ns: i64,
+    /// How long a closed connection is remembered, to absorb late retransmissions.
+    pub closed_linger_ns: i64,
+}
+
+impl Default for ReassemblyConfig {
+    fn default() -> Self {
+        ReassemblyConfig {
+            max_flows: 1 << 18,
+            max_buffered_per_flow: 8 << 20,
+            max_buffered_total: 256 << 20,
+            hole_timeout_ns: 10_000_000_000,
+            idle_timeout_ns: 600_000_000_000,
+            closed_linger_ns: 60_000_000_000,
+        }
+    }
+}
+
+const SECOND: i64 = 1_000_000_000;
+/// A sequence jump beyond this cannot be the same byte stream.
+const MAX_SEQ_JUMP: i64 = 1 << 30;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct FlowKey {
+    lo: SocketAddr,
+    hi: SocketAddr,
+}
+
+impl FlowKey {
+    fn of(a: SocketAddr, b: SocketAddr) -> FlowKey {
+        if a <= b {
+            FlowKey { lo: a, hi: b }
+        } else {
+            FlowKey { lo: b, hi: a }
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Pending {
+    data: Vec<u8>,
+    missing: u32,
+}
+
+impl Pending {
+    fn len(&self) -> u64 {
+        self.data.len() as u64 + self.missing as u64
+    }
+}
+
+/// One direction of a connection.
+#[derive(Debug, Default)]
+struct Half {
+    isn: Option<u32>,
+    /// Sequence number of the next byte to deliver; `None` until the first segment.
+    next_seq: Option<u32>,
+    /// Stream offset of `next_seq` (bytes delivered plus gap bytes).
+    offset: u64,
+    /// Out-of-order segments by stream offset.
+    pending: BTreeMap<u64, Pending>,
+    pending_bytes: usize,
+    hole_since: Option<Timestamp>,
+    /// Highest sequence number the peer acknowledged.
+    peer_ack: Option<u32>,
+    /// Stream offset at which FIN was sent.
+    fin_at: Option<u64>,
+}
+
+enum Ev<'a> {
+    Data(&'a [u8]),
+    Gap(u64),
+}
+
+impl Half {
+    fn finished(&self) -> bool {
+        self.fin_at.is_some_and(|f| self.offset >= f)
+    }
+
+    /// Stream offset of a sequence number (may be negative: before the delivered point).
+    fn rel(&self, seq: u32) -> i64 {
+        match self.next_seq {
+            Some(next) => seq.wrapping_sub(next) as i32 as i64,
+            None => 0,
+        }
+    }
+
+    fn note_peer_ack(&mut self, ack: u32) {
+        match self.peer_ack {
+            Some(prev) if (ack.wrapping_sub(prev) as i32) <= 0 => {}
+            _ => self.peer_ack = Some(ack),
+        }
+    }
+
+    /// Whether the peer has acknowledged bytes past the delivered point: the hole is permanent.
+    fn hole_acked(&self) -> Option<u64> {
+        let ack = self.peer_ack?;
+        let rel = self.rel(ack);
+        (rel > 0 && rel < MAX_SEQ_JUMP).then_some(rel as u64)
+    }
+
+    fn advance(&mut self, n: u64) {
+        self.offset += n;
+        if let Some(next) = self.next_seq {
+            self.next_seq = Some(next.wrapping_add(n as u32));
+        }
+    }
+
+    fn deliver(
+        &mut self,
+        data: &[u8],
+        missing: u32,
+        stats: &mut CaptureStats,
+        emit: &mut dyn FnMut(Ev<'_>),
+    ) {
+        if !data.is_empty() {
+            emit(Ev::Data(data));
+            self.advance(data.len() as u64);
+        }
+        if missing > 0 {
+            stats.gaps += 1;
+            stats.gap_bytes += missing as u64;
+            emit(Ev::Gap(missing as u64));
+            self.advance(missing as u64);
+        }
+    }
+
+    /// Delivers buffered segments that have become contiguous.
+    fn drain(&mut self, stats: &mut CaptureStats, total: &mut usize, emit: &mut dyn FnMut(Ev<'_>)) {
+        while let Some(entry) = self.pending.first_entry() {
+            let at = *entry.key();
+            if at > self.offset {
+                break;
+            }
+            let p = entry.remove();
+            self.pending_bytes -= p.data.len();
+            *total -= p.data.len();
+            let skip = self.offset - at;
+            if skip >= p.len() {
+                stats.retransmits += 1;
+                continue;
+            }
+            if skip > 0 {
+                stats.overlaps += 1;
+            }
+            let (data, missing) = trim_front(&p.data, p.missing, skip);
+            self.deliver(data, missing, stats, emit);
+        }
+        if self.pending.is_empty() {
+            self.hole_since = None;
+        }
+    }
+
+    /// Gives up on the hole before the first buffered segment (or up to `upto` bytes past the
+    /// delivered point, whichever is nearer) and delivers what follows.
+    fn skip_hole(
+        &mut self,
+        upto: Option<u64>,
+        stats: &mut CaptureStats,
+        total: &mut usize,
+        emit: &mut dyn FnMut(Ev<'_>),
+    ) {
+        let first = self.pending.keys().next().map(|at| at - self.offset);
+        let skip = match (first, upto) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) => a,
+            (None, Some(b)) => b,
+            (None, None) => 0,
+        };
+        if skip > 0 {
+            stats.gaps += 1;
+            stats.gap_bytes += skip;
+            emit(Ev::Gap(skip));
+            self.advance(skip);
+        }
+        self.drain(stats, total, emit);
+    }
+
+    /// Delivers everything buffered, with gaps for the holes.
+    fn flush(&mut self, stats: &mut CaptureStats, total: &mut usize, emit: &mut dyn FnMut(Ev<'_>)) {
+        while !self.pending.is_empty() {
+            self.skip_hole(None, stats, total, emit);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn accept(
+        &mut self,
+        seq: u32,
+        payload: &[u8],
+        missing: u32,
+        ts: Timestamp,
+        config: &ReassemblyConfig,
+        stats: &mut CaptureStats,
+        total: &mut usize,
+        emit: &mut dyn FnMut(Ev<'_>),
+    ) {
+        if self.next_seq.is_none() {
+            self.next_seq = Some(seq);
+        }
+        let len = payload.len() as i64 + missing as i64;
+        let mut rel = self.rel(seq);
+        if !(-MAX_SEQ_JUMP..=MAX_SEQ_JUMP).contains(&rel) {
+            // Not the same stream any more (a restart we did not see the SYN of, or garbage):
+            // deliver what was buffered, then follow the new sequence space.
+            stats.desyncs += 1;
+            self.flush(stats, total, emit);
+            stats.gaps += 1;
+            emit(Ev::Gap(0));
+            self.next_seq = Some(seq);
+            rel = 0;
+        }
+        if rel + len <= 0 {
+            stats.retransmits += 1;
+            return;
+        }
+        if rel <= 0 {
+            let skip = (-rel) as u64;
+            if skip > 0 {
+                stats.overlaps += 1;
+            }
+            let (data, missing) = trim_front(payload, missing, skip);
+            self.deliver(data, missing, stats, emit);
+            self.drain(stats, total, emit);
+            return;
+        }
+        // Ahead of a hole.
+        stats.out_of_order += 1;
+        let at = self.offset + rel as u64;
+        let replace = self.pending.get(&at).is_none_or(|p| p.len() < len as u64);
+        if replace {
+            let old = self
+                .pending
+                .insert(
+                    at,
+                    Pending {
+                        data: payload.to_vec(),
+                        missing,
+                    },
+                )
+                .map_or(0, |p| p.data.len());
+            self.pending_bytes = self.pending_bytes + payload.len() - old;
+            *total = *total + payload.len() - old;
+        } else {
+            stats.retransmits += 1;
+        }
+        self.hole_since.get_or_insert(ts);
+        if let Some(acked) = self.hole_acked() {
+            self.skip_hole(Some(acked), stats, total, emit);
+        }
+        while !self.pending.is_empty()
+            && (self.pending_bytes > config.max_buffered_per_flow
+                || *total > config.max_buffered_total)
+        {
+            stats.buffer_limit_hits += 1;
+            self.skip_hole(None, stats, total, emit);
+        }
+    }
+}
+
+fn trim_front(data: &[u8], missing: u32, skip: u64) -> (&[u8], u32) {
+    if skip <= data.len() as u64 {
+        (&data[skip as usize..], missing)
+    } else {
+        let from_missing = (skip - data.len() as u64).min(missing as u64) as u32;
+        (&[], missing - from_missing)
+    }
+}
+
+struct Flow<C> {
+    info: ConnInfo,
+    /// `None` once closed: the entry lingers to absorb stragglers.
+    conn: Option<C>,
+    halves: [Half; 2],
+    last_seen: Timestamp,
+}
+
+/// The TCP reassembler: a flow table plus the per-direction stream state.
+pub struct Reassembler<C> {
+    config: ReassemblyConfig,
+    flows: HashMap<FlowKey, Flow<C>>,
+    next_id: u64,
+    buffered_total: usize,
+    next_sweep: Option<Timestamp>,
+    /// What was seen, repaired and given up on.
+    pub stats: CaptureStats,
+}
+
+impl<C> Reassembler<C> {
+    /// A reassembler with the given limits.
+    pub fn new(config: ReassemblyConfig) -> Reassembler<C> {
+        Reassembler {
+            config,
+            flows: HashMap::new(),
+            next_id: 0,
+            buffered_total: 0,
+            next_sweep: None,
+            stats: CaptureStats::default(),
+        }
+    }
+
+    /// Connections currently in the table (including recently closed ones).
+    pub fn tracked_flows(&self) -> usize {
+        self.flows.len()
+    }
+
+    /// Bytes currently buffered out of order.
+    pub fn buffered_bytes(&self) -> usize {
+        self.buffered_total
+    }
+
+    /// Feeds one segment captured at `ts`.
+    pub fn segment<H: StreamHandler<Conn = C>>(
+        &mut self,
+        seg: &TcpSegment<'_>,
+        ts: Timestamp,
+        handler: &mut H,
+    ) {
+        self.stats.tcp_segments += 1;
+        self.maybe_sweep(ts, handler);
+        let key = FlowKey::of(seg.src, seg.dst);
+        let is_new_syn = seg.syn && seg.ack.is_none();
+        if let Some(flow) = self.flows.get_mut(&key) {
+            let restarted = match (&flow.conn, is_new_syn) {
+                (None, true) => true,
+                (None, false) => {
+                    self.stats.ignored_segments += 1;
+                    flow.last_seen = ts;
+                    return;
+                }
+                (Some(_), true) => {
+                    // A retransmitted SYN repeats its sequence number; any other SYN is a new
+                    // connection reusing the addresses (or one whose start we never saw).
+                    let dir = if seg.src == flow.info.client {
+                        Direction::ToServer
+                    } else {
+                        Direction::ToClient
+                    };
+                    flow.halves[dir.index()].isn != Some(seg.seq)
+                }
+                (Some(_), false) => false,
+            };
+            if restarted {
+                if flow.conn.is_some() {
+                    self.close_flow(key, ts, CloseReason::Restarted, handler);
+                }
+                self.flows.remove(&key);
+            }
+        }
+        if !self.flows.contains_key(&key) {
+            // Pure ACKs, lone FINs and RSTs do not reveal a stream worth tracking.
+            if !seg.syn && seg.payload.is_empty() && seg.missing == 0 {
+                self.stats.ignored_segments += 1;
+                return;
+            }
+            let Some((conn, client_is)) = handler.open(seg, ts) else {
+                self.stats.ignored_segments += 1;
+                return;
+            };
+            if self.flows.len() >= self.config.max_flows.max(1) {
+                self.evict_oldest(ts, handler);
+            }
+            let (client, server) = match client_is {
+                ClientIs::Source => (seg.src, seg.dst),
+                ClientIs::Destination => (seg.dst, seg.src),
+            };
+            let info = ConnInfo {
+                id: self.next_id,
+                client,
+                server,
+                syn_seen: seg.syn,
+                started: ts,
+            };
+            self.next_id += 1;
+            self.stats.flows += 1;
+            if !seg.syn {
+                self.stats.midstream_flows += 1;
+            }
+            self.flows.insert(
+                key,
+                Flow {
+                    info,
+                    conn: Some(conn),
+                    halves: [Half::default(), Half::default()],
+                    last_seen: ts,
+                },
+            );
+        }
+        let Some(flow) = self.flows.get_mut(&key) else {
+            return;
+        };
+        flow.last_seen = ts;
+        let dir = if seg.src == flow.info.client {
+            Direction::ToServer
+        } else {
+            Direction::ToClient
+        };
+        if let Some(ack) = seg.ack {
+            flow.halves[dir.reverse().index()].note_peer_ack(ack);
+        }
+        if seg.rst {
+            self.close_flow(key, ts, CloseReason::Reset, handler);
+            return;
+        }
+        let Flow {
+            info, conn, halves, ..
+        } = flow;
+        let Some(conn) = conn.as_mut() else { return };
+        let half = &mut halves[dir.index()];
+        let mut data_seq = seg.seq;
+        if seg.syn {
+            half.isn = Some(seg.seq);
+            data_seq = seg.seq.wrapping_add(1);
+            if half.next_seq.is_none() {
+                half.next_seq = Some(data_seq);
+            }
+        }
+        let stats = &mut self.stats;
+        let total = &mut self.buffered_total;
+        let mut emit = |ev: Ev<'_>| match ev {
+            Ev::Data(bytes) => handler.data(conn, info, dir, ts, bytes),
+            Ev::Gap(len) => handler.gap(conn, info, dir, ts, len),
+        };
+        if !seg.payload.is_empty() || seg.missing > 0 {
+            half.accept(
+                data_seq,
+                seg.payload,
+                seg.missing,
+                ts,
+                &self.config,
+                stats,
+                total,
+                &mut emit,
+            );
+        } else if half.next_seq.is_none() {
+            half.next_seq = Some(data_seq);
+        }
+        if let Some(since) = half.hole_since {
+            if ts.nanos_since(since) > self.config.hole_timeout_ns {
+                half.skip_hole(None, stats, total, &mut emit);
+            }
+        }
+        if seg.fin {
+            let end = half.rel(data_seq) + seg.payload.len() as i64 + seg.missing as i64;
+            if end >= 0 {
+                half.fin_at = Some(half.offset + end as u64);
+            }
+        }
+        if halves[0].finished() && halves[1].finished() {
+            self.close_flow(key, ts, CloseReason::Fin, handler);
+        }
+    }
+
+    fn close_flow<H: StreamHandler<Conn = C>>(
+        &mut self,
+        key: FlowKey,
+        ts: Timestamp,
+        reason: CloseReason,
+        handler: &mut H,
+    ) {
+        let Some(flow) = self.flows.get_mut(&key) else {
+            return;
+        };
+        let Some(mut conn) = flow.conn.take() else {
+            return;
+        };
+        for dir in [Direction::ToServer, Direction::ToClient] {
+            let half = &mut flow.halves[dir.index()];
+            let info = &flow.info;
+            let mut emit = |ev: Ev<'_>| match ev {
+                Ev::Data(bytes) => handler.data(&mut conn, info, dir, ts, bytes),
+                Ev::Gap(len) => handler.gap(&mut conn, info, dir, ts, len),
+            };
+            half.flush(&mut self.stats, &mut self.buffered_total, &mut emit);
+        }
+        match reason {
+            CloseReason::Fin | CloseReason::Reset | CloseReason::Restarted => {
+                self.stats.flows_closed += 1
+            }
+            CloseReason::Idle => self.stats.flows_expired += 1,
+            CloseReason::Evicted => self.stats.flows_evicted += 1,
+            CloseReason::EndOfCapture => {}
+        }
+        handler.close(conn, &flow.info, ts, reason);
+        flow.halves = [Half::default(), Half::default()];
+    }
+
+    /// Evicts about an eighth of the table, least recently active first (closed entries count
+    /// as inactive), so a flood of flows costs amortised constant time per flow.
+    fn evict_oldest<H: StreamHandler<Conn = C>>(&mut self, ts: Timestamp, handler: &mut H) {
+        let mut ages: Vec<(bool, Timestamp, FlowKey)> = self
+            .flows
+            .iter()
+            .map(|(k, f)| (f.conn.is_some(), f.last_seen, *k))
+            .collect();
+        let n = (ages.len() / 8).max(1);
+        if n < ages.len() {
+            ages.select_nth_unstable(n);
+        }
+        for (_, _, key) in ages.into_iter().take(n) {
+            self.close_flow(key, ts, CloseReason::Evicted, handler);
+            self.flows.remove(&key);
+        }
+    }
+
+    fn maybe_sweep<H: StreamHandler<Conn = C>>(&mut self, now: Timestamp, handler: &mut H) {
+        match self.next_sweep {
+            None => self.next_sweep = Some(now.plus_nanos(SECOND)),
+            Some(at) if now >= at => {
+                self.next_sweep = Some(now.plus_nanos(SECOND));
+                self.sweep(now, handler);
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// Expires idle connections, forgets long-closed ones and gives up on old holes.
+    pub fn sweep<H: StreamHandler<Conn = C>>(&mut self, now: Timestamp, handler: &mut H) {
+        let mut idle = Vec::new();
+        let mut forget = Vec::new();
+        for (key, flow) in self.flows.iter_mut() {
+            let quiet = now.nanos_since(flow.last_seen);
+            let Some(conn) = flow.conn.as_mut() else {
+                if quiet > self.config.closed_linger_ns {
+                    forget.push(*key);
+                }
+                continue;
+            };
+            if quiet > self.config.idle_timeout_ns {
+                idle.push(*key);
+                continue;
+            }
+            for dir in [Direction::ToServer, Direction::ToClient] {
+                let half = &mut flow.halves[dir.index()];
+                if half
+                    .hole_since
+                    .is_some_and(|s| now.nanos_since(s) > self.config.hole_timeout_ns)
+                {
+                    let info = &flow.info;
+                    let mut emit = |ev: Ev<'_>| match ev {
+                        Ev::Data(bytes) => handler.data(conn, info, dir, now, bytes),
+                        Ev::Gap(len) => handler.gap(conn, info, dir, now, len),
+                    };
+                    half.flush(&mut self.stats, &mut self.buffered_total, &mut emit);
+                }
+            }
+        }
+        for key in idle {
+            self.close_flow(key, now, CloseReason::Idle, handler);
+            self.flows.remove(&key);
+        }
+        for key in forget {
+            self.flows.remove(&key);
+        }
+    }
+
+    /// Ends every connection (end of input): buffered bytes are delivered with gaps for holes.
+    pub fn finish<H: StreamHandler<Conn = C>>(&mut self, now: Timestamp, handler: &mut H) {
+        let mut keys: Vec<(u64, FlowKey)> = self
+            .flows
+            .iter()
+            .filter(|(_, f)| f.conn.is_some())
+            .map(|(k, f)| (f.info.id, *k))
+            .collect();
+        // Close in order of appearance so output is deterministic.
+        keys.sort_unstable_by_key(|(id, _)| *id);
+        for (_, key) in keys {
+            self.close_flow(key, now, CloseReason::EndOfCapture, handler);
+        }
+        self.flows.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Default, Debug)]
+    struct Recorder {
+        /// Per connection id: (bytes with gaps as offsets, gap count, close reason).
+        streams: HashMap<(u64, usize), Vec<u8>>,
+        gaps: HashMap<(u64, usize), Vec<(usize, u64)>>,
+        closed: Vec<(u64, CloseReason)>,
+        server_port: u16,
+    }
+
+    impl StreamHandler for Recorder {
+        type Conn = ();
+        fn open(&mut self, first: &TcpSegment<'_>, _ts: Timestamp) -> Option<((), ClientIs)> {
+            if first.dst.port() == self.server_port {
+                Some(((), ClientIs::Source))
+            } else if first.src.port() == self.server_port {
+                Some(((), ClientIs::Destination))
+            } else {
+                None
+            }
+        }
+        fn data(
+            &mut self,
+            _: &mut (),
+            info: &ConnInfo,
+            dir: Direction,
+            _: Timestamp,
+            bytes: &[u8],
+        ) {
+            self.streams
+                .entry((info.id, dir.index()))
+                .or_default()
+                .extend_from_slice(bytes);
+        }
+        fn gap(&mut self, _: &mut (), info: &ConnInfo, dir: Direction, _: Timestamp, len: u64) {
+            let at = self
+                .streams
+                .get(&(info.id, dir.index()))
+                .map_or(0, |s| s.len());
+            self.gaps
+                .entry((info.id, dir.index()))
+                .or_default()
+                .push((at, len));
+        }
+        fn close(&mut self, _: (), info: &ConnInfo, _: Timestamp, reason: CloseReason) {
+            self.closed.push((info.id, reason));
+        }
+    }
+
+    fn rec() -> Recorder {
+        Recorder {
+            server_port: 2181,
+            ..Default::default()
+        }
+    }
+
+    const C: &str = "10.0.0.1:40000";
+    const S: &str = "10.0.0.2:2181";
+
+    fn seg<'a>(from_client: bool, seq: u32, payload: &'a [u8]) -> TcpSegment<'a> {
+        let (src, dst) = if from_client { (C, S) } else { (S, C) };
+        TcpSegment {
+            src: src.parse().expect("addr"),
+            dst: dst.parse().expect("addr"),
+            seq,
+            ack: None,
+            syn: false,
+            fin: false,
+            rst: false,
+            payload,
+            missing: 0,
+        }
+    }
+
+    fn t(ms: i64) -> Timestamp {
+        Timestamp(ms * 1_000_000)
+    }
+
+    fn handshake(r: &mut Reassembler<()>, h: &mut Recorder, isn_c: u32, isn_s: u32) {
+        let mut syn = seg(true, isn_c, b"");
+        syn.syn = true;
+        r.segment(&syn, t(0), h);
+        let mut synack = seg(false, isn_s, b"");
+        synack.syn = true;
+        synack.ack = Some(isn_c.wrapping_add(1));
+        r.segment(&synack, t(0), h);
+    }
+
+    #[test]
+    fn in_order_both_directions_then_fin_closes() {
+        let mut r = Reassembler::new(ReassemblyConfig::default());
+        let mut h = rec();
+        handshake(&mut r, &mut h, 100, 5000);
+        r.segment(&seg(true, 101, b"hello "), t(1), &mut h);
+        r.segment(&seg(true, 107, b"world"), t(2), &mut h);
+        r.segment(&seg(false, 5001, b"reply"), t(3), &mut h);
+        let mut fin_c = seg(true, 112, b"");
+        fin_c.fin = true;
+        r.segment(&fin_c, t(4), &mut h);
+        assert!(h.closed.is_empty(), "half-close keeps the connection");
+        let mut fin_s = seg(false, 5006, b"!");
+        fin_s.fin = true;
+        r.segment(&fin_s, t(5), &mut h);
+        assert_eq!(h.streams[&(0, 0)], b"hello world");
+        assert_eq!(h.streams[&(0, 1)], b"reply!");
+        assert_eq!(h.closed, vec![(0, CloseReason::Fin)]);
+        assert_eq!(r.stats.flows, 1);
+        assert_eq!(r.stats.midstream_flows, 0);
+        // A late ACK after close is absorbed, not a new flow.
+        let mut ack = seg(true, 113, b"");
+        ack.ack = Some(5008);
+        r.segment(&ack, t(6), &mut h);
+        assert_eq!(r.stats.flows, 1);
+    }
+
+    #[test]
+    fn reordering_retransmission_and_overlap() {
+        let mut r = Reassembler::new(ReassemblyConfig::default());
+        let mut h = rec();
+        handshake(&mut r, &mut h, 0, 0);
+        r.segment(&seg(true, 6, b"fghij"), t(1), &mut h); // ahead of a hole
+        assert!(!h.streams.contains_key(&(0, 0)));
+        r.segment(&seg(true, 1, b"abcde"), t(2), &mut h); // fills it
+        r.segment(&seg(true, 1, b"abcde"), t(3), &mut h); // pure retransmission
+        r.segment(&seg(true, 9, b"ijklm"), t(4), &mut h); // overlaps "ij"
+        assert_eq!(h.streams[&(0, 0)], b"abcdefghijklm");
+        assert_eq!(r.stats.out_of_order, 1);
+        assert_eq!(r.stats.retransmits, 1);
+        assert_eq!(r.stats.overlaps, 1);
+        assert_eq!(r.stats.gaps, 0);
+    }
+
+    #[test]
+    fn sequence_numbers_wrap_around() {
+        let mut r = Reassembler::new(ReassemblyConfig::default());
+        let mut h = rec();
+        let isn = u32::MAX - 3;
+        handshake(&mut r, &mut h, isn, 7);
+        r.segment(&seg(true, isn.wrapping_add(1), b"abcdef"), t(1), &mut h);
+        r.segment(&seg(true, isn.wrapping_add(11), b"klm"), t(2), &mut h);
+        r.segment(&seg(true, isn.wrapping_add(7), b"ghij"), t(3), &mut h);
+        assert_eq!(h.streams[&(0, 0)], b"abcdefghijklm");
+        assert_eq!(r.stats.gaps, 0);
+    }
+
+    #[test]
+    fn acknowledged_hole_becomes_a_gap_at_once() {
+        let mut r = Reassembler::new(ReassemblyConfig::default());
+        let mut h = rec();
+        handshake(&mut r, &mut h, 0, 0);
+        r.segment(&seg(true, 1, b"aaaa"), t(1), &mut h);
+        // The sniffer missed bytes 5..9; the server acknowledges them.
+        let mut ack = seg(false, 1, b"");
+        ack.ack = Some(13);
+        r.segment(&ack, t(2), &mut h);
+        r.segment(&seg(true, 9, b"cccc"), t(3), &mut h);
+        assert_eq!(h.streams[&(0, 0)], b"aaaacccc");
+        assert_eq!(h.gaps[&(0, 0)], vec![(4, 4)]);
+        assert_eq!(r.stats.gap_bytes, 4);
+    }
+
+    #[test]
+    fn unacknowledged_hole_waits_then_times_out() {
+        let mut r = Reassembler::new(ReassemblyConfig {
+            hole_timeout_ns: 2_000_000_000,
+            ..Default::default()
+        });
+        let mut h = rec();
+        handshake(&mut r, &mut h, 0, 0);
+        r.segment(&seg(true, 5, b"late"), t(10), &mut h);
+        assert!(!h.streams.contains_key(&(0, 0)));
+        // Other traffic moves capture time on; the sweep gives the hole up.
+        r.segment(&seg(false, 1, b"x"), t(1_500), &mut h);
+        assert!(!h.streams.contains_key(&(0, 0)));
+        r.segment(&seg(false, 2, b"y"), t(3_500), &mut h);
+        assert_eq!(h.streams[&(0, 0)], b"late");
+        assert_eq!(h.gaps[&(0, 0)], vec![(0, 4)]);
+    }
+
+    #[test]
+    fn midstream_flow_is_tracked_from_first_segment_and_pure_acks_are_not_flows() {
+        let mut r = Reassembler::new(ReassemblyConfig::default());
+        let mut h = rec();
+        let mut ack = seg(true, 77, b"");
+        ack.ack = Some(1);
+        r.segment(&ack, t(0), &mut h);
+        assert_eq!(r.stats.flows, 0);
+        r.segment(&seg(false, 9000, b"tail of something"), t(1), &mut h);
+        r.segment(&seg(true, 77, b"req"), t(2), &mut h);
+        assert_eq!(r.stats.flows, 1);
+        assert_eq!(r.stats.midstream_flows, 1);
+        assert_eq!(h.streams[&(0, 1)], b"tail of something");
+        assert_eq!(h.streams[&(0, 0)], b"req");
+        r.finish(t(3), &mut h);
+        assert_eq!(h.closed, vec![(0, CloseReason::EndOfCapture)]);
+    }
+
+    #[test]
+    fn snaplen_truncated_segment_delivers_a_gap_for_its_tail() {
+        let mut r = Reassembler::new(ReassemblyConfig::default());
+        let mut h = rec();
+        handshake(&mut r, &mut h, 0, 0);
+        let mut cut = seg(true, 1, b"head");
+        cut.missing = 96;
+        r.segment(&cut, t(1), &mut h);
+        r.segment(&seg(true, 101, b"next"), t(2), &mut h);
+        assert_eq!(h.streams[&(0, 0)], b"headnext");
+        assert_eq!(h.gaps[&(0, 0)], vec![(4, 96)]);
+    }
+
+    #[test]
+    fn reset_closes_and_new_syn_restarts() {
+        let mut r = Reassembler::new(ReassemblyConfig::default());
+        let mut h = rec();
+        handshake(&mut r, &mut h, 0, 0);
+        let mut rst = seg(false, 1, b"");
+        rst.rst = true;
+        r.segment(&rst, t(1), &mut h);
+        assert_eq!(h.closed, vec![(0, CloseReason::Reset)]);
+        handshake(&mut r, &mut h, 1000, 2000);
+        r.segment(&seg(true, 1001, b"again"), t(2), &mut h);
+        assert_eq!(h.streams[&(1, 0)], b"again");
+        assert_eq!(r.stats.flows, 2);
+    }
+
+    #[test]
+    fn flow_table_is_bounded_by_eviction() {
+        let mut r = Reassembler::new(ReassemblyConfig {
+            max_flows: 64,
+            ..Default::default()
+        });
+        let mut h = rec();
+        for i in 0..10_000u32 {
+            let mut s = seg(true, 1, b"x");
+            s.src = SocketAddr::new([10, (i >> 16) as u8, (i >> 8) as u8, i as u8].into(), 1000);
+            r.segment(&s, t(i as i64), &mut h);
+            assert!(r.tracked_flows() <= 64);
+        }
+        assert_eq!(r.stats.flows, 10_000);
+        assert!(r.stats.flows_evicted >= 10_000 - 64);
+    }
+
+    #[test]
+    fn out_of_order_buffer_is_bounded() {
+        let mut r = Reassembler::new(ReassemblyConfig {
+            max_buffered_per_flow: 1000,
+            ..Default::default()
+        });
+        let mut h = rec();
+        handshake(&mut r, &mut h, 0, 0);
+        let chunk = [7u8; 100];
+        for i in 0..50u32 {
+            r.segment(&seg(true, 1_000 + i * 100, &chunk), t(1), &mut h);
+            assert!(r.buffered_bytes() <= 1000);
+        }
+        assert!(r.stats.buffer_limit_hits > 0);
+        assert_eq!(h.gaps[&(0, 0)][0], (0, 999));
+    }
+
+    proptest! {
+        /// Any reordering and duplication of a stream's segments, without loss, delivers
+        /// exactly the original bytes; with loss, every delivered byte sits at its original
+        /// offset and data plus gaps account for the whole stream.
+        #[test]
+        fn any_order_delivers_original_bytes(
+            data in proptest::collection::vec(any::<u8>(), 1..2000),
+            cuts in proptest::collection::vec(1usize..200, 1..40),
+            order_seed in any::<u64>(),
+            dup_mask in any::<u64>(),
+            drop_mask in any::<u64>(),
+            lose in any::<bool>(),
+            isn in any::<u32>(),
+        ) {
+            let mut pieces = Vec::new();
+            let mut pos = 0;
+            for c in cuts.iter().cycle() {
+                if pos >= data.len() { break; }
+                let end = (pos + c).min(data.len());
+                pieces.push((pos, end));
+                pos = end;
+            }
+            let mut order: Vec<usize> = (0..pieces.len()).collect();
+            let mut x = order_seed | 1;
+            for i in (1..order.len()).rev() {
+                x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+                order.swap(i, (x % (i as u64 + 1)) as usize);
+            }
+            let mut r = Reassembler::new(ReassemblyConfig::default());
+            let mut h = rec();
+            handshake(&mut r, &mut h, isn, 1);
+            for (k, &i) in order.iter().enumerate() {
+                if lose && (drop_mask >> (k % 64)) & 1 == 1 && i != 0 { continue; }
+                let (a, b) = pieces[i];
+                let s = seg(true, isn.wrapping_add(1 + a as u32), &data[a..b]);
+                r.segment(&s, t(1), &mut h);
+                if (dup_mask >> (k % 64)) & 1 == 1 {
+                    r.segment(&s, t(1), &mut h);
+                }
+            }
+            r.finish(t(2), &mut h);
+            let got = h.streams.get(&(0, 0)).cloned().unwrap_or_default();
+            let gaps = h.gaps.get(&(0, 0)).cloned().unwrap_or_default();
+            if !lose {
+                prop_assert_eq!(&got, &data);
+                prop_assert!(gaps.is_empty());
+            } else {
+                // Rebuild positions: walk delivered bytes and gaps in order.
+                let mut offset = 0usize;
+                let mut delivered = 0usize;
+                let mut gi = 0;
+                while delivered < got.len() || gi < gaps.len() {
+                    if gi < gaps.len() && gaps[gi].0 == delivered {
+                        offset += gaps[gi].1 as usize;
+                        gi += 1;
+                        continue;
+                    }
+                    prop_assert_eq!(got[delivered], data[offset]);
+                    delivered += 1;
+                    offset += 1;
+                }
+                prop_assert!(offset <= data.len());
+            }
+        }
+    }
+}

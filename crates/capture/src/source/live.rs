@@ -1,0 +1,113 @@
+//! Live capture from a network interface through libpcap.
+//!
+//! Opening needs root or CAP_NET_RAW; the caller may drop privileges right after
+//! [`LiveSource::open`] returns, since reading needs no further rights.
+
+use super::{Next, PacketSource, RawPacket, SourceError};
+use crate::link::LinkType;
+use crate::time::Timestamp;
+
+/// How to open a live capture.
+#[derive(Debug, Clone)]
+pub struct LiveOptions {
+    /// Interface name (`any` for all interfaces on Linux).
+    pub iface: String,
+    /// A BPF filter expression.
+    pub filter: Option<String>,
+    /// Bytes to keep of each packet.
+    pub snaplen: i32,
+    /// Put the interface in promiscuous mode.
+    pub promiscuous: bool,
+    /// Kernel buffer size in bytes (0 keeps libpcap's default).
+    pub buffer_size: i32,
+    /// Read timeout in milliseconds: how often the reader wakes up with nothing to read.
+    pub timeout_ms: i32,
+}
+
+impl LiveOptions {
+    /// Defaults for an interface: whole packets, not promiscuous, 8 MiB buffer, 200 ms wakeups.
+    pub fn new(iface: impl Into<String>) -> LiveOptions {
+        LiveOptions {
+            iface: iface.into(),
+            filter: None,
+            snaplen: 262_144,
+            promiscuous: false,
+            buffer_size: 8 << 20,
+            timeout_ms: 200,
+        }
+    }
+}
+
+/// Packets from a network interface.
+pub struct LiveSource {
+    iface: String,
+    capture: pcap::Capture<pcap::Active>,
+    link: LinkType,
+}
+
+impl LiveSource {
+    /// Opens the interface and installs the filter.
+    pub fn open(options: &LiveOptions) -> Result<LiveSource, SourceError> {
+        let err = |e: pcap::Error| SourceError::Live {
+            iface: options.iface.clone(),
+            detail: e.to_string(),
+        };
+        let mut inactive = pcap::Capture::from_device(options.iface.as_str())
+            .map_err(err)?
+            .snaplen(options.snaplen)
+            .promisc(options.promiscuous)
+            .timeout(options.timeout_ms)
+            .immediate_mode(true);
+        if options.buffer_size > 0 {
+            inactive = inactive.buffer_size(options.buffer_size);
+        }
+        let mut capture = inactive.open().map_err(err)?;
+        if let Some(filter) = &options.filter {
+            capture
+                .filter(filter, true)
+                .map_err(|e| SourceError::Live {
+                    iface: options.iface.clone(),
+                    detail: format!("bad filter {filter:?}: {e}"),
+                })?;
+        }
+        let link = LinkType(capture.get_datalink().0);
+        Ok(LiveSource {
+            iface: options.iface.clone(),
+            capture,
+            link,
+        })
+    }
+}
+
+impl PacketSource for LiveSource {
+    fn next_packet(&mut self) -> Result<Next<'_>, SourceError> {
+        match self.capture.next_packet() {
+            Ok(p) => {
+                let ts = Timestamp::from_parts(
+                    p.header.ts.tv_sec as i64,
+                    p.header.ts.tv_usec as u64,
+                    1_000_000,
+                );
+                Ok(Next::Packet(RawPacket {
+                    ts,
+                    link: self.link,
+                    data: p.data,
+                    orig_len: p.header.len,
+                }))
+            }
+            Err(pcap::Error::TimeoutExpired) => Ok(Next::Idle),
+            Err(pcap::Error::NoMorePackets) => Ok(Next::End),
+            Err(e) => Err(SourceError::Live {
+                iface: self.iface.clone(),
+                detail: e.to_string(),
+            }),
+        }
+    }
+
+    fn drops(&mut self) -> Option<(u64, u64)> {
+        self.capture
+            .stats()
+            .ok()
+            .map(|s| (s.dropped as u64, s.if_dropped as u64))
+    }
+}
