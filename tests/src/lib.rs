@@ -1,1 +1,0 @@
-//! End-to-end tests for zkwire live under `tests/`; this library is empty.
