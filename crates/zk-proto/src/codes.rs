@@ -254,7 +254,13 @@ pub mod perms {
     /// Unknown high bits are ignored.
     pub fn letters(perms: i32) -> String {
         let mut s = String::with_capacity(5);
-        for (bit, c) in [(CREATE, 'c'), (DELETE, 'd'), (READ, 'r'), (WRITE, 'w'), (ADMIN, 'a')] {
+        for (bit, c) in [
+            (CREATE, 'c'),
+            (DELETE, 'd'),
+            (READ, 'r'),
+            (WRITE, 'w'),
+            (ADMIN, 'a'),
+        ] {
             if perms & bit != 0 {
                 s.push(c);
             }

@@ -68,7 +68,7 @@ pub(crate) fn complete<'a, T>(
     r: nom::IResult<&'a [u8], T>,
 ) -> Result<T, DecodeError> {
     match r {
-        Ok((rest, v)) if rest.is_empty() => Ok(v),
+        Ok(([], v)) => Ok(v),
         Ok((rest, _)) => Err(DecodeError::TrailingBytes { count: rest.len() }),
         Err(e) => Err(from_nom(whole, e)),
     }

@@ -90,7 +90,10 @@ fn reply_header_ok(payload: &[u8]) -> bool {
     else {
         return false;
     };
-    let xid_ok = matches!(x, xid::NOTIFICATION | xid::PING | xid::AUTH | xid::SET_WATCHES) || x > 0;
+    let xid_ok = matches!(
+        x,
+        xid::NOTIFICATION | xid::PING | xid::AUTH | xid::SET_WATCHES
+    ) || x > 0;
     // Epochs grow by one per election; anything past 2^24 elections is noise, not a zxid.
     let zxid_ok = zxid == -1 || (0..=0x00ff_ffff_ffff_ffff).contains(&zxid);
     xid_ok && zxid_ok && error_name(err).is_some()
@@ -119,7 +122,9 @@ pub fn plausible_reply_frame(buf: &[u8]) -> bool {
 
 /// [`plausible_reply_frame`] with an explicit frame-length ceiling.
 pub fn plausible_reply_frame_with_limit(buf: &[u8], max: u32) -> bool {
-    plausible(buf, max, 16, reply_header_ok, |p| parse_reply(p, None).is_ok())
+    plausible(buf, max, 16, reply_header_ok, |p| {
+        parse_reply(p, None).is_ok()
+    })
 }
 
 fn plausible(
@@ -287,7 +292,10 @@ mod tests {
 
     #[test]
     fn frames() {
-        assert_eq!(frame_len(&[0, 0], 100), FrameStatus::Incomplete { needed: 2 });
+        assert_eq!(
+            frame_len(&[0, 0], 100),
+            FrameStatus::Incomplete { needed: 2 }
+        );
         assert_eq!(
             frame_len(&[0, 0, 0, 2, 1], 100),
             FrameStatus::Incomplete { needed: 1 }
@@ -327,7 +335,9 @@ mod tests {
         assert!(plausible_request_frame(&two));
         two[23] = 10; // the next header now has the unassigned opcode 10
         assert!(!plausible_request_frame(&two));
-        assert!(!plausible_request_frame(&[0, 0, 0, 8, 0, 0, 0, 1, 0, 0, 0, 10]));
+        assert!(!plausible_request_frame(&[
+            0, 0, 0, 8, 0, 0, 0, 1, 0, 0, 0, 10
+        ]));
         let mut reply = vec![0, 0, 0, 16, 0xff, 0xff, 0xff, 0xfe];
         reply.extend_from_slice(&7i64.to_be_bytes());
         reply.extend_from_slice(&[0; 4]);

@@ -510,7 +510,9 @@ mod tests {
     #[test]
     fn ints_and_incomplete() {
         assert_eq!(parse_int(&[0, 0, 1, 0, 9]), Ok((&[9u8][..], 256)));
-        assert!(matches!(parse_int(&[0, 0]), Err(Err::Incomplete(Needed::Size(n))) if n.get() == 2));
+        assert!(
+            matches!(parse_int(&[0, 0]), Err(Err::Incomplete(Needed::Size(n))) if n.get() == 2)
+        );
         assert_eq!(parse_long(&[0xff; 8]).map(|r| r.1), Ok(-1));
         assert_eq!(parse_bool(&[7]).map(|r| r.1), Ok(true));
     }
@@ -519,27 +521,42 @@ mod tests {
     fn buffers() {
         assert_eq!(parse_buffer(&[0xff; 4]).map(|r| r.1), Ok(None));
         assert_eq!(parse_buffer(&[0, 0, 0, 0]).map(|r| r.1), Ok(Some(&[][..])));
-        assert!(matches!(parse_buffer(&[0xff, 0xff, 0xff, 0xfe]), Err(Err::Error(_))));
+        assert!(matches!(
+            parse_buffer(&[0xff, 0xff, 0xff, 0xfe]),
+            Err(Err::Error(_))
+        ));
         // A huge length is incomplete, never an allocation.
-        assert!(matches!(parse_buffer(&[0x7f, 0xff, 0xff, 0xff, 1]), Err(Err::Incomplete(_))));
+        assert!(matches!(
+            parse_buffer(&[0x7f, 0xff, 0xff, 0xff, 1]),
+            Err(Err::Incomplete(_))
+        ));
     }
 
     #[test]
     fn vectors_are_lazy() {
         let mut b = Vec::new();
-        write_vector(&mut b, Some(&[Some(JuteStr::from("a")), None, Some(JuteStr::from("bc"))][..]));
+        write_vector(
+            &mut b,
+            Some(&[Some(JuteStr::from("a")), None, Some(JuteStr::from("bc"))][..]),
+        );
         b.push(0xaa);
         let (rest, v) = parse_vector::<UString<'_>>(&b).unwrap();
         assert_eq!(rest, &[0xaa]);
         assert_eq!(v.len(), 3);
         let items: Vec<_> = v.iter().collect();
-        assert_eq!(items, vec![Some(JuteStr::from("a")), None, Some(JuteStr::from("bc"))]);
+        assert_eq!(
+            items,
+            vec![Some(JuteStr::from("a")), None, Some(JuteStr::from("bc"))]
+        );
         let mut again = Vec::new();
         v.encode(&mut again);
         assert_eq!(again, &b[..b.len() - 1]);
         // Absurd counts fail fast.
         assert!(parse_vector::<i32>(&[0x7f, 0xff, 0xff, 0xff, 0, 0]).is_err());
-        assert!(matches!(parse_vector::<i32>(&[0xff, 0xff, 0xff, 0xfe]), Err(Err::Error(_))));
+        assert!(matches!(
+            parse_vector::<i32>(&[0xff, 0xff, 0xff, 0xfe]),
+            Err(Err::Error(_))
+        ));
         assert!(parse_vector::<i32>(&[0xff; 4]).unwrap().1.is_null());
     }
 

@@ -9,22 +9,34 @@ use nom::IResult;
 use crate::codes::{xid, OpCode};
 use crate::error::{complete, from_nom, DecodeError};
 use crate::jute::{Encode, UString};
-use crate::multi::{parse_multi_operation_record, parse_multi_response, MultiOperationRecord, MultiResponse};
+use crate::multi::{
+    parse_multi_operation_record, parse_multi_response, MultiOperationRecord, MultiResponse,
+};
 use crate::records::*;
 
 /// A decoded client request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Request<'a> {
     /// Transaction id from the RequestHeader.
     pub xid: i32,
     /// Opcode from the RequestHeader (always a known opcode after a successful parse).
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "op", serialize_with = "crate::ser::op_name")
+    )]
     pub opcode: i32,
     /// The opcode-specific body.
+    #[cfg_attr(feature = "serde", serde(flatten))]
     pub body: RequestBody<'a>,
 }
 
 /// Body of a request, one variant per opcode.
+///
+/// With the `serde` feature a body serializes as its record's fields (so it can be flattened
+/// into [`Request`]); multi ops appear under `ops`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(untagged))]
 #[non_exhaustive]
 pub enum RequestBody<'a> {
     /// create (1).
@@ -52,6 +64,7 @@ pub enum RequestBody<'a> {
     /// check (13).
     Check(CheckVersionRequest<'a>),
     /// multi (14).
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::ser::ops_field"))]
     Multi(MultiOperationRecord<'a>),
     /// create2 (15).
     Create2(CreateRequest<'a>),
@@ -68,6 +81,7 @@ pub enum RequestBody<'a> {
     /// createTTL (21).
     CreateTtl(CreateTtlRequest<'a>),
     /// multiRead (22).
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::ser::ops_field"))]
     MultiRead(MultiOperationRecord<'a>),
     /// auth (100).
     Auth(AuthPacket<'a>),
@@ -99,7 +113,10 @@ impl<'a> RequestBody<'a> {
             Delete(r) => r.path,
             Exists(r) | GetData(r) | GetChildren(r) | GetChildren2(r) => r.path,
             SetData(r) => r.path,
-            GetAcl(r) | Sync(r) | DeleteContainer(r) | GetEphemerals(r)
+            GetAcl(r)
+            | Sync(r)
+            | DeleteContainer(r)
+            | GetEphemerals(r)
             | GetAllChildrenNumber(r) => r.path,
             SetAcl(r) => r.path,
             Check(r) => r.path,
@@ -119,7 +136,10 @@ impl Encode for RequestBody<'_> {
             Delete(r) => r.encode(out),
             Exists(r) | GetData(r) | GetChildren(r) | GetChildren2(r) => r.encode(out),
             SetData(r) => r.encode(out),
-            GetAcl(r) | Sync(r) | DeleteContainer(r) | GetEphemerals(r)
+            GetAcl(r)
+            | Sync(r)
+            | DeleteContainer(r)
+            | GetEphemerals(r)
             | GetAllChildrenNumber(r) => r.encode(out),
             SetAcl(r) => r.encode(out),
             Check(r) => r.encode(out),
@@ -222,45 +242,66 @@ pub fn parse_request(payload: &[u8]) -> Result<Request<'_>, DecodeError> {
 
 /// A decoded server frame (everything after the ConnectResponse).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Reply<'a> {
     /// The ReplyHeader.
+    #[cfg_attr(feature = "serde", serde(flatten))]
     pub header: ReplyHeader,
     /// The opcode the body was decoded as: implied by the xid for pings (11), auth (100) and
     /// notifications (0), else the request opcode passed in (`None` when untyped).
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "op", serialize_with = "crate::ser::opt_op_name")
+    )]
     pub opcode: Option<i32>,
     /// The body.
+    #[cfg_attr(feature = "serde", serde(flatten))]
     pub body: ReplyBody<'a>,
 }
 
 /// Body of a server frame.
+///
+/// With the `serde` feature a body serializes as its record's fields (flattened into
+/// [`Reply`]); a bare Stat appears under `stat`, a notification under `event`, multi results
+/// under `results`, and undecoded bytes only as `body_len` / `ignored_len`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(untagged))]
 #[non_exhaustive]
 pub enum ReplyBody<'a> {
     /// No body (ping, auth, delete, setWatches, closeSession, check/removeWatches, …).
     Empty,
     /// Watch notification (xid -1).
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::ser::event_field"))]
     Notification(WatcherEvent<'a>),
     /// `err != 0`: the body is not decoded; whatever followed the header is kept here
     /// (usually empty; a failed SASL step sends 4 bytes).
     Failed {
         /// Bytes after the header, not interpreted.
+        #[cfg_attr(
+            feature = "serde",
+            serde(rename = "ignored_len", serialize_with = "crate::ser::slice_len")
+        )]
         ignored: &'a [u8],
     },
     /// The request opcode is not known (e.g. the request was sent before the capture began).
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::ser::body_len"))]
     Untyped(&'a [u8]),
     /// create (1).
     Create(CreateResponse<'a>),
     /// create2 (15), createContainer (19), createTTL (21) — see [`Reply::opcode`].
     Create2(Create2Response<'a>),
     /// exists (3).
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::ser::stat_field"))]
     Exists(Stat),
     /// getData (4).
     GetData(GetDataResponse<'a>),
     /// setData (5).
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::ser::stat_field"))]
     SetData(Stat),
     /// getACL (6).
     GetAcl(GetAclResponse<'a>),
     /// setACL (7).
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::ser::stat_field"))]
     SetAcl(Stat),
     /// getChildren (8).
     GetChildren(GetChildrenResponse<'a>),
@@ -269,12 +310,15 @@ pub enum ReplyBody<'a> {
     /// getChildren2 (12).
     GetChildren2(GetChildren2Response<'a>),
     /// Stand-alone check (13) answered by a pre-3.8.5 server with a SetDataResponse.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::ser::stat_field"))]
     Check(Stat),
     /// multi (14).
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::ser::results_field"))]
     Multi(MultiResponse<'a>),
     /// reconfig (16): the new config and the Stat of `/zookeeper/config`.
     Reconfig(GetDataResponse<'a>),
     /// multiRead (22).
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::ser::results_field"))]
     MultiRead(MultiResponse<'a>),
     /// sasl (102).
     Sasl(SaslToken<'a>),
@@ -354,9 +398,10 @@ pub fn parse_reply_body(op: OpCode, i: &[u8]) -> IResult<&[u8], ReplyBody<'_>> {
         OpCode::Reconfig => rmap(parse_get_data_response(i), B::Reconfig),
         OpCode::Sasl => rmap(parse_sasl_token(i), B::Sasl),
         OpCode::GetEphemerals => rmap(parse_get_ephemerals_response(i), B::GetEphemerals),
-        OpCode::GetAllChildrenNumber => {
-            rmap(parse_get_all_children_number_response(i), B::GetAllChildrenNumber)
-        }
+        OpCode::GetAllChildrenNumber => rmap(
+            parse_get_all_children_number_response(i),
+            B::GetAllChildrenNumber,
+        ),
         OpCode::AddWatch => rmap(parse_error_response(i), B::AddWatch),
         OpCode::WhoAmI => rmap(parse_who_am_i_response(i), B::WhoAmI),
         OpCode::Delete

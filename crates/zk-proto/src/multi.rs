@@ -13,12 +13,11 @@ use nom::IResult;
 use crate::jute::{fail, Encode, JuteDecode};
 use crate::records::{
     parse_check_version_request, parse_create2_response, parse_create_request,
-    parse_create_response, parse_create_ttl_request, parse_delete_request,
-    parse_error_response, parse_get_children_response, parse_get_data_response,
-    parse_multi_header, parse_path_watch_request, parse_set_data_request, parse_stat,
-    CheckVersionRequest, Create2Response, CreateRequest, CreateResponse, CreateTtlRequest,
-    DeleteRequest, ErrorResponse, GetChildrenResponse, GetDataResponse, MultiHeader,
-    PathWatchRequest, SetDataRequest, Stat,
+    parse_create_response, parse_create_ttl_request, parse_delete_request, parse_error_response,
+    parse_get_children_response, parse_get_data_response, parse_multi_header,
+    parse_path_watch_request, parse_set_data_request, parse_stat, CheckVersionRequest,
+    Create2Response, CreateRequest, CreateResponse, CreateTtlRequest, DeleteRequest, ErrorResponse,
+    GetChildrenResponse, GetDataResponse, MultiHeader, PathWatchRequest, SetDataRequest, Stat,
 };
 
 impl MultiHeader {
@@ -225,6 +224,11 @@ impl<'a, E: MultiElement<'a>> ExactSizeIterator for MultiIter<'a, E> {}
 
 /// The body of one op inside a multi/multiRead request, by `MultiHeader.type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(tag = "op", rename_all = "camelCase")
+)]
 #[non_exhaustive]
 pub enum MultiOp<'a> {
     /// create (1).
@@ -234,6 +238,7 @@ pub enum MultiOp<'a> {
     /// createContainer (19).
     CreateContainer(CreateRequest<'a>),
     /// createTTL (21).
+    #[cfg_attr(feature = "serde", serde(rename = "createTTL"))]
     CreateTtl(CreateTtlRequest<'a>),
     /// delete (2).
     Delete(DeleteRequest<'a>),
@@ -250,9 +255,7 @@ pub enum MultiOp<'a> {
 impl Encode for MultiOp<'_> {
     fn encode(&self, out: &mut Vec<u8>) {
         match self {
-            MultiOp::Create(r) | MultiOp::Create2(r) | MultiOp::CreateContainer(r) => {
-                r.encode(out)
-            }
+            MultiOp::Create(r) | MultiOp::Create2(r) | MultiOp::CreateContainer(r) => r.encode(out),
             MultiOp::CreateTtl(r) => r.encode(out),
             MultiOp::Delete(r) => r.encode(out),
             MultiOp::SetData(r) => r.encode(out),
@@ -298,6 +301,11 @@ impl Encode for MultiRequestOp<'_> {
 
 /// The body of one result inside a multi/multiRead reply, by the *result's* `MultiHeader.type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(tag = "op", rename_all = "camelCase")
+)]
 #[non_exhaustive]
 pub enum MultiResult<'a> {
     /// create (1): the created path.
@@ -307,6 +315,7 @@ pub enum MultiResult<'a> {
     /// delete (2): no body.
     Delete,
     /// setData (5): the new Stat.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::ser::stat_field"))]
     SetData(Stat),
     /// check (13): no body.
     Check,
@@ -365,7 +374,7 @@ impl Encode for MultiResultEntry<'_> {
     }
 }
 
-fn map<'a, T, U>(r: IResult<&'a [u8], T>, f: impl FnOnce(T) -> U) -> IResult<&'a [u8], U> {
+fn map<T, U>(r: IResult<&[u8], T>, f: impl FnOnce(T) -> U) -> IResult<&[u8], U> {
     r.map(|(i, v)| (i, f(v)))
 }
 

@@ -6,7 +6,9 @@
 
 use nom::IResult;
 
-use crate::jute::{parse_bool, parse_buffer, parse_int, parse_long, Buffer, Encode, JuteDecode, JuteVec, UString};
+use crate::jute::{
+    parse_bool, parse_buffer, parse_int, parse_long, Buffer, Encode, JuteDecode, JuteVec, UString,
+};
 
 /// Defines a record struct whose fields are decoded/encoded in declaration order.
 macro_rules! record {
@@ -179,7 +181,7 @@ record! {
         /// ACL of the new node.
         pub acl: JuteVec<'a, Acl<'a>>,
         /// Create flags, see [`crate::create_mode_name`].
-        #[cfg_attr(feature = "serde", serde(serialize_with = "crate::ser::create_mode"))]
+        #[cfg_attr(feature = "serde", serde(rename = "mode", serialize_with = "crate::ser::create_mode"))]
         pub flags: i32,
     }
     /// Parses a [`CreateRequest`].
@@ -197,7 +199,7 @@ record! {
         /// ACL of the new node.
         pub acl: JuteVec<'a, Acl<'a>>,
         /// Create flags (5 or 6).
-        #[cfg_attr(feature = "serde", serde(serialize_with = "crate::ser::create_mode"))]
+        #[cfg_attr(feature = "serde", serde(rename = "mode", serialize_with = "crate::ser::create_mode"))]
         pub flags: i32,
         /// Time to live, ms.
         pub ttl: i64,
@@ -361,6 +363,7 @@ record! {
         /// Complete new membership (non-incremental mode).
         pub new_members: UString<'a>,
         /// Expected current config version, or -1.
+        #[cfg_attr(feature = "serde", serde(serialize_with = "crate::ser::hex64"))]
         pub cur_config_id: i64,
     }
     /// Parses a [`ReconfigRequest`].
@@ -569,7 +572,10 @@ pub struct ConnectRequest<'a> {
     #[cfg_attr(feature = "serde", serde(serialize_with = "crate::ser::hex64"))]
     pub session_id: i64,
     /// Session password; serialized only as its length.
-    #[cfg_attr(feature = "serde", serde(rename = "passwd_len", serialize_with = "crate::ser::buf_len"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "passwd_len", serialize_with = "crate::ser::buf_len")
+    )]
     pub passwd: Buffer<'a>,
     /// The optional trailing readOnly flag: `None` when the byte is absent (decided by length).
     pub read_only: Option<bool>,
@@ -587,7 +593,10 @@ pub struct ConnectResponse<'a> {
     #[cfg_attr(feature = "serde", serde(serialize_with = "crate::ser::hex64"))]
     pub session_id: i64,
     /// Session password; serialized only as its length.
-    #[cfg_attr(feature = "serde", serde(rename = "passwd_len", serialize_with = "crate::ser::buf_len"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "passwd_len", serialize_with = "crate::ser::buf_len")
+    )]
     pub passwd: Buffer<'a>,
     /// The optional trailing readOnly flag: `None` when the byte is absent (decided by length).
     pub read_only: Option<bool>,
@@ -705,13 +714,15 @@ mod tests {
         let mut acl = Vec::new();
         crate::jute::write_vector(
             &mut acl,
-            Some(&[Acl {
-                perms: 31,
-                id: Id {
-                    scheme: Some(JuteStr::from("world")),
-                    id: Some(JuteStr::from("anyone")),
-                },
-            }][..]),
+            Some(
+                &[Acl {
+                    perms: 31,
+                    id: Id {
+                        scheme: Some(JuteStr::from("world")),
+                        id: Some(JuteStr::from("anyone")),
+                    },
+                }][..],
+            ),
         );
         let (_, acl) = crate::jute::parse_vector::<Acl<'_>>(&acl).unwrap();
         let r = CreateRequest {

@@ -19,7 +19,9 @@ use crate::message::{
     looks_like_connect_request, looks_like_connect_response, parse_connect_request,
     parse_connect_response, parse_reply, parse_request, Reply, Request,
 };
-use crate::records::{parse_reply_header, parse_request_header, ConnectRequest, ConnectResponse, ReplyHeader};
+use crate::records::{
+    parse_reply_header, parse_request_header, ConnectRequest, ConnectResponse, ReplyHeader,
+};
 
 /// Default bound on outstanding requests per connection.
 pub const DEFAULT_MAX_OUTSTANDING: usize = 100_000;
@@ -306,6 +308,12 @@ impl<T> ConnectionTracker<T> {
         }
     }
 
+    /// The most recently queued request, so a caller can fill in its data after deciding how
+    /// to present the request.
+    pub fn last_pending_mut(&mut self) -> Option<&mut Pending<T>> {
+        self.pending.back_mut()
+    }
+
     /// Ends the connection (FIN/RST/EOF): returns every request that never got a reply.
     pub fn close(&mut self) -> std::collections::vec_deque::Drain<'_, Pending<T>> {
         self.stats.flushed_requests += self.pending.len() as u64;
@@ -341,7 +349,10 @@ mod tests {
         let a = req(1, 9);
         let b = req(-2, 11);
         let c = req(2, 9);
-        assert!(matches!(t.on_client_frame(&a, 1, |_| "a"), ClientFrame::Request(_)));
+        assert!(matches!(
+            t.on_client_frame(&a, 1, |_| "a"),
+            ClientFrame::Request(_)
+        ));
         t.on_client_frame(&b, 2, |_| "ping");
         t.on_client_frame(&c, 3, |_| "c");
         let n = rep(-1, 0, &[0, 0, 0, 3, 0, 0, 0, 3, 0, 0, 0, 1, b'/']);
@@ -364,7 +375,10 @@ mod tests {
         let r2 = rep(2, 0, &[0, 0, 0, 1, b'/']);
         assert!(matches!(
             t.on_server_frame(&r2, 6),
-            ServerFrame::Reply { matched: Some(_), .. }
+            ServerFrame::Reply {
+                matched: Some(_),
+                ..
+            }
         ));
         assert_eq!(t.stats().lost_requests, 1);
         assert_eq!(t.stats().notifications, 1);
@@ -387,11 +401,19 @@ mod tests {
         let mut cr = vec![0u8; 28];
         cr[27] = 16;
         cr.extend_from_slice(&[0; 17]);
-        assert!(matches!(t.on_client_frame(&cr, 0, |_| ()), ClientFrame::Connect(_)));
+        assert!(matches!(
+            t.on_client_frame(&cr, 0, |_| ()),
+            ClientFrame::Connect(_)
+        ));
         assert!(!t.client_handshake_pending());
-        let mut resp = vec![0, 0, 0, 0, 0, 0, 0x17, 0x70, 1, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 16];
+        let mut resp = vec![
+            0, 0, 0, 0, 0, 0, 0x17, 0x70, 1, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 16,
+        ];
         resp.extend_from_slice(&[0; 16]);
-        assert!(matches!(t.on_server_frame(&resp, 1), ServerFrame::Connect(_)));
+        assert!(matches!(
+            t.on_server_frame(&resp, 1),
+            ServerFrame::Connect(_)
+        ));
         assert_eq!(t.session_id(), Some(0x0100_0000_0000_0009));
         for x in 1..=3 {
             t.on_client_frame(&req(x, 9), 2, |_| ());

@@ -294,3 +294,57 @@ fn all_client_vectors_decode() {
     }
     assert!(checked_fields > 200, "{checked_fields}");
 }
+
+/// Replays a plausible conversation made of real vectors through the tracker.
+#[test]
+fn tracker_pairs_vector_conversation() {
+    use zk_proto::tracker::{ClientFrame, ServerFrame};
+    let vectors: Vec<Value> = serde_json::from_str(VECTORS).expect("json");
+    let frame = |id: &str| -> Vec<u8> {
+        let v = vectors.iter().find(|v| v["id"] == id).expect("id");
+        unhex(v["hex"].as_str().expect("hex"))[4..].to_vec()
+    };
+    let mut t = zk_proto::ConnectionTracker::<&'static str>::new(true);
+    let c01 = frame("c01-connect-request-new");
+    assert!(matches!(
+        t.on_client_frame(&c01, 0, |_| "connect"),
+        ClientFrame::Connect(_)
+    ));
+    let c02 = frame("c02-connect-response");
+    assert!(matches!(
+        t.on_server_frame(&c02, 1),
+        ServerFrame::Connect(_)
+    ));
+    assert_eq!(t.session_id(), Some(0x0100_0009_f6bb_0000));
+    let c10 = frame("c10-create-request");
+    let c39 = frame("c39-ping-request");
+    let c43 = frame("c43-closeSession-request");
+    for (f, tag) in [(&c10, "create"), (&c39, "ping"), (&c43, "close")] {
+        assert!(matches!(
+            t.on_client_frame(f, 2, |_| tag),
+            ClientFrame::Request(_)
+        ));
+    }
+    let expect = [
+        ("c21-notification-pre39", None),
+        ("c11-create-reply", Some("create")),
+        ("c40-ping-reply", Some("ping")),
+        ("c44-closeSession-reply", Some("close")),
+    ];
+    for (id, want) in expect {
+        let f = frame(id);
+        match t.on_server_frame(&f, 3) {
+            ServerFrame::Reply { reply, matched } => {
+                assert_eq!(matched.map(|m| m.data), want, "{id}");
+                assert!(!matches!(reply.body, ReplyBody::Untyped(_)), "{id}");
+            }
+            other => panic!("{id}: {other:?}"),
+        }
+    }
+    let s = t.stats();
+    assert_eq!(
+        (s.unmatched_replies, s.lost_requests, s.notifications),
+        (0, 0, 1)
+    );
+    assert_eq!(t.close().count(), 0);
+}

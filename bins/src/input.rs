@@ -1,0 +1,164 @@
+//! Choosing and opening the packet source: `-r FILE` (pcap/pcapng, `-` for standard input) or
+//! `-i IFACE` (libpcap), plus the options every tool shares for live capture, progress and the
+//! end-of-run summary.
+
+use clap::Args;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use zkwire_capture::source::{LiveOptions, LiveSource};
+use zkwire_capture::{
+    run, CaptureStats, FileSource, PacketSource, PipelineOptions, Reassembler, ReassemblyConfig,
+    RunOutcome, SourceError, StopFlag, StreamHandler,
+};
+
+/// Where packets come from, and how to capture them live.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// Capture live from this interface (`any` for all; needs root or CAP_NET_RAW).
+    #[arg(
+        short = 'i',
+        long = "iface",
+        value_name = "IFACE",
+        conflicts_with = "read"
+    )]
+    pub iface: Option<String>,
+
+    /// Read packets from a pcap or pcapng file (`-` for standard input).
+    #[arg(short = 'r', long = "read", value_name = "FILE")]
+    pub read: Option<PathBuf>,
+
+    /// Bytes to capture of each packet (live only).
+    #[arg(short = 's', long, value_name = "BYTES", default_value_t = 262_144)]
+    pub snaplen: i32,
+
+    /// Kernel capture buffer in KiB (live only).
+    #[arg(
+        short = 'B',
+        long = "buffer-size",
+        value_name = "KIB",
+        default_value_t = 8192
+    )]
+    pub buffer_size_kib: i32,
+
+    /// Put the interface into promiscuous mode (off by default).
+    #[arg(long)]
+    pub promisc: bool,
+
+    /// No progress bar when reading a file.
+    #[arg(long)]
+    pub no_progress: bool,
+
+    /// No summary line on stderr at the end.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+
+    /// Write the end-of-run summary as JSON to this file (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub stats_json: Option<PathBuf>,
+
+    /// A BPF filter expression for live capture, as in tcpdump (default: the tool's ports).
+    #[arg(value_name = "EXPRESSION", trailing_var_arg = true)]
+    pub expression: Vec<String>,
+}
+
+/// A BPF filter matching TCP traffic on any of `ports`.
+pub fn port_filter(ports: &[u16]) -> String {
+    let alternatives: Vec<String> = ports.iter().map(|p| format!("port {p}")).collect();
+    format!("tcp and ({})", alternatives.join(" or "))
+}
+
+/// Opens the source the user asked for. `default_filter` is used for live capture when the
+/// user gave no expression.
+pub fn open_source(
+    args: &InputArgs,
+    default_filter: &str,
+) -> Result<Box<dyn PacketSource>, SourceError> {
+    if let Some(iface) = &args.iface {
+        let mut options = LiveOptions::new(iface.clone());
+        options.snaplen = args.snaplen;
+        options.promiscuous = args.promisc;
+        options.buffer_size = args.buffer_size_kib.saturating_mul(1024);
+        options.filter = Some(if args.expression.is_empty() {
+            default_filter.to_string()
+        } else {
+            args.expression.join(" ")
+        });
+        return Ok(Box::new(LiveSource::open(&options)?));
+    }
+    let path = args.read.clone().unwrap_or_else(|| PathBuf::from("-"));
+    if path.as_os_str() == "-" && std::io::stdin().is_terminal() {
+        return Err(SourceError::Io {
+            what: "standard input".into(),
+            source: std::io::Error::other(
+                "no capture piped in: use -r FILE or -i IFACE (see --help)",
+            ),
+        });
+    }
+    Ok(Box::new(FileSource::open(&path)?))
+}
+
+/// Runs the pipeline over `source` with a progress bar for files (when stderr is a terminal)
+/// and Ctrl-C handling, returning the outcome and the capture counters.
+pub fn drive<H: StreamHandler>(
+    source: &mut dyn PacketSource,
+    handler: &mut H,
+    config: ReassemblyConfig,
+    show_progress: bool,
+) -> (RunOutcome, CaptureStats) {
+    let stop = StopFlag::new();
+    let on_signal = stop.clone();
+    // A second Ctrl-C while shutting down should still kill the process: ctrlc keeps
+    // handling, so exit directly if the flag was already raised.
+    let _ = ctrlc::set_handler(move || {
+        if on_signal.is_stopped() {
+            std::process::exit(130);
+        }
+        on_signal.stop();
+    });
+    let mut reassembler = Reassembler::new(config);
+    let (_, total) = source.progress();
+    let bar = (show_progress && std::io::stderr().is_terminal())
+        .then_some(total)
+        .flatten()
+        .filter(|t| *t > 8 << 20)
+        .map(|t| {
+            let bar = indicatif::ProgressBar::new(t);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar
+        });
+    let mut progress = |done: u64, _total: Option<u64>| {
+        if let Some(bar) = &bar {
+            bar.set_position(done);
+        }
+    };
+    let options = PipelineOptions {
+        stop,
+        progress: Some(&mut progress),
+        progress_every: 16_384,
+        on_tick: None,
+    };
+    let outcome = run(source, &mut reassembler, handler, options);
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    (outcome, reassembler.stats)
+}
+
+/// Writes the summary JSON where the user asked.
+pub fn write_stats_json(args: &InputArgs, value: &serde_json::Value) -> std::io::Result<()> {
+    let Some(path) = &args.stats_json else {
+        return Ok(());
+    };
+    let text = serde_json::to_string_pretty(value).map_err(std::io::Error::other)? + "\n";
+    if path.as_os_str() == "-" {
+        use std::io::Write;
+        std::io::stdout().write_all(text.as_bytes())
+    } else {
+        std::fs::write(path, text)
+    }
+}

@@ -1,0 +1,23 @@
+//! Plumbing shared by the zkwire binaries (`zk-dump`, and the other tools as they arrive):
+//! the common command-line options for choosing input, opening files or interfaces, progress
+//! and the end-of-run summary, colours and timestamps, and exit codes.
+//!
+//! The binaries themselves stay thin: each one is argument parsing plus a
+//! [`zkwire_capture::StreamHandler`] that decodes its protocol.
+
+pub mod input;
+pub mod output;
+pub mod zk;
+
+/// Exit codes shared by every zkwire tool.
+pub mod exit {
+    /// Everything read and decoded.
+    pub const OK: i32 = 0;
+    /// The input could not be opened or read at all (missing file, no permission, bad
+    /// interface, bad filter).
+    pub const FATAL: i32 = 1;
+    /// Wrong command-line usage (what clap exits with).
+    pub const USAGE: i32 = 2;
+    /// The input was damaged or cut short: everything readable was decoded and reported.
+    pub const DAMAGED_INPUT: i32 = 3;
+}
