@@ -276,7 +276,8 @@ impl<W: Write> ZkDump<W> {
     }
 
     fn print_line(&mut self, line: &str) {
-        if self.write_error.is_some() {
+        // One packet can carry several messages: the limit is checked per line.
+        if self.write_error.is_some() || self.limit_reached() {
             return;
         }
         self.counts.printed += 1;
