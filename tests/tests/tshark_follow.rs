@@ -136,7 +136,9 @@ fn tshark_follow(path: &Path) -> Vec<Followed> {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     let mut by_id: HashMap<u64, Followed> = HashMap::new();
-    let mut current: Option<(u64, Option<SocketAddr>, Option<SocketAddr>, [Vec<u8>; 2])> = None;
+    // (stream id, node 0, node 1, bytes sent by each node) of the block being read.
+    type Block = (u64, Option<SocketAddr>, Option<SocketAddr>, [Vec<u8>; 2]);
+    let mut current: Option<Block> = None;
     for line in text.lines() {
         if line.starts_with("=====") {
             if let Some((id, Some(a), Some(b), bytes)) = current.take() {

@@ -80,12 +80,14 @@ impl LiveSource {
 }
 
 impl PacketSource for LiveSource {
+    // timeval's field types differ between platforms (i32 or i64): widen portably.
+    #[allow(clippy::useless_conversion)]
     fn next_packet(&mut self) -> Result<Next<'_>, SourceError> {
         match self.capture.next_packet() {
             Ok(p) => {
                 let ts = Timestamp::from_parts(
-                    p.header.ts.tv_sec as i64,
-                    p.header.ts.tv_usec as u64,
+                    i64::from(p.header.ts.tv_sec),
+                    i64::from(p.header.ts.tv_usec).max(0) as u64,
                     1_000_000,
                 );
                 Ok(Next::Packet(RawPacket {
