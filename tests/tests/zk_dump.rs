@@ -11,10 +11,15 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 const ZK38: &str = "zk38-mtu1500.pcap";
-const A_PORTS: [&str; 8] = ["--port", "22181", "--port", "22182", "--port", "22183", "--port", "22184"];
+const A_PORTS: [&str; 8] = [
+    "--port", "22181", "--port", "22182", "--port", "22183", "--port", "22184",
+];
 
 fn zk_dump(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_zk-dump")).args(args).output().expect("run zk-dump")
+    Command::new(env!("CARGO_BIN_EXE_zk-dump"))
+        .args(args)
+        .output()
+        .expect("run zk-dump")
 }
 
 fn capture(name: &str) -> String {
@@ -33,7 +38,15 @@ fn stats_of(extra: &[&str], file: &str) -> (Output, Value) {
     let stats = dir.join("stats.json");
     let stats_arg = stats.display().to_string();
     let path = capture(file);
-    let mut args = vec!["-r", path.as_str(), "-q", "--format", "json", "--stats-json", stats_arg.as_str()];
+    let mut args = vec![
+        "-r",
+        path.as_str(),
+        "-q",
+        "--format",
+        "json",
+        "--stats-json",
+        stats_arg.as_str(),
+    ];
     args.extend_from_slice(extra);
     let out = zk_dump(&args);
     let text = std::fs::read_to_string(&stats).expect("stats json written");
@@ -43,7 +56,11 @@ fn stats_of(extra: &[&str], file: &str) -> (Output, Value) {
 type Key = (u64, Option<i64>, Option<String>);
 
 fn request_key(client_port: u64, opcode: &Value, path: &Value) -> Key {
-    (client_port, opcode.as_i64(), path.as_str().map(str::to_string))
+    (
+        client_port,
+        opcode.as_i64(),
+        path.as_str().map(str::to_string),
+    )
 }
 
 fn count(keys: impl IntoIterator<Item = Key>) -> HashMap<Key, usize> {
@@ -56,26 +73,58 @@ fn count(keys: impl IntoIterator<Item = Key>) -> HashMap<Key, usize> {
 
 #[test]
 fn requests_equal_the_clients_own_wire_log() {
-    let truth_text = std::fs::read_to_string(data_dir().join("zk38-mtu1500.truth.jsonl")).expect("truth");
+    let truth_text =
+        std::fs::read_to_string(data_dir().join("zk38-mtu1500.truth.jsonl")).expect("truth");
     let truth = count(truth_text.lines().map(|l| {
         let t: Value = serde_json::from_str(l).expect("truth line");
-        request_key(t["client_port"].as_u64().expect("port"), &t["opcode"], &t["path"])
+        request_key(
+            t["client_port"].as_u64().expect("port"),
+            &t["opcode"],
+            &t["path"],
+        )
     }));
-    let out = zk_dump(&["-r", &capture(ZK38), "--format", "json", "--include-pings", "-q"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let ours = count(json_lines(&out).into_iter().filter(|m| m["dir"] == "request" || m["dir"] == "connect").map(|m| {
-        let port = m["client"].as_str().and_then(|c| c.rsplit(':').next()).and_then(|p| p.parse().ok());
-        request_key(port.expect("client port"), &m["opcode"], &m["path"])
-    }));
+    let out = zk_dump(&[
+        "-r",
+        &capture(ZK38),
+        "--format",
+        "json",
+        "--include-pings",
+        "-q",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ours = count(
+        json_lines(&out)
+            .into_iter()
+            .filter(|m| m["dir"] == "request" || m["dir"] == "connect")
+            .map(|m| {
+                let port = m["client"]
+                    .as_str()
+                    .and_then(|c| c.rsplit(':').next())
+                    .and_then(|p| p.parse().ok());
+                request_key(port.expect("client port"), &m["opcode"], &m["path"])
+            }),
+    );
     assert!(truth.values().sum::<usize>() > 500);
     assert_eq!(ours, truth);
 }
 
 #[test]
 fn every_capture_decodes_with_no_errors_and_every_reply_typed() {
-    for (file, ports) in [(ZK38, &["--port", "2181"][..]), ("zk380-A.pcap", &A_PORTS[..]), ("zk380-B.pcap", &A_PORTS[..])] {
+    for (file, ports) in [
+        (ZK38, &["--port", "2181"][..]),
+        ("zk380-A.pcap", &A_PORTS[..]),
+        ("zk380-B.pcap", &A_PORTS[..]),
+    ] {
         let (out, stats) = stats_of(ports, file);
-        assert!(out.status.success(), "{file}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let zk = &stats["zk"];
         assert_eq!(zk["decode_errors"], 0, "{file}: {zk}");
         assert_eq!(zk["unmatched_replies"], 0, "{file}: {zk}");
@@ -86,52 +135,106 @@ fn every_capture_decodes_with_no_errors_and_every_reply_typed() {
         let lines = json_lines(&out);
         for m in lines.iter().filter(|m| m["dir"] == "reply") {
             assert_ne!(m["type"], "unknown", "{file}: {m}");
-            assert!(m["opcode"].is_i64() && m["latency_us"].is_u64() && m["zxid"].is_string(), "{file}: {m}");
+            assert!(
+                m["opcode"].is_i64() && m["latency_us"].is_u64() && m["zxid"].is_string(),
+                "{file}: {m}"
+            );
         }
     }
 }
 
 #[test]
 fn reply_fields_follow_their_request() {
-    let out = zk_dump(&["-r", &capture("zk380-A.pcap"), "--format", "json", "-q", "--port", "22181", "--port", "22182"]);
+    let out = zk_dump(&[
+        "-r",
+        &capture("zk380-A.pcap"),
+        "--format",
+        "json",
+        "-q",
+        "--port",
+        "22181",
+        "--port",
+        "22182",
+    ]);
     let lines = json_lines(&out);
-    let find = |kind: &str| lines.iter().find(|m| m["type"] == kind).unwrap_or_else(|| panic!("no {kind}")).clone();
+    let find = |kind: &str| {
+        lines
+            .iter()
+            .find(|m| m["type"] == kind)
+            .unwrap_or_else(|| panic!("no {kind}"))
+            .clone()
+    };
     let children = find("GetChildrenReply");
     assert_eq!(children["path"], "/p");
-    assert!(children["children"].as_array().is_some_and(|c| !c.is_empty()));
-    let nonode = lines.iter().find(|m| m["type"] == "ExistsReply" && m["err"] == -101).expect("NONODE reply");
+    assert!(children["children"]
+        .as_array()
+        .is_some_and(|c| !c.is_empty()));
+    let nonode = lines
+        .iter()
+        .find(|m| m["type"] == "ExistsReply" && m["err"] == -101)
+        .expect("NONODE reply");
     assert_eq!(nonode["error"], "NONODE");
-    let failed_multi = lines.iter().find(|m| m["type"] == "MultiReply" && m["results"][1]["err"] == -103);
+    let failed_multi = lines
+        .iter()
+        .find(|m| m["type"] == "MultiReply" && m["results"][1]["err"] == -103);
     assert!(failed_multi.is_some(), "failed multi with per-op errors");
     let event = find("EventNodeDataChanged");
     assert_eq!(event["dir"], "event");
     assert_eq!(event["path"], "/p");
     let connect = find("ConnectReply");
-    assert!(connect["session"].as_str().is_some_and(|s| s.starts_with("0x")));
+    assert!(connect["session"]
+        .as_str()
+        .is_some_and(|s| s.starts_with("0x")));
 }
 
 #[test]
 fn secrets_are_redacted_unless_asked_for() {
-    let base = ["-r", &capture("zk380-A.pcap"), "--format", "json", "-q", "--port", "22181", "--port", "22182"];
+    let base = [
+        "-r",
+        &capture("zk380-A.pcap"),
+        "--format",
+        "json",
+        "-q",
+        "--port",
+        "22181",
+        "--port",
+        "22182",
+    ];
     let hidden = zk_dump(&base);
-    let auth: Vec<Value> = json_lines(&hidden).into_iter().filter(|m| m["type"] == "SetAuthRequest").collect();
+    let auth: Vec<Value> = json_lines(&hidden)
+        .into_iter()
+        .filter(|m| m["type"] == "SetAuthRequest")
+        .collect();
     assert!(!auth.is_empty());
     for m in &auth {
-        assert!(m.get("credential").is_none() && m["auth_len"].as_u64() > Some(0), "{m}");
+        assert!(
+            m.get("credential").is_none() && m["auth_len"].as_u64() > Some(0),
+            "{m}"
+        );
     }
-    assert!(json_lines(&hidden).iter().all(|m| m.get("token").is_none() && m.get("passwd").is_none()));
+    assert!(json_lines(&hidden)
+        .iter()
+        .all(|m| m.get("token").is_none() && m.get("passwd").is_none()));
     let mut shown_args = base.to_vec();
     shown_args.push("--show-secrets");
     let shown = zk_dump(&shown_args);
     let cred: Vec<String> = json_lines(&shown)
         .into_iter()
         .filter(|m| m["type"] == "SetAuthRequest")
-        .map(|m| m["credential"].as_str().expect("credential shown").to_string())
+        .map(|m| {
+            m["credential"]
+                .as_str()
+                .expect("credential shown")
+                .to_string()
+        })
         .collect();
     assert!(cred.iter().all(|c| c.contains(':')), "{cred:?}");
     let hidden_text = String::from_utf8_lossy(&zk_dump(&base[..8]).stdout).to_string();
     for c in &cred {
-        assert!(!hidden_text.contains(c.as_str()), "credential leaked into text output");
+        assert!(
+            !hidden_text.contains(c.as_str()),
+            "credential leaked into text output"
+        );
     }
 }
 
@@ -144,37 +247,109 @@ fn text_output_is_zktraffic_style_and_paired() {
     assert!(lines.len() > 500);
     for l in &lines {
         let time = l.get(..15).expect("timestamp");
-        assert!(time.chars().enumerate().all(|(i, c)| if [2, 5, 8].contains(&i) { c == ':' } else { c.is_ascii_digit() }), "{l}");
-        assert!(!l.contains('\u{1b}'), "no colour when not on a terminal: {l}");
+        assert!(
+            time.chars()
+                .enumerate()
+                .all(|(i, c)| if [2, 5, 8].contains(&i) {
+                    c == ':'
+                } else {
+                    c.is_ascii_digit()
+                }),
+            "{l}"
+        );
+        assert!(
+            !l.contains('\u{1b}'),
+            "no colour when not on a terminal: {l}"
+        );
     }
-    let exists = lines.iter().position(|l| l.contains(" ExistsRequest(xid=2, path=/, ")).expect("request line");
-    assert!(lines[exists + 1].contains("————► ExistsReply(xid=2, path=/"), "{}", lines[exists + 1]);
-    let coloured = zk_dump(&["-r", &capture(ZK38), "-q", "--color", "always", "--limit", "3"]);
+    let exists = lines
+        .iter()
+        .position(|l| l.contains(" ExistsRequest(xid=2, path=/, "))
+        .expect("request line");
+    assert!(
+        lines[exists + 1].contains("————► ExistsReply(xid=2, path=/"),
+        "{}",
+        lines[exists + 1]
+    );
+    let coloured = zk_dump(&[
+        "-r",
+        &capture(ZK38),
+        "-q",
+        "--color",
+        "always",
+        "--limit",
+        "3",
+    ]);
     assert!(String::from_utf8_lossy(&coloured.stdout).contains('\u{1b}'));
 }
 
 #[test]
 fn limit_and_filters() {
-    let out = zk_dump(&["-r", &capture(ZK38), "-q", "--format", "json", "--limit", "7"]);
+    let out = zk_dump(&[
+        "-r",
+        &capture(ZK38),
+        "-q",
+        "--format",
+        "json",
+        "--limit",
+        "7",
+    ]);
     assert_eq!(json_lines(&out).len(), 7);
-    let out = zk_dump(&["-r", &capture(ZK38), "-q", "--format", "json", "--path-prefix", "/corpus/n00"]);
+    let out = zk_dump(&[
+        "-r",
+        &capture(ZK38),
+        "-q",
+        "--format",
+        "json",
+        "--path-prefix",
+        "/corpus/n00",
+    ]);
     let lines = json_lines(&out);
     assert!(lines.len() > 10);
-    assert!(lines.iter().all(|m| m["path"].as_str().is_some_and(|p| p.starts_with("/corpus/n00"))));
-    let out = zk_dump(&["-r", &capture(ZK38), "-q", "--format", "json", "--client-port", "37620"]);
+    assert!(lines.iter().all(|m| m["path"]
+        .as_str()
+        .is_some_and(|p| p.starts_with("/corpus/n00"))));
+    let out = zk_dump(&[
+        "-r",
+        &capture(ZK38),
+        "-q",
+        "--format",
+        "json",
+        "--client-port",
+        "37620",
+    ]);
     let lines = json_lines(&out);
     assert!(lines.len() > 10);
     assert!(lines.iter().all(|m| m["client"] == "127.0.0.1:37620"));
     let no_pings = json_lines(&zk_dump(&["-r", &capture(ZK38), "-q", "--format", "json"]));
-    assert!(no_pings.iter().all(|m| m["type"] != "PingRequest" && m["type"] != "PingReply"));
-    let pings = json_lines(&zk_dump(&["-r", &capture(ZK38), "-q", "--format", "json", "-p"]));
-    assert!(pings.iter().any(|m| m["type"] == "PingReply" && m["latency_us"].is_u64()));
+    assert!(no_pings
+        .iter()
+        .all(|m| m["type"] != "PingRequest" && m["type"] != "PingReply"));
+    let pings = json_lines(&zk_dump(&[
+        "-r",
+        &capture(ZK38),
+        "-q",
+        "--format",
+        "json",
+        "-p",
+    ]));
+    assert!(pings
+        .iter()
+        .any(|m| m["type"] == "PingReply" && m["latency_us"].is_u64()));
 }
 
 #[test]
 fn reads_standard_input_like_a_file() {
     let path = data_dir().join("zk380-B.pcap");
-    let from_file = zk_dump(&["-r", &path.display().to_string(), "--format", "json", "-q", "--port", "22181"]);
+    let from_file = zk_dump(&[
+        "-r",
+        &path.display().to_string(),
+        "--format",
+        "json",
+        "-q",
+        "--port",
+        "22181",
+    ]);
     let mut child = Command::new(env!("CARGO_BIN_EXE_zk-dump"))
         .args(["-r", "-", "--format", "json", "-q", "--port", "22181"])
         .stdin(Stdio::piped())
@@ -182,7 +357,12 @@ fn reads_standard_input_like_a_file() {
         .spawn()
         .expect("spawn");
     let bytes = std::fs::read(&path).expect("read");
-    child.stdin.take().expect("stdin").write_all(&bytes).expect("pipe");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&bytes)
+        .expect("pipe");
     let from_stdin = child.wait_with_output().expect("wait");
     assert!(from_stdin.status.success());
     assert!(!from_file.stdout.is_empty());
@@ -194,7 +374,10 @@ fn exit_codes_and_error_messages() {
     let missing = zk_dump(&["-r", "/nonexistent/capture.pcap"]);
     assert_eq!(missing.status.code(), Some(1));
     let err = String::from_utf8_lossy(&missing.stderr);
-    assert!(err.contains("/nonexistent/capture.pcap") && !err.contains("panicked"), "{err}");
+    assert!(
+        err.contains("/nonexistent/capture.pcap") && !err.contains("panicked"),
+        "{err}"
+    );
 
     let dir = scratch("exit-codes");
     let junk = dir.join("junk.pcap");
@@ -207,7 +390,11 @@ fn exit_codes_and_error_messages() {
     let cut = dir.join("cut.pcap");
     std::fs::write(&cut, &bytes[..bytes.len() / 2 + 7]).expect("write");
     let out = zk_dump(&["-r", &cut.display().to_string(), "--format", "json"]);
-    assert_eq!(out.status.code(), Some(3), "damaged input has its own exit code");
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "damaged input has its own exit code"
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("offset"));
     assert!(json_lines(&out).len() > 100, "what was readable is decoded");
 
@@ -222,7 +409,10 @@ fn survives_loss_and_a_mid_stream_start() {
     let dir = scratch("zk-damaged");
     let pcap = Pcap::read(&data_dir().join(ZK38));
     let mut rng = Rng(7);
-    let mut lossy = Pcap { header: pcap.header.clone(), records: Vec::new() };
+    let mut lossy = Pcap {
+        header: pcap.header.clone(),
+        records: Vec::new(),
+    };
     for (i, r) in pcap.records.iter().enumerate() {
         // Start mid-stream (skip the first 150 packets: elections, handshakes), then lose 3%.
         if i < 150 || (has_tcp_payload(&r.data) && rng.chance(3)) {
@@ -242,15 +432,23 @@ fn survives_loss_and_a_mid_stream_start() {
         "--stats-json",
         &stats_path.display().to_string(),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let stats: Value = serde_json::from_str(&std::fs::read_to_string(&stats_path).expect("stats")).expect("json");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stats: Value =
+        serde_json::from_str(&std::fs::read_to_string(&stats_path).expect("stats")).expect("json");
     assert!(stats["capture"]["gaps"].as_u64() > Some(0));
     assert!(stats["zk"]["resyncs"].as_u64() > Some(0), "{stats}");
     let lines = json_lines(&out);
     let requests = lines.iter().filter(|m| m["dir"] == "request").count();
     assert!(requests > 400, "most requests still decoded: {requests}");
     // Replies are typed again once their requests are seen.
-    let typed = lines.iter().filter(|m| m["dir"] == "reply" && m["type"] != "unknown").count();
+    let typed = lines
+        .iter()
+        .filter(|m| m["dir"] == "reply" && m["type"] != "unknown")
+        .count();
     assert!(typed > 400, "{typed}");
 }
 

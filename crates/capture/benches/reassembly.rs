@@ -9,14 +9,21 @@ use std::io::Cursor;
 use std::sync::Arc;
 use zkwire_capture::source::Next;
 use zkwire_capture::{
-    run, ClientIs, CloseReason, ConnInfo, Direction, FileSource, PacketSource, PipelineOptions, Reassembler,
-    ReassemblyConfig, StreamHandler, TcpSegment, Timestamp,
+    run, ClientIs, CloseReason, ConnInfo, Direction, FileSource, PacketSource, PipelineOptions,
+    Reassembler, ReassemblyConfig, StreamHandler, TcpSegment, Timestamp,
 };
 
 fn capture() -> Arc<[u8]> {
-    let path = std::env::var("ZKWIRE_BENCH_CAPTURE")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/zk38-mtu1500.pcap").to_string());
-    std::fs::read(&path).unwrap_or_else(|e| panic!("read {path}: {e}")).into()
+    let path = std::env::var("ZKWIRE_BENCH_CAPTURE").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/data/zk38-mtu1500.pcap"
+        )
+        .to_string()
+    });
+    std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("read {path}: {e}"))
+        .into()
 }
 
 fn source(bytes: &Arc<[u8]>) -> FileSource {
@@ -29,7 +36,14 @@ struct Count(u64);
 impl StreamHandler for Count {
     type Conn = ();
     fn open(&mut self, first: &TcpSegment<'_>, _: Timestamp) -> Option<((), ClientIs)> {
-        Some(((), if first.src.port() > first.dst.port() { ClientIs::Source } else { ClientIs::Destination }))
+        Some((
+            (),
+            if first.src.port() > first.dst.port() {
+                ClientIs::Source
+            } else {
+                ClientIs::Destination
+            },
+        ))
     }
     fn data(&mut self, _: &mut (), _: &ConnInfo, _: Direction, _: Timestamp, bytes: &[u8]) {
         self.0 += bytes.len() as u64;
@@ -58,7 +72,12 @@ fn bench(c: &mut Criterion) {
             let mut src = source(&bytes);
             let mut reassembler = Reassembler::new(ReassemblyConfig::default());
             let mut count = Count(0);
-            run(&mut src, &mut reassembler, &mut count, PipelineOptions::default());
+            run(
+                &mut src,
+                &mut reassembler,
+                &mut count,
+                PipelineOptions::default(),
+            );
             count.0
         })
     });
