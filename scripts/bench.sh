@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 copies=${1:-100}
-big=target/bench/zk38-x${copies}.pcap
+big=$PWD/target/bench/zk38-x${copies}.pcap
 mkdir -p target/bench
 cargo build --release --bin zk-dump
 [ -f "$big" ] || python3 scripts/make-big-capture.py tests/data/zk38-mtu1500.pcap "$copies" "$big"
@@ -24,13 +24,17 @@ cat "$big" > /dev/null # warm the page cache
 if command -v hyperfine > /dev/null; then
   hyperfine --warmup 1 \
     "cat $big" \
+    "tcpdump -r $big -w /dev/null" \
     "target/release/zk-dump -q -r $big --format json" \
     "target/release/zk-dump -q -r $big"
 else
   run "read the file (cat)" cat "$big"
+  if command -v tcpdump > /dev/null; then
+    run "read the records (tcpdump -r -w)" tcpdump -r "$big" -w /dev/null
+  fi
   run "zk-dump --format json" target/release/zk-dump -q -r "$big" --format json
   run "zk-dump (text)" target/release/zk-dump -q -r "$big"
-  run "zk-dump --limit 0 (decode, no output)" target/release/zk-dump -q -r "$big" --path-prefix /nothing-matches
+  run "zk-dump (decode, nothing printed)" target/release/zk-dump -q -r "$big" --path-prefix /nothing-matches
 fi
 target/release/zk-dump -r "$big" --format json > /dev/null
 ZKWIRE_BENCH_CAPTURE="$big" cargo bench -p zkwire-capture --bench reassembly -- --noplot

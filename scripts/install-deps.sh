@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs the system packages zkwire needs to build and test on Debian/Ubuntu:
-#   libpcap-dev  live capture (the `pcap` crate links libpcap)
-#   tshark       the independent TCP-reassembly check in the test suite
+#   libpcap-dev            live capture (the `pcap` crate links libpcap)
+#   tshark                 the independent TCP-reassembly check in the test suite
+#   zookeeper, python3-kazoo, tcpdump
+#                          the live tests: a real ZooKeeper ensemble, a real client that logs
+#                          what it sends, and a second capture to compare with
 # Packages already present are not reinstalled. Uses sudo when not run as root.
 set -euo pipefail
-packages=(libpcap-dev tshark)
+packages=(libpcap-dev tshark zookeeper python3-kazoo tcpdump)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -68,8 +68,10 @@ pub fn port_filter(ports: &[u16]) -> String {
 }
 
 /// Opens the source the user asked for. `default_filter` is used for live capture when the
-/// user gave no expression.
+/// user gave no expression. A live capture announces itself on stderr once packets are being
+/// captured (as tcpdump does), so scripts can wait for that line before generating traffic.
 pub fn open_source(
+    tool: &str,
     args: &InputArgs,
     default_filter: &str,
 ) -> Result<Box<dyn PacketSource>, SourceError> {
@@ -78,12 +80,18 @@ pub fn open_source(
         options.snaplen = args.snaplen;
         options.promiscuous = args.promisc;
         options.buffer_size = args.buffer_size_kib.saturating_mul(1024);
-        options.filter = Some(if args.expression.is_empty() {
+        let filter = if args.expression.is_empty() {
             default_filter.to_string()
         } else {
             args.expression.join(" ")
-        });
-        return Ok(Box::new(LiveSource::open(&options)?));
+        };
+        options.filter = Some(filter.clone());
+        let source = LiveSource::open(&options)?;
+        eprintln!(
+            "{tool}: listening on {iface}, link-type {}, filter \"{filter}\"",
+            source.link_type().0
+        );
+        return Ok(Box::new(source));
     }
     let path = args.read.clone().unwrap_or_else(|| PathBuf::from("-"));
     if path.as_os_str() == "-" && std::io::stdin().is_terminal() {
@@ -107,6 +115,7 @@ pub fn drive<H: StreamHandler>(
 ) -> (RunOutcome, CaptureStats) {
     let stop = StopFlag::new();
     let on_signal = stop.clone();
+    let wake = source.interrupter();
     // A second Ctrl-C while shutting down should still kill the process: ctrlc keeps
     // handling, so exit directly if the flag was already raised.
     let _ = ctrlc::set_handler(move || {
@@ -114,6 +123,9 @@ pub fn drive<H: StreamHandler>(
             std::process::exit(130);
         }
         on_signal.stop();
+        if let Some(wake) = &wake {
+            wake();
+        }
     });
     let mut reassembler = Reassembler::new(config);
     let (_, total) = source.progress();

@@ -109,7 +109,7 @@ fn main() -> ExitCode {
         max_frame: args.max_frame_size,
         dump_bad_packets: args.dump_bad_packet,
     };
-    let mut source = match open_source(&args.input, &port_filter(&args.ports)) {
+    let mut source = match open_source("zk-dump", &args.input, &port_filter(&args.ports)) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("zk-dump: error: {e}");

@@ -2,6 +2,8 @@
 //! reader/writer for making damaged copies, and a way to find the built binaries.
 #![allow(dead_code)]
 
+pub mod ensemble;
+
 use std::path::{Path, PathBuf};
 
 /// The repository's test data folder.

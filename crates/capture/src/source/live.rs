@@ -79,6 +79,13 @@ impl LiveSource {
     }
 }
 
+impl LiveSource {
+    /// The interface's link-layer type.
+    pub fn link_type(&self) -> LinkType {
+        self.link
+    }
+}
+
 impl PacketSource for LiveSource {
     // timeval's field types differ between platforms (i32 or i64): widen portably.
     #[allow(clippy::useless_conversion)]
@@ -104,6 +111,13 @@ impl PacketSource for LiveSource {
                 detail: e.to_string(),
             }),
         }
+    }
+
+    fn interrupter(&mut self) -> Option<Box<dyn Fn() + Send + Sync>> {
+        // libpcap may block in poll() indefinitely when no packets arrive (immediate mode,
+        // TPACKET_V3): pcap_breakloop wakes it up, and the next read reports the end.
+        let handle = self.capture.breakloop_handle();
+        Some(Box::new(move || handle.breakloop()))
     }
 
     fn drops(&mut self) -> Option<(u64, u64)> {

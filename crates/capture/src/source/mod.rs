@@ -53,6 +53,12 @@ pub trait PacketSource {
     fn drops(&mut self) -> Option<(u64, u64)> {
         None
     }
+
+    /// A function another thread can call to wake up a source blocked waiting for packets (a
+    /// live capture with no traffic), so that a stop request is noticed at once.
+    fn interrupter(&mut self) -> Option<Box<dyn Fn() + Send + Sync>> {
+        None
+    }
 }
 
 /// Why a source could not deliver packets.

@@ -1,0 +1,251 @@
+//! A real ZooKeeper ensemble for the live tests: three servers from Debian's `zookeeper`
+//! package on 127.0.0.1–127.0.0.3, plus helpers to run processes and wait for what they print.
+//!
+//! The live tests need root (live capture), Java and the ZooKeeper jars, and kazoo. Where any is
+//! missing they are skipped with a message saying why — except in CI (`CI` set), where a
+//! missing prerequisite fails the test, so CI can never pass without exercising them.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStderr, ChildStdout, Command, Stdio};
+use std::sync::mpsc::{channel, Receiver};
+use std::time::{Duration, Instant};
+
+const ZOOKEEPER_JAR: &str = "/usr/share/java/zookeeper.jar";
+/// Debian's own Python, which has python3-kazoo (a pyenv python on PATH would not).
+pub const SYSTEM_PYTHON: &str = "/usr/bin/python3";
+
+/// Why the live tests cannot run here, if they cannot.
+pub fn missing_prerequisite() -> Option<String> {
+    let uid = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(str::to_string)
+        })
+        .and_then(|l| l.split_whitespace().nth(2).map(str::to_string));
+    if uid.as_deref() != Some("0") {
+        return Some("live capture needs root".into());
+    }
+    if !Command::new("java")
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        return Some("java is not installed (apt-get install zookeeper)".into());
+    }
+    if !Path::new(ZOOKEEPER_JAR).exists() {
+        return Some(format!(
+            "{ZOOKEEPER_JAR} is missing (apt-get install zookeeper)"
+        ));
+    }
+    let kazoo = Command::new(SYSTEM_PYTHON)
+        .args(["-c", "import kazoo"])
+        .output();
+    if !kazoo.is_ok_and(|o| o.status.success()) {
+        return Some("kazoo is missing (apt-get install python3-kazoo)".into());
+    }
+    if !Command::new("tcpdump")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        return Some("tcpdump is missing (apt-get install tcpdump)".into());
+    }
+    None
+}
+
+/// True when the live tests can run; false (after saying why) when they must be skipped.
+/// Panics in CI, where every prerequisite is installed by `.ci/run`.
+pub fn live_tests_can_run() -> bool {
+    match missing_prerequisite() {
+        None => true,
+        Some(why) if std::env::var_os("CI").is_some() => {
+            panic!("live test cannot run in CI: {why}")
+        }
+        Some(why) => {
+            eprintln!("skipping live test: {why}");
+            false
+        }
+    }
+}
+
+/// A running three-server ensemble; killed when dropped.
+pub struct Ensemble {
+    pub dir: PathBuf,
+    pub client_port: u16,
+    servers: Vec<Child>,
+}
+
+impl Ensemble {
+    /// Starts servers 1–3 on 127.0.0.N with the given client port; quorum and election ports
+    /// are derived from it.
+    pub fn start(dir: &Path, client_port: u16) -> Ensemble {
+        let quorum = client_port + 707;
+        let election = client_port + 1707;
+        let mut servers = Vec::new();
+        for id in 1..=3u16 {
+            let sdir = dir.join(format!("s{id}"));
+            std::fs::create_dir_all(sdir.join("data")).expect("server dir");
+            std::fs::write(sdir.join("data/myid"), format!("{id}\n")).expect("myid");
+            let mut cfg = format!(
+                "tickTime=500\ninitLimit=20\nsyncLimit=10\ndataDir={}\nclientPortAddress=127.0.0.{id}\n\
+                 clientPort={client_port}\nadmin.enableServer=false\n4lw.commands.whitelist=*\n",
+                sdir.join("data").display()
+            );
+            for peer in 1..=3 {
+                cfg.push_str(&format!(
+                    "server.{peer}=127.0.0.{peer}:{quorum}:{election}\n"
+                ));
+            }
+            std::fs::write(sdir.join("zoo.cfg"), cfg).expect("zoo.cfg");
+            let log = std::fs::File::create(sdir.join("server.log")).expect("log");
+            let child = Command::new("java")
+                .args(["-Xmx256m", "-cp"])
+                .arg(format!("/etc/zookeeper/conf:{ZOOKEEPER_JAR}"))
+                .arg(format!("-Dzookeeper.log.dir={}", sdir.display()))
+                .arg("org.apache.zookeeper.server.quorum.QuorumPeerMain")
+                .arg(sdir.join("zoo.cfg"))
+                .stdout(log.try_clone().expect("log"))
+                .stderr(log)
+                .spawn()
+                .expect("start a ZooKeeper server");
+            servers.push(child);
+        }
+        Ensemble {
+            dir: dir.to_path_buf(),
+            client_port,
+            servers,
+        }
+    }
+
+    /// `host:port,…` for clients.
+    pub fn hosts(&self) -> String {
+        (1..=3)
+            .map(|i| format!("127.0.0.{i}:{}", self.client_port))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The server's `Mode:` from the `srvr` four-letter word, if it answers.
+    pub fn mode(&self, id: u8) -> Option<String> {
+        let addr: SocketAddr = format!("127.0.0.{id}:{}", self.client_port).parse().ok()?;
+        let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(1)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        s.write_all(b"srvr").ok()?;
+        let mut text = String::new();
+        s.read_to_string(&mut text).ok()?;
+        text.lines()
+            .find_map(|l| l.strip_prefix("Mode: ").map(str::to_string))
+    }
+
+    /// Waits until every server serves and one leads; returns the leader's id.
+    pub fn wait_for_quorum(&self, timeout: Duration) -> u8 {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let modes: Vec<Option<String>> = (1..=3).map(|i| self.mode(i)).collect();
+            if modes.iter().all(Option::is_some) {
+                if let Some(pos) = modes.iter().position(|m| m.as_deref() == Some("leader")) {
+                    return pos as u8 + 1;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no quorum within {timeout:?}: {modes:?}; logs in {}",
+                self.dir.display()
+            );
+            // Poll the condition again shortly; a server that is still starting refuses at once.
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Ensemble {
+    fn drop(&mut self) {
+        for s in &mut self.servers {
+            let _ = s.kill();
+            let _ = s.wait();
+        }
+    }
+}
+
+/// A child process whose output lines arrive on channels as they are printed.
+pub struct Watched {
+    pub child: Child,
+    pub stdout: Receiver<String>,
+    pub stderr: Receiver<String>,
+}
+
+fn lines_of<R: Read + Send + 'static>(r: R) -> Receiver<String> {
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(r).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+impl Watched {
+    /// Spawns `cmd` with piped output.
+    pub fn spawn(mut cmd: Command) -> Watched {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let out: ChildStdout = child.stdout.take().expect("stdout");
+        let err: ChildStderr = child.stderr.take().expect("stderr");
+        Watched {
+            child,
+            stdout: lines_of(out),
+            stderr: lines_of(err),
+        }
+    }
+
+    /// Waits for a stderr line containing `needle`; panics with what was seen on timeout.
+    pub fn wait_stderr(&self, needle: &str, timeout: Duration) -> String {
+        wait_line(&self.stderr, needle, timeout, &mut Vec::new())
+    }
+
+    /// Sends SIGINT (as Ctrl-C would) and waits for the process to end.
+    pub fn interrupt(mut self) -> (std::process::ExitStatus, Vec<String>, Vec<String>) {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let status = self.child.wait().expect("wait");
+        let out: Vec<String> = self.stdout.iter().collect();
+        let err: Vec<String> = self.stderr.iter().collect();
+        (status, out, err)
+    }
+}
+
+/// Waits for a line containing `needle` on `rx`, keeping every line read in `seen`.
+pub fn wait_line(
+    rx: &Receiver<String>,
+    needle: &str,
+    timeout: Duration,
+    seen: &mut Vec<String>,
+) -> String {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                seen.push(line.clone());
+                if line.contains(needle) {
+                    return line;
+                }
+            }
+            Err(e) => panic!(
+                "no line containing {needle:?} ({e}); last lines: {:?}",
+                seen.iter().rev().take(5).collect::<Vec<_>>()
+            ),
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! Live tests against a real ZooKeeper 3.8 ensemble (Debian's `zookeeper` package): zk-dump
+//! captures `lo` through libpcap while kazoo drives a workload and logs, from inside the client,
+//! every request it writes to its socket. The decoded requests must equal that log exactly, and
+//! a tcpdump capture of the same traffic, read back by zk-dump, must decode identically.
+//!
+//! Needs root, Java, the ZooKeeper jars, kazoo and tcpdump; see `common::ensemble`.
+
+mod common;
+
+use common::ensemble::{live_tests_can_run, wait_line, Ensemble, Watched, SYSTEM_PYTHON};
+use common::scratch;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+const CLIENT_PORT: u16 = 12181;
+
+type Key = (u64, Option<i64>, Option<String>);
+
+fn key_of(port: Option<u64>, opcode: &Value, path: &Value) -> Key {
+    (
+        port.expect("client port"),
+        opcode.as_i64(),
+        path.as_str().map(str::to_string),
+    )
+}
+
+fn multiset(keys: impl IntoIterator<Item = Key>) -> HashMap<Key, usize> {
+    let mut m = HashMap::new();
+    for k in keys {
+        *m.entry(k).or_default() += 1;
+    }
+    m
+}
+
+fn requests_of(lines: &[Value]) -> HashMap<Key, usize> {
+    multiset(
+        lines
+            .iter()
+            .filter(|m| m["dir"] == "request" || m["dir"] == "connect")
+            .map(|m| {
+                let port = m["client"]
+                    .as_str()
+                    .and_then(|c| c.rsplit(':').next())
+                    .and_then(|p| p.parse().ok());
+                key_of(port, &m["opcode"], &m["path"])
+            }),
+    )
+}
+
+fn parse_lines(lines: &[String]) -> Vec<Value> {
+    lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+/// The messages without their timestamps and latencies: two capture sockets may stamp the same
+/// packet a microsecond apart.
+fn without_times(lines: &[Value]) -> Vec<Value> {
+    lines
+        .iter()
+        .map(|m| {
+            let mut m = m.clone();
+            if let Some(o) = m.as_object_mut() {
+                o.remove("ts");
+                o.remove("latency_us");
+            }
+            m
+        })
+        .collect()
+}
+
+#[test]
+fn live_capture_of_a_real_ensemble_matches_the_clients_own_log() {
+    if !live_tests_can_run() {
+        return;
+    }
+    let dir = scratch("live-ensemble");
+    let ensemble = Ensemble::start(&dir, CLIENT_PORT);
+    ensemble.wait_for_quorum(Duration::from_secs(90));
+
+    let filter = format!("tcp port {CLIENT_PORT}");
+    let pcap = dir.join("tcpdump.pcap");
+    let mut tcpdump_cmd = Command::new("tcpdump");
+    tcpdump_cmd
+        .args(["-i", "lo", "-s", "0", "-U", "-w"])
+        .arg(&pcap)
+        .arg(&filter);
+    let tcpdump = Watched::spawn(tcpdump_cmd);
+    tcpdump.wait_stderr("listening on", Duration::from_secs(30));
+
+    let mut zk_dump_cmd = Command::new(env!("CARGO_BIN_EXE_zk-dump"));
+    zk_dump_cmd.args([
+        "-i",
+        "lo",
+        "--port",
+        &CLIENT_PORT.to_string(),
+        "--format",
+        "json",
+        "--include-pings",
+    ]);
+    let zk_dump = Watched::spawn(zk_dump_cmd);
+    zk_dump.wait_stderr("listening on lo", Duration::from_secs(30));
+
+    let truth_path = dir.join("truth.jsonl");
+    let workload = Command::new(SYSTEM_PYTHON)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/live/kazoo_workload.py"))
+        .arg(ensemble.hosts())
+        .arg(&truth_path)
+        .output()
+        .expect("run the kazoo workload");
+    assert!(
+        workload.status.success(),
+        "workload failed: {}",
+        String::from_utf8_lossy(&workload.stderr)
+    );
+
+    // The client's last request is closeSession: once its reply is decoded, everything before it
+    // on that connection has been too.
+    let mut live_lines = Vec::new();
+    wait_line(
+        &zk_dump.stdout,
+        "\"CloseReply\"",
+        Duration::from_secs(60),
+        &mut live_lines,
+    );
+    let (status, rest, stderr) = zk_dump.interrupt();
+    live_lines.extend(rest);
+    assert!(status.success(), "zk-dump: {status}: {stderr:?}");
+    let summary = stderr
+        .iter()
+        .find(|l| l.contains("packets"))
+        .expect("summary line");
+    assert!(summary.contains("0 decode errors"), "{summary}");
+    // tcpdump writes each packet as it handles it (-U) but may lag behind: stop it only once
+    // its file holds the close too.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let so_far = Command::new(env!("CARGO_BIN_EXE_zk-dump"))
+            .args([
+                "-q",
+                "--port",
+                &CLIENT_PORT.to_string(),
+                "--format",
+                "json",
+                "-r",
+            ])
+            .arg(&pcap)
+            .output()
+            .expect("zk-dump -r");
+        if String::from_utf8_lossy(&so_far.stdout).contains("\"CloseReply\"") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "tcpdump never wrote the close"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (_, _, tcpdump_err) = tcpdump.interrupt();
+
+    let live = parse_lines(&live_lines);
+    let truth_text = std::fs::read_to_string(&truth_path).expect("truth log");
+    let truth = multiset(truth_text.lines().map(|l| {
+        let t: Value = serde_json::from_str(l).expect("truth line");
+        key_of(t["client_port"].as_u64(), &t["opcode"], &t["path"])
+    }));
+    assert!(truth.values().sum::<usize>() > 150);
+    assert_eq!(
+        requests_of(&live),
+        truth,
+        "live decode versus the client's own log"
+    );
+    assert!(live
+        .iter()
+        .all(|m| m["type"] != "unknown" && m["type"] != "DecodeError"));
+    assert!(live.iter().any(|m| m["type"] == "EventNodeDataChanged"));
+    assert!(live
+        .iter()
+        .any(|m| m["type"] == "GetDataReply" && m["data_len"] == 300 * 1024));
+
+    // The same traffic captured by tcpdump and read back decodes to the same messages.
+    let from_file = Command::new(env!("CARGO_BIN_EXE_zk-dump"))
+        .args([
+            "--port",
+            &CLIENT_PORT.to_string(),
+            "--format",
+            "json",
+            "--include-pings",
+            "-r",
+        ])
+        .arg(&pcap)
+        .output()
+        .expect("zk-dump -r");
+    assert!(from_file.status.success());
+    let file_lines: Vec<String> = String::from_utf8_lossy(&from_file.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let file = parse_lines(&file_lines);
+    let file_requests = requests_of(&file);
+    if file_requests != truth {
+        let missing: Vec<_> = truth
+            .iter()
+            .filter(|(k, n)| file_requests.get(*k) != Some(n))
+            .take(10)
+            .collect();
+        panic!("file decode versus the client's own log: {} vs {} requests; first differences {missing:?}; tcpdump said {tcpdump_err:?}; zk-dump said {}",
+            file_requests.values().sum::<usize>(), truth.values().sum::<usize>(), String::from_utf8_lossy(&from_file.stderr));
+    }
+    let (file, live) = (without_times(&file), without_times(&live));
+    if let Some(i) = (0..file.len().max(live.len())).find(|&i| file.get(i) != live.get(i)) {
+        panic!(
+            "live and file decodes differ at message {i} of {}/{}: file {:?} live {:?}",
+            file.len(),
+            live.len(),
+            file.get(i),
+            live.get(i)
+        );
+    }
+}
