@@ -174,3 +174,45 @@ pub fn write_stats_json(args: &InputArgs, value: &serde_json::Value) -> std::io:
         std::fs::write(path, text)
     }
 }
+
+/// Ends a run the same way for every tool: the one-line summary on stderr (unless `-q`), the
+/// `--stats-json` file (capture counters under `capture`, merged with the tool's own object),
+/// and an exit code from [`crate::exit`].
+pub fn conclude(
+    tool: &str,
+    args: &InputArgs,
+    outcome: RunOutcome,
+    capture: &CaptureStats,
+    write_error: Option<std::io::Error>,
+    summary: &str,
+    tool_json: serde_json::Value,
+) -> std::process::ExitCode {
+    use crate::exit;
+    use std::process::ExitCode;
+    // A closed pipe (`| head`) is how a reader says it has enough: not an error.
+    let broken_pipe = write_error
+        .as_ref()
+        .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe);
+    if let Some(e) = write_error.as_ref().filter(|_| !broken_pipe) {
+        eprintln!("{tool}: error writing output: {e}");
+    }
+    if !args.quiet {
+        eprintln!("{tool}: {}, {summary}", capture.summary_fields());
+    }
+    let mut json = serde_json::json!({ "capture": capture });
+    if let (Some(all), serde_json::Value::Object(own)) = (json.as_object_mut(), tool_json) {
+        all.extend(own);
+    }
+    if let Err(e) = write_stats_json(args, &json) {
+        eprintln!("{tool}: error writing --stats-json: {e}");
+        return ExitCode::from(exit::FATAL as u8);
+    }
+    if let Some(e) = outcome.error {
+        eprintln!("{tool}: warning: {e}; everything before it was decoded");
+        return ExitCode::from(exit::DAMAGED_INPUT as u8);
+    }
+    if write_error.is_some() && !broken_pipe {
+        return ExitCode::from(exit::FATAL as u8);
+    }
+    ExitCode::from(exit::OK as u8)
+}

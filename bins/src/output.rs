@@ -119,3 +119,145 @@ mod tests {
         assert_eq!(color_for("127.0.0.1:5000"), color_for("127.0.0.1:5000"));
     }
 }
+
+/// Output format shared by the tools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// zktraffic-style lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Writes messages — built as JSON objects — as JSON lines or zktraffic-style text, honouring
+/// `--limit` and remembering the first write error (a closed pipe stops the run quietly).
+pub struct Printer<W: std::io::Write> {
+    out: W,
+    format: Format,
+    clock: Clock,
+    color: bool,
+    limit: Option<u64>,
+    /// Lines printed.
+    pub printed: u64,
+    /// The first error writing output.
+    pub write_error: Option<std::io::Error>,
+}
+
+impl<W: std::io::Write> Printer<W> {
+    /// A printer to `out`.
+    pub fn new(out: W, format: Format, utc: bool, color: bool, limit: Option<u64>) -> Printer<W> {
+        Printer {
+            out,
+            format,
+            clock: Clock::new(utc),
+            color,
+            limit,
+            printed: 0,
+            write_error: None,
+        }
+    }
+
+    /// The output format.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// Whether `--limit` lines were printed.
+    pub fn limit_reached(&self) -> bool {
+        self.limit.is_some_and(|l| self.printed >= l)
+    }
+
+    /// Whether nothing more will be printed (limit reached or output closed).
+    pub fn done(&self) -> bool {
+        self.write_error.is_some() || self.limit_reached()
+    }
+
+    /// Renders one message: JSON as is; text as `HH:MM:SS:ffffff [arrow ]Type(k=v, …, trailer)`
+    /// with the `ts` key as the clock, `kind_key` as the type, keys for which `skip` is true
+    /// left out, and the line coloured by `color_key` when colour is on.
+    pub fn render(
+        &mut self,
+        m: &serde_json::Map<String, serde_json::Value>,
+        kind_key: &str,
+        skip: impl Fn(&str, &serde_json::Value) -> bool,
+        trailer: &str,
+        indent: usize,
+        color_key: impl Hash,
+    ) -> String {
+        if self.format == Format::Json {
+            return serde_json::Value::Object(m.clone()).to_string();
+        }
+        let ts = m
+            .get("ts")
+            .and_then(serde_json::Value::as_f64)
+            .unwrap_or(0.0);
+        let time = self.clock.format(Timestamp((ts * 1e9).round() as i64));
+        let kind = m
+            .get(kind_key)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("?");
+        let mut fields: Vec<String> = m
+            .iter()
+            .filter(|(k, v)| k.as_str() != "ts" && k.as_str() != kind_key && !skip(k, v))
+            .map(|(k, v)| format!("{k}={}", text_value(v)))
+            .collect();
+        if !trailer.is_empty() {
+            fields.push(trailer.to_string());
+        }
+        let arrow = if indent > 0 {
+            format!("{}\u{25ba} ", "\u{2014}".repeat(4 * indent))
+        } else {
+            String::new()
+        };
+        let line = format!("{time} {arrow}{kind}({})", fields.join(", "));
+        if self.color {
+            let style = color_for(color_key);
+            format!("{style}{line}{style:#}")
+        } else {
+            line
+        }
+    }
+
+    /// Prints one line, unless the limit is reached or output failed.
+    pub fn print(&mut self, line: &str) {
+        // One packet can carry several messages: the limit is checked per line.
+        if self.done() {
+            return;
+        }
+        self.printed += 1;
+        if let Err(e) = writeln!(self.out, "{line}") {
+            self.write_error = Some(e);
+        }
+    }
+
+    /// Flushes output.
+    pub fn flush(&mut self) {
+        if let Err(e) = self.out.flush() {
+            self.write_error.get_or_insert(e);
+        }
+    }
+}
+
+/// zktraffic-style value text: bare strings, Python-style booleans, compact lists and maps.
+pub fn text_value(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Null => "None".into(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(text_value).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(fields) => format!(
+            "{{{}}}",
+            fields
+                .iter()
+                .map(|(k, v)| format!("{k}: {}", text_value(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}

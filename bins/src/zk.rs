@@ -7,7 +7,7 @@
 //! `err`, `error`, `latency_us`) followed by the record's own fields from zk-proto's serde
 //! support; the text format renders the same object zktraffic-style.
 
-use crate::output::{color_for, Clock};
+use crate::output::{Format, Printer};
 use serde_json::{json, Map, Value};
 use std::io::Write;
 use std::net::SocketAddr;
@@ -21,15 +21,6 @@ use zkwire_capture::{
     ClientIs, CloseReason, ConnInfo, Direction, Framer, FramerEvent, LengthPrefixed, Plausibility,
     StreamHandler, TcpSegment, Timestamp,
 };
-
-/// Output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// zktraffic-style lines.
-    Text,
-    /// One JSON object per line.
-    Json,
-}
 
 /// What to show and how.
 #[derive(Debug, Clone)]
@@ -91,8 +82,6 @@ pub struct ZkCounts {
     pub resyncs: u64,
     /// Bytes skipped while looking for a boundary.
     pub skipped_bytes: u64,
-    /// Lines printed.
-    pub printed: u64,
 }
 
 /// Data kept with each outstanding request.
@@ -131,12 +120,10 @@ pub struct ZkConn {
 /// The zk-dump decoder and printer.
 pub struct ZkDump<W: Write> {
     opts: ZkOptions,
-    out: W,
-    clock: Clock,
+    /// Where and how messages are printed.
+    pub printer: Printer<W>,
     /// Counters.
     pub counts: ZkCounts,
-    /// The first error writing output (e.g. a closed pipe): stops the run.
-    pub write_error: Option<std::io::Error>,
 }
 
 const FOUR_LETTER_REPLY_KEEP: usize = 64 * 1024;
@@ -178,20 +165,11 @@ fn ts_key(ts: Timestamp) -> u64 {
 impl<W: Write> ZkDump<W> {
     /// A decoder printing to `out`.
     pub fn new(opts: ZkOptions, out: W) -> ZkDump<W> {
-        let clock = Clock::new(opts.utc);
+        let printer = Printer::new(out, opts.format, opts.utc, opts.color, opts.limit);
         ZkDump {
             opts,
-            out,
-            clock,
+            printer,
             counts: ZkCounts::default(),
-            write_error: None,
-        }
-    }
-
-    /// Flushes output.
-    pub fn flush(&mut self) {
-        if let Err(e) = self.out.flush() {
-            self.write_error.get_or_insert(e);
         }
     }
 
@@ -214,10 +192,6 @@ impl<W: Write> ZkDump<W> {
         }
     }
 
-    fn limit_reached(&self) -> bool {
-        self.opts.limit.is_some_and(|l| self.counts.printed >= l)
-    }
-
     fn base(&self, ts: Timestamp, info: &ConnInfo, dir: &str, kind: &str) -> Map<String, Value> {
         let mut m = Map::new();
         m.insert("ts".into(), json!(ts.as_secs_f64()));
@@ -230,60 +204,29 @@ impl<W: Write> ZkDump<W> {
 
     /// Renders a message as one output line (without the newline).
     fn render(&mut self, m: &Map<String, Value>, info: &ConnInfo, indent: usize) -> String {
-        match self.opts.format {
-            Format::Json => Value::Object(m.clone()).to_string(),
-            Format::Text => {
-                let ts = m.get("ts").and_then(Value::as_f64).unwrap_or(0.0);
-                let time = self.clock.format(Timestamp((ts * 1e9).round() as i64));
-                let kind = m.get("type").and_then(Value::as_str).unwrap_or("?");
-                let dir = m.get("dir").and_then(Value::as_str).unwrap_or("");
-                let mut fields = Vec::new();
-                for (k, v) in m {
-                    // The text line stays short, as zktraffic's: the JSON format has everything.
-                    let skip = match k.as_str() {
-                        "ts" | "client" | "server" | "dir" | "type" | "opcode" | "stat" | "err" => {
-                            true
-                        }
-                        "session" => !dir.starts_with("connect"),
-                        "session_id" => true,
-                        "error" => v == "OK",
-                        "ignored_len" => v == 0,
-                        _ => false,
-                    };
-                    if !skip {
-                        fields.push(format!("{k}={}", text_value(v)));
-                    }
-                }
-                let peer = match dir {
-                    "request" | "connect" | "four_letter" => format!("client={}", info.client),
-                    _ => format!("server={}", info.server),
-                };
-                fields.push(peer);
-                let arrow = if indent > 0 {
-                    format!("{}\u{25ba} ", "\u{2014}".repeat(4 * indent))
-                } else {
-                    String::new()
-                };
-                let line = format!("{time} {arrow}{kind}({})", fields.join(", "));
-                if self.opts.color {
-                    let style = color_for(info.client);
-                    format!("{style}{line}{style:#}")
-                } else {
-                    line
-                }
-            }
-        }
+        let dir = m
+            .get("dir")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let peer = match dir.as_str() {
+            "request" | "connect" | "four_letter" => format!("client={}", info.client),
+            _ => format!("server={}", info.server),
+        };
+        let skip = |k: &str, v: &Value| match k {
+            // The text line stays short, as zktraffic's: the JSON format has everything.
+            "client" | "server" | "dir" | "opcode" | "stat" | "err" | "session_id" => true,
+            "session" => !dir.starts_with("connect"),
+            "error" => v == "OK",
+            "ignored_len" => v == 0,
+            _ => false,
+        };
+        self.printer
+            .render(m, "type", skip, &peer, indent, info.client)
     }
 
     fn print_line(&mut self, line: &str) {
-        // One packet can carry several messages: the limit is checked per line.
-        if self.write_error.is_some() || self.limit_reached() {
-            return;
-        }
-        self.counts.printed += 1;
-        if let Err(e) = writeln!(self.out, "{line}") {
-            self.write_error = Some(e);
-        }
+        self.printer.print(line);
     }
 
     fn on_client_frame(&mut self, conn: &mut ZkConn, info: &ConnInfo, ts: Timestamp, frame: &[u8]) {
@@ -705,29 +648,6 @@ fn merge(m: &mut Map<String, Value>, value: Result<Value, serde_json::Error>) {
     }
 }
 
-/// zktraffic-style value text: bare strings, Python-style booleans, compact lists and maps.
-fn text_value(v: &Value) -> String {
-    match v {
-        Value::Null => "None".into(),
-        Value::Bool(true) => "True".into(),
-        Value::Bool(false) => "False".into(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => s.clone(),
-        Value::Array(items) => format!(
-            "[{}]",
-            items.iter().map(text_value).collect::<Vec<_>>().join(", ")
-        ),
-        Value::Object(fields) => format!(
-            "{{{}}}",
-            fields
-                .iter()
-                .map(|(k, v)| format!("{k}: {}", text_value(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
-}
-
 impl<W: Write> StreamHandler for ZkDump<W> {
     type Conn = ZkConn;
 
@@ -829,6 +749,6 @@ impl<W: Write> StreamHandler for ZkDump<W> {
     }
 
     fn wants_more(&self) -> bool {
-        self.write_error.is_none() && !self.limit_reached()
+        !self.printer.done()
     }
 }

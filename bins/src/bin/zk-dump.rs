@@ -4,9 +4,10 @@ use clap::Parser;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use zkwire::exit;
-use zkwire::input::{drive, open_source, port_filter, write_stats_json, InputArgs};
+use zkwire::input::{conclude, drive, open_source, port_filter, InputArgs};
 use zkwire::output::ColorWhen;
-use zkwire::zk::{Format, ZkDump, ZkOptions};
+use zkwire::output::Format;
+use zkwire::zk::{ZkDump, ZkOptions};
 use zkwire_capture::ReassemblyConfig;
 
 const EXAMPLES: &str = "\
@@ -131,41 +132,26 @@ fn main() -> ExitCode {
         ReassemblyConfig::default(),
         !args.input.no_progress,
     );
-    dump.flush();
-    let broken_pipe = dump
-        .write_error
-        .as_ref()
-        .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe);
-    if let Some(e) = &dump.write_error {
-        if !broken_pipe {
-            eprintln!("zk-dump: error writing output: {e}");
-        }
-    }
+    dump.printer.flush();
     let counts = &dump.counts;
-    if !args.input.quiet {
-        eprintln!(
-            "zk-dump: {}, {} messages ({} requests, {} replies, {} events), {} decode errors, {} unmatched replies, {} resyncs",
-            capture.summary_fields(),
-            counts.messages,
-            counts.requests,
-            counts.replies,
-            counts.events,
-            counts.decode_errors,
-            counts.unmatched_replies,
-            counts.resyncs
-        );
-    }
-    let summary = serde_json::json!({ "capture": capture, "zk": counts });
-    if let Err(e) = write_stats_json(&args.input, &summary) {
-        eprintln!("zk-dump: error writing --stats-json: {e}");
-        return ExitCode::from(exit::FATAL as u8);
-    }
-    if let Some(e) = outcome.error {
-        eprintln!("zk-dump: warning: {e}; everything before it was decoded");
-        return ExitCode::from(exit::DAMAGED_INPUT as u8);
-    }
-    if dump.write_error.is_some() && !broken_pipe {
-        return ExitCode::from(exit::FATAL as u8);
-    }
-    ExitCode::from(exit::OK as u8)
+    let summary = format!(
+        "{} messages ({} requests, {} replies, {} events), {} decode errors, {} unmatched replies, {} resyncs",
+        counts.messages,
+        counts.requests,
+        counts.replies,
+        counts.events,
+        counts.decode_errors,
+        counts.unmatched_replies,
+        counts.resyncs
+    );
+    let json = serde_json::json!({ "zk": counts });
+    conclude(
+        "zk-dump",
+        &args.input,
+        outcome,
+        &capture,
+        dump.printer.write_error.take(),
+        &summary,
+        json,
+    )
 }

@@ -398,6 +398,88 @@ mod tests {
         assert_eq!(skipped, 5);
     }
 
+    /// A splitter for a protocol without a length prefix, in the manner of the quorum
+    /// protocol: each record is a type byte then a body whose length depends on the type, and
+    /// type 9 announces a raw blob (its length in the next 2 bytes) that follows as one
+    /// message of its own.
+    #[derive(Default)]
+    struct Typed {
+        raw_next: Option<usize>,
+    }
+
+    impl Splitter for Typed {
+        fn frame_len(&mut self, buf: &[u8]) -> FrameLen {
+            if let Some(n) = self.raw_next {
+                return if buf.len() >= n {
+                    self.raw_next = None;
+                    FrameLen::Complete(n)
+                } else {
+                    FrameLen::Incomplete(n)
+                };
+            }
+            match buf.first() {
+                None => FrameLen::Incomplete(1),
+                Some(1) => {
+                    if buf.len() >= 5 {
+                        FrameLen::Complete(5)
+                    } else {
+                        FrameLen::Incomplete(5)
+                    }
+                }
+                Some(9) => match buf.get(1..3) {
+                    None => FrameLen::Incomplete(3),
+                    Some(l) => {
+                        self.raw_next = Some(u16::from_be_bytes([l[0], l[1]]) as usize);
+                        FrameLen::Complete(3)
+                    }
+                },
+                Some(_) => FrameLen::Invalid,
+            }
+        }
+        fn plausible(&mut self, buf: &[u8]) -> Plausibility {
+            match buf.first() {
+                None => Plausibility::NeedMore,
+                Some(1) | Some(9) => Plausibility::Yes,
+                Some(_) => Plausibility::No,
+            }
+        }
+        fn resynced(&mut self) {
+            self.raw_next = None;
+        }
+    }
+
+    #[test]
+    fn framer_serves_protocols_without_a_length_prefix() {
+        let stream: Vec<u8> = [
+            &[1, 0, 0, 0, 1][..],
+            &[9, 0, 4],
+            &[7, 7, 7, 7],
+            &[1, 2, 2, 2, 2],
+        ]
+        .concat();
+        for split in 1..stream.len() {
+            let mut f = Framer::new(Typed::default(), true);
+            let mut msgs = Vec::new();
+            for chunk in stream.chunks(split) {
+                f.push(chunk, &mut |ev| {
+                    if let FramerEvent::Message(m) = ev {
+                        msgs.push(m.to_vec())
+                    }
+                });
+            }
+            assert_eq!(
+                msgs,
+                vec![
+                    vec![1, 0, 0, 0, 1],
+                    vec![9, 0, 4],
+                    vec![7, 7, 7, 7],
+                    vec![1, 2, 2, 2, 2]
+                ],
+                "split {split}"
+            );
+        }
+    }
+
     #[test]
     fn hunting_window_is_bounded() {
         let mut f = Framer::new(LengthPrefixed::new(1, 16, marker), false);
