@@ -44,6 +44,11 @@ pub struct InputArgs {
     #[arg(long)]
     pub promisc: bool,
 
+    /// After opening the capture, switch to this user (and its groups), as tcpdump -Z does:
+    /// nothing after that runs as root.
+    #[arg(short = 'Z', long = "drop-privileges", value_name = "USER")]
+    pub drop_privileges: Option<String>,
+
     /// No progress bar when reading a file.
     #[arg(long)]
     pub no_progress: bool,
@@ -87,6 +92,12 @@ pub fn open_source(
         };
         options.filter = Some(filter.clone());
         let source = LiveSource::open(&options)?;
+        if let Some(user) = &args.drop_privileges {
+            drop_privileges(user).map_err(|detail| SourceError::Live {
+                iface: iface.clone(),
+                detail,
+            })?;
+        }
         eprintln!(
             "{tool}: listening on {iface}, link-type {}, filter \"{filter}\"",
             source.link_type().0
@@ -215,4 +226,22 @@ pub fn conclude(
         return ExitCode::from(exit::FATAL as u8);
     }
     ExitCode::from(exit::OK as u8)
+}
+
+/// Switches to `user`'s uid, gid and supplementary groups for good (real, effective and saved
+/// ids), so that a compromised decoder holds no privilege. Called after the capture is open:
+/// reading an open capture needs no rights.
+pub fn drop_privileges(user: &str) -> Result<(), String> {
+    use nix::unistd::{setgid, setgroups, setuid, Uid, User};
+    let entry = User::from_name(user)
+        .map_err(|e| format!("cannot look up user {user:?}: {e}"))?
+        .ok_or_else(|| format!("no such user {user:?}"))?;
+    setgroups(&[entry.gid]).map_err(|e| format!("setgroups: {e}"))?;
+    setgid(entry.gid).map_err(|e| format!("setgid: {e}"))?;
+    setuid(entry.uid).map_err(|e| format!("setuid: {e}"))?;
+    // setuid from root sets all three ids; make sure there is no way back.
+    if entry.uid != Uid::from_raw(0) && setuid(Uid::from_raw(0)).is_ok() {
+        return Err("privileges could not be dropped".into());
+    }
+    Ok(())
 }

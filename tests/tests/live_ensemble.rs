@@ -102,8 +102,20 @@ fn live_capture_of_a_real_ensemble_matches_the_clients_own_log() {
         "json",
         "--include-pings",
     ]);
+    // Open the capture as root, then run as nobody (tcpdump's -Z).
+    zk_dump_cmd.args(["-Z", "nobody"]);
     let zk_dump = Watched::spawn(zk_dump_cmd);
     zk_dump.wait_stderr("listening on lo", Duration::from_secs(30));
+    let status = std::fs::read_to_string(format!("/proc/{}/status", zk_dump.child.id()))
+        .expect("proc status");
+    let uids = status
+        .lines()
+        .find(|l| l.starts_with("Uid:"))
+        .expect("Uid line");
+    assert!(
+        uids.split_whitespace().skip(1).all(|u| u != "0"),
+        "still root after -Z: {uids}"
+    );
 
     let truth_path = dir.join("truth.jsonl");
     let workload = Command::new(SYSTEM_PYTHON)
@@ -135,6 +147,10 @@ fn live_capture_of_a_real_ensemble_matches_the_clients_own_log() {
         .find(|l| l.contains("packets"))
         .expect("summary line");
     assert!(summary.contains("0 decode errors"), "{summary}");
+    assert!(
+        summary.contains("0 kernel drops"),
+        "live runs report kernel drops: {summary}"
+    );
     // tcpdump writes each packet as it handles it (-U) but may lag behind: stop it only once
     // its file holds the close too.
     let deadline = std::time::Instant::now() + Duration::from_secs(60);

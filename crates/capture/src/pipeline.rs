@@ -124,6 +124,7 @@ where
         }
     }
     if let Some((kernel, iface)) = source.drops() {
+        reassembler.stats.live = true;
         reassembler.stats.kernel_drops = kernel;
         reassembler.stats.interface_drops = iface;
     }

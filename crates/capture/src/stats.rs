@@ -55,6 +55,8 @@ pub struct CaptureStats {
     pub kernel_drops: u64,
     /// Packets the interface or driver dropped (live capture only).
     pub interface_drops: u64,
+    /// Whether the packets came from a live interface (so the drop counters are meaningful).
+    pub live: bool,
 }
 
 impl CaptureStats {
@@ -70,7 +72,7 @@ impl CaptureStats {
             self.retransmits,
             self.out_of_order
         );
-        if self.kernel_drops > 0 || self.interface_drops > 0 {
+        if self.live || self.kernel_drops > 0 || self.interface_drops > 0 {
             s.push_str(&format!(
                 ", {} kernel drops, {} interface drops",
                 self.kernel_drops, self.interface_drops
