@@ -113,6 +113,12 @@ pub struct ZkConn {
     mode: Mode,
     to_server: Framer<LengthPrefixed>,
     to_client: Framer<LengthPrefixed>,
+    session: Session,
+}
+
+/// The protocol state of a connection, apart from its framers (so a framer can hand messages
+/// straight to the decoder without copying them).
+pub struct Session {
     tracker: ConnectionTracker<PendingInfo>,
     client_session: Option<i64>,
 }
@@ -229,7 +235,13 @@ impl<W: Write> ZkDump<W> {
         self.printer.print(line);
     }
 
-    fn on_client_frame(&mut self, conn: &mut ZkConn, info: &ConnInfo, ts: Timestamp, frame: &[u8]) {
+    fn on_client_frame(
+        &mut self,
+        conn: &mut Session,
+        info: &ConnInfo,
+        ts: Timestamp,
+        frame: &[u8],
+    ) {
         self.counts.messages += 1;
         self.counts.requests += 1;
         let payload = &frame[4..];
@@ -347,7 +359,13 @@ impl<W: Write> ZkDump<W> {
         }
     }
 
-    fn on_server_frame(&mut self, conn: &mut ZkConn, info: &ConnInfo, ts: Timestamp, frame: &[u8]) {
+    fn on_server_frame(
+        &mut self,
+        conn: &mut Session,
+        info: &ConnInfo,
+        ts: Timestamp,
+        frame: &[u8],
+    ) {
         self.counts.messages += 1;
         let payload = &frame[4..];
         let size = payload.len();
@@ -564,26 +582,22 @@ impl<W: Write> ZkDump<W> {
         let ZkConn {
             to_server,
             to_client,
+            session,
             ..
         } = conn;
         let framer = match dir {
             Direction::ToServer => to_server,
             Direction::ToClient => to_client,
         };
-        // Frames are collected first: the framer borrows the connection, the decoder needs it.
-        let mut frames: Vec<Vec<u8>> = Vec::new();
         let mut skipped = 0u64;
         framer.push(bytes, &mut |ev| match ev {
-            FramerEvent::Message(m) => frames.push(m.to_vec()),
+            FramerEvent::Message(m) => match dir {
+                Direction::ToServer => self.on_client_frame(session, info, ts, m),
+                Direction::ToClient => self.on_server_frame(session, info, ts, m),
+            },
             FramerEvent::Skipped(n) => skipped += n,
         });
         self.counts.skipped_bytes += skipped;
-        for frame in frames {
-            match dir {
-                Direction::ToServer => self.on_client_frame(conn, info, ts, &frame),
-                Direction::ToClient => self.on_server_frame(conn, info, ts, &frame),
-            }
-        }
     }
 
     fn finish_conn(&mut self, conn: &mut ZkConn, info: &ConnInfo, ts: Timestamp) {
@@ -615,7 +629,7 @@ impl<W: Write> ZkDump<W> {
                 self.print_line(&line);
             }
         }
-        let unanswered: Vec<Pending<PendingInfo>> = conn.tracker.close().collect();
+        let unanswered: Vec<Pending<PendingInfo>> = conn.session.tracker.close().collect();
         self.counts.unanswered_requests += unanswered.len() as u64;
         for p in unanswered {
             if let Some(line) = p.data.line {
@@ -674,8 +688,10 @@ impl<W: Write> StreamHandler for ZkDump<W> {
                 },
                 to_server: Framer::new(LengthPrefixed::new(8, max, check_request), at_start),
                 to_client: Framer::new(LengthPrefixed::new(16, max, check_reply), at_start),
-                tracker: ConnectionTracker::new(at_start),
-                client_session: None,
+                session: Session {
+                    tracker: ConnectionTracker::new(at_start),
+                    client_session: None,
+                },
             },
             client_is,
         ))
