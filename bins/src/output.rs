@@ -261,3 +261,60 @@ pub fn text_value(v: &serde_json::Value) -> String {
         ),
     }
 }
+
+/// Output options every tool shares.
+#[derive(Debug, clap::Args)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Stop after printing this many messages.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+
+    /// Colour each line by peer (as zktraffic's -c; on a terminal unless --color=always).
+    #[arg(short = 'c', long)]
+    pub colors: bool,
+
+    /// When to use colour.
+    #[arg(long, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
+    pub color: ColorWhen,
+
+    /// Print times in UTC instead of local time.
+    #[arg(long)]
+    pub utc: bool,
+}
+
+impl OutputArgs {
+    /// Whether lines are coloured: text output only, `--color always`, or `-c` on a terminal.
+    pub fn color_enabled(&self) -> bool {
+        self.format == Format::Text
+            && match self.color {
+                ColorWhen::Always => true,
+                ColorWhen::Never => false,
+                ColorWhen::Auto => self.colors && ColorWhen::Auto.enabled(),
+            }
+    }
+
+    /// A printer to standard output: line-buffered when live or on a terminal (so lines appear
+    /// as they happen), block-buffered otherwise.
+    pub fn printer(&self, live: bool) -> Printer<Box<dyn std::io::Write>> {
+        self.printer_with_limit(live, self.limit)
+    }
+
+    /// As [`OutputArgs::printer`], with another line limit (summaries print whole).
+    pub fn printer_with_limit(
+        &self,
+        live: bool,
+        limit: Option<u64>,
+    ) -> Printer<Box<dyn std::io::Write>> {
+        let stdout = std::io::stdout();
+        let out: Box<dyn std::io::Write> = if live || stdout.is_terminal() {
+            Box::new(std::io::LineWriter::new(stdout.lock()))
+        } else {
+            Box::new(std::io::BufWriter::with_capacity(1 << 16, stdout.lock()))
+        };
+        Printer::new(out, self.format, self.utc, self.color_enabled(), limit)
+    }
+}

@@ -37,16 +37,8 @@ pub struct ZkOptions {
     pub include_pings: bool,
     /// Print credentials (digest auth, SASL tokens, session passwords) instead of their lengths.
     pub show_secrets: bool,
-    /// Output format.
-    pub format: Format,
     /// Print requests as they arrive instead of when their reply does (text only).
     pub unpaired: bool,
-    /// Stop after this many messages printed.
-    pub limit: Option<u64>,
-    /// Colour output.
-    pub color: bool,
-    /// Print times in UTC.
-    pub utc: bool,
     /// Largest frame accepted.
     pub max_frame: u32,
     /// Hex-dump frames that fail to decode.
@@ -169,9 +161,8 @@ fn ts_key(ts: Timestamp) -> u64 {
 }
 
 impl<W: Write> ZkDump<W> {
-    /// A decoder printing to `out`.
-    pub fn new(opts: ZkOptions, out: W) -> ZkDump<W> {
-        let printer = Printer::new(out, opts.format, opts.utc, opts.color, opts.limit);
+    /// A decoder printing with `printer`.
+    pub fn new(opts: ZkOptions, printer: Printer<W>) -> ZkDump<W> {
         ZkDump {
             opts,
             printer,
@@ -246,7 +237,7 @@ impl<W: Write> ZkDump<W> {
         self.counts.requests += 1;
         let payload = &frame[4..];
         let size = payload.len();
-        let paired = self.opts.format == Format::Text && !self.opts.unpaired;
+        let paired = self.printer.format() == Format::Text && !self.opts.unpaired;
         let mut built: Option<(Map<String, Value>, bool)> = None;
         let mut pending_path: Option<Box<str>> = None;
         let classified = conn
@@ -501,7 +492,7 @@ impl<W: Write> ZkDump<W> {
             }
             _ => return,
         };
-        let paired = self.opts.format == Format::Text && !self.opts.unpaired;
+        let paired = self.printer.format() == Format::Text && !self.opts.unpaired;
         if visible {
             if let Some(line) = request_line {
                 self.print_line(&line);
@@ -612,7 +603,7 @@ impl<W: Write> ZkDump<W> {
             m.insert("word".into(), json!(word.as_str()));
             m.insert("size".into(), json!(reply_len));
             let text = String::from_utf8_lossy(reply);
-            match self.opts.format {
+            match self.printer.format() {
                 Format::Json => {
                     m.insert("reply".into(), json!(text));
                 }
@@ -624,7 +615,7 @@ impl<W: Write> ZkDump<W> {
                 }
             }
             if self.opts.path_prefix.is_none() {
-                let paired = self.opts.format == Format::Text && !self.opts.unpaired;
+                let paired = self.printer.format() == Format::Text && !self.opts.unpaired;
                 let line = self.render(&m, info, usize::from(paired));
                 self.print_line(&line);
             }

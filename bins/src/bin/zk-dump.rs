@@ -1,12 +1,10 @@
 //! zk-dump: decode ZooKeeper client traffic from a capture file or a live interface.
 
 use clap::Parser;
-use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use zkwire::exit;
 use zkwire::input::{conclude, drive, open_source, port_filter, InputArgs};
-use zkwire::output::ColorWhen;
-use zkwire::output::Format;
+use zkwire::output::OutputArgs;
 use zkwire::zk::{ZkDump, ZkOptions};
 use zkwire_capture::ReassemblyConfig;
 
@@ -29,6 +27,9 @@ Exit status: 0 decoded everything; 1 input could not be opened or read; 2 bad us
 struct Args {
     #[command(flatten)]
     input: InputArgs,
+
+    #[command(flatten)]
+    output: OutputArgs,
 
     /// ZooKeeper client port (repeat for several).
     #[arg(long = "port", visible_alias = "zookeeper-port", value_name = "PORT", default_values_t = [2181])]
@@ -54,29 +55,9 @@ struct Args {
     #[arg(long)]
     show_secrets: bool,
 
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
-
     /// Print each message as it arrives instead of requests together with their replies.
     #[arg(long)]
     unpaired: bool,
-
-    /// Stop after printing this many messages.
-    #[arg(long, value_name = "N")]
-    limit: Option<u64>,
-
-    /// Colour each line by client (as zktraffic's -c; on a terminal unless --color=always).
-    #[arg(short = 'c', long)]
-    colors: bool,
-
-    /// When to use colour.
-    #[arg(long, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
-    color: ColorWhen,
-
-    /// Print times in UTC instead of local time.
-    #[arg(long)]
-    utc: bool,
 
     /// Largest frame accepted, in bytes (ZooKeeper's jute.maxbuffer defaults to 1 MiB).
     #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
@@ -89,12 +70,6 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let color = args.format == Format::Text
-        && match args.color {
-            ColorWhen::Always => true,
-            ColorWhen::Never => false,
-            ColorWhen::Auto => args.colors && ColorWhen::Auto.enabled(),
-        };
     let opts = ZkOptions {
         ports: args.ports.clone(),
         clients: args.clients.clone(),
@@ -102,11 +77,7 @@ fn main() -> ExitCode {
         path_prefix: args.path_prefix.clone(),
         include_pings: args.include_pings,
         show_secrets: args.show_secrets,
-        format: args.format,
         unpaired: args.unpaired,
-        limit: args.limit,
-        color,
-        utc: args.utc,
         max_frame: args.max_frame_size,
         dump_bad_packets: args.dump_bad_packet,
     };
@@ -117,15 +88,8 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::FATAL as u8);
         }
     };
-    let live = args.input.iface.is_some();
-    let stdout = std::io::stdout();
-    // Live output is line-buffered so it appears as it happens; file output is block-buffered.
-    let out: Box<dyn Write> = if live || stdout.is_terminal() {
-        Box::new(std::io::LineWriter::new(stdout.lock()))
-    } else {
-        Box::new(std::io::BufWriter::with_capacity(1 << 16, stdout.lock()))
-    };
-    let mut dump = ZkDump::new(opts, out);
+    let printer = args.output.printer(args.input.iface.is_some());
+    let mut dump = ZkDump::new(opts, printer);
     let (outcome, capture) = drive(
         source.as_mut(),
         &mut dump,

@@ -1,4 +1,104 @@
-//! Decoders for ZooKeeper's FastLeaderElection protocol spoken on the election port.
+//! Zero-copy decoders and encoders for Apache ZooKeeper's leader-election protocol
+//! (FastLeaderElection over `QuorumCnxManager`, the election port, default 3888), covering
+//! ZooKeeper 3.3 – 3.10.
 //!
-//! Not implemented yet: see the project's open issues.
+//! * [`initial`] — the initiator's unframed initial message in all three generations (bare
+//!   sid, protocol version -65536 with one address, -65535 with `|`-joined addresses),
+//!   [`initial_message_boundary`] for stream framers, and the sid [`challenge`] rule.
+//! * [`notification`] — notification payloads of 28, 36, 40 and 44 + N bytes, 4-byte
+//!   length-prefix framing ([`notification_frame_len`]) and resynchronisation
+//!   ([`plausible_notification_frame`]); observers' `Long.MIN_VALUE` votes are recognised
+//!   ([`Notification::is_sentinel_vote`]).
+//! * [`auth`] — the optional quorum-SASL `QuorumAuthPacket`s between the initial message and
+//!   the first frame.
+//! * [`stream`] — sans-IO per-direction decoder ([`ElectionStream`]) that applies the rules
+//!   above, including streams met mid-way.
+//!
+//! How a connection looks on the wire: the initiator writes the initial message, then
+//! (with quorum SASL) auth packets, then length-prefixed notifications; the acceptor writes
+//! (auth packets and) notifications from its first byte and never states its own sid. A
+//! connection from a lower to a higher sid carries only the initial message and is closed.
+//!
+//! Decoding never allocates and never sizes anything from a length field: addresses and
+//! config text borrow the input (as [`zk_proto::JuteStr`], displayed lossily), address
+//! lengths above [`initial::MAX_ADDR_LEN`] and frame lengths above [`PACKET_MAX_SIZE`] are
+//! invalid rather than awaited. Every record implements [`zk_proto::Encode`].
+//!
+//! With the `serde` feature, decoded messages implement `serde::Serialize` with plain
+//! snake_case names:
+//!
+//! * [`InitialMessage`] → `format` (`"old"`/`"v1"`/`"v2"`), `protocol_version` (null for the
+//!   old format), `sid`, `election_addr` (list of every address).
+//! * [`Notification`] → `format` (`"28"`/`"36"`/`"40"`/`"44+N"`), `size`, `state` (name),
+//!   `leader`, `zxid` (number) and `zxid_hex` (`"0x…"`), `election_epoch`, `peer_epoch` and
+//!   `version` (null when the format lacks them), `config` (text or null), `sentinel_vote`.
+//! * [`QuorumAuthPacket`] → `status` (name), `token_len` (the token is never emitted).
+//! * [`ElectionMessage`] → `{"initial": …}`, `{"quorum_auth": …}` or `{"notification": …}`.
+//!
+//! # Example
+//!
+//! ```
+//! use fle_proto::{
+//!     initial_message_boundary, notification_frame_len, parse_initial_message,
+//!     parse_notification, Boundary, InitialFormat, ServerState, PACKET_MAX_SIZE,
+//! };
+//!
+//! fn hex(s: &str) -> Vec<u8> {
+//!     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+//! }
+//!
+//! // An initiator stream: V1 initial message from sid 2 ("localhost:2784"), then one
+//! // 28-byte notification frame (LOOKING, vote for sid 3, zxid 0x200000011, epoch 5).
+//! let stream = hex(concat!(
+//!     "ffffffffffff000000000000000000020000000e6c6f63616c686f73743a32373834",
+//!     "0000001c00000000000000000000000300000002000000110000000000000005",
+//! ));
+//!
+//! let Boundary::Complete(n) = initial_message_boundary(&stream) else { panic!() };
+//! let (_, init) = parse_initial_message(&stream[..n]).unwrap();
+//! assert_eq!(init.format, InitialFormat::V1);
+//! assert_eq!(init.sid, 2);
+//! assert_eq!(init.addresses().next().unwrap().to_string(), "localhost:2784");
+//!
+//! let rest = &stream[n..];
+//! let Boundary::Complete(total) = notification_frame_len(rest, PACKET_MAX_SIZE) else { panic!() };
+//! let note = parse_notification(&rest[4..total])?;
+//! assert_eq!(note.state, ServerState::Looking);
+//! assert_eq!((note.leader, note.zxid, note.election_epoch), (3, 0x2_0000_0011, 5));
+//! assert_eq!(note.peer_epoch, None); // 28-byte format: receivers derive it from the zxid
+//! assert_eq!(note.effective_peer_epoch(), 2);
+//! assert!(!note.is_sentinel_vote());
+//! # Ok::<(), fle_proto::DecodeError>(())
+//! ```
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod auth;
+mod error;
+pub mod initial;
+pub mod notification;
+#[cfg(feature = "serde")]
+mod ser;
+pub mod stream;
+
+pub use auth::{
+    decode_quorum_auth_packet, parse_quorum_auth_packet, quorum_auth_boundary,
+    starts_with_quorum_auth, AuthStatus, QuorumAuthPacket, QUORUM_AUTH_MAGIC,
+};
+pub use error::{Boundary, DecodeError};
+pub use initial::{
+    challenge, decode_initial_message, initial_message_boundary, parse_initial_message, Addresses,
+    ChallengeOutcome, InitialFormat, InitialMessage, PROTOCOL_VERSION_V1, PROTOCOL_VERSION_V2,
+};
+pub use notification::{
+    notification_frame_len, parse_framed_notification, parse_notification,
+    plausible_notification_frame, plausible_notification_frame_needs, Notification,
+    NotificationFormat, ServerState, NO_VOTE, PACKET_MAX_SIZE,
+};
+pub use stream::{ElectionMessage, ElectionStream, Sender, Step};
+pub use zk_proto::jute::{Encode, JuteStr};
+
+/// Compiles and runs the README's example as a doctest, so it cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,0 +1,561 @@
+//! fle-dump's decoder: a [`StreamHandler`] for the election port that splits each connection
+//! with fle-proto's sans-IO [`ElectionStream`], attributes every notification to the server that
+//! sent it, prints one line (text or JSON) per message, and reconstructs each election for
+//! `--summary`.
+//!
+//! Sender ids: the initiator of a connection names itself in its initial message, together with
+//! its election address; the acceptor never does, but every server initiates connections to the
+//! others (even those the challenge drops), so its id is learned from its own initial messages
+//! and looked up by the address it accepts on.
+
+use crate::output::{Format, Printer};
+use fle_proto::{ElectionMessage, ElectionStream, Notification, Sender, ServerState, Step};
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Write;
+use zkwire_capture::{
+    ClientIs, CloseReason, ConnInfo, Direction, StreamHandler, TcpSegment, Timestamp,
+};
+
+/// What to show and how.
+#[derive(Debug, Clone)]
+pub struct FleOptions {
+    /// Election ports.
+    pub ports: Vec<u16>,
+    /// Leave the dynamic configuration out of notifications.
+    pub no_config: bool,
+    /// Stop after this many messages printed.
+    pub limit: Option<u64>,
+}
+
+/// Counters reported in the summary line.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct FleCounts {
+    /// Election connections seen.
+    pub connections: u64,
+    /// Initial messages.
+    pub initial_messages: u64,
+    /// Notifications.
+    pub notifications: u64,
+    /// Notifications whose sender's id was not learned.
+    pub unattributed: u64,
+    /// Quorum SASL packets.
+    pub quorum_auth: u64,
+    /// Frames that did not decode, or streams that could not be split.
+    pub decode_errors: u64,
+    /// Bytes skipped while resynchronising.
+    pub skipped_bytes: u64,
+    /// Bytes of a message cut short when its connection ended (e.g. a notification the
+    /// acceptor was writing when the challenge closed the connection).
+    pub incomplete_at_close: u64,
+}
+
+/// A server's vote as seen in one notification.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Vote {
+    /// The server's state.
+    pub state: &'static str,
+    /// Proposed or known leader.
+    pub leader: i64,
+    /// zxid of the proposed leader.
+    pub zxid: String,
+    /// Election epoch (round).
+    pub election_epoch: i64,
+}
+
+/// One election, as reconstructed from notifications.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Election {
+    /// Position in the capture (1-based).
+    pub number: usize,
+    /// First LOOKING notification.
+    pub start: f64,
+    /// Last notification of the election.
+    pub end: f64,
+    /// From the first LOOKING notification to the last one: how long votes took to converge.
+    pub duration_ms: f64,
+    /// Election epochs (rounds) seen.
+    pub election_epochs: Vec<i64>,
+    /// Voting servers that were LOOKING.
+    pub looking: Vec<i64>,
+    /// Each server's last vote, by server id.
+    pub votes: BTreeMap<i64, Vote>,
+    /// The leader the votes converged on (or that answering servers named).
+    pub leader: Option<i64>,
+    /// True when a minority rejoined an ensemble that kept its leader (no leaderless period).
+    pub joined_existing_leader: bool,
+    /// Notifications in this election.
+    pub notifications: u64,
+}
+
+/// A notification as the election tracker keeps it.
+struct Seen {
+    ts: Timestamp,
+    /// The sender's id, or the election address it accepts on (resolved at the end, once every
+    /// server's initial messages have told its address).
+    sid: Option<i64>,
+    addr: String,
+    /// The receiver, likewise.
+    dst_sid: Option<i64>,
+    dst_addr: String,
+    state: ServerState,
+    leader: i64,
+    zxid: i64,
+    election_epoch: i64,
+    sentinel: bool,
+}
+
+/// A pause longer than this after votes converged ends an election.
+const QUIET_NS: i64 = 1_000_000_000;
+
+/// Reconstructs elections from the notifications of a whole capture.
+///
+/// An election starts with a LOOKING notification and ends once the votes have converged (a
+/// majority of the voting servers vote for one leader, or servers announce FOLLOWING/LEADING)
+/// and a second passes without notifications. Observers (sentinel votes, OBSERVING) are left
+/// out: they do not vote. When the servers that answer FOLLOWING/LEADING name the leader the
+/// ensemble already had, the episode is a server (re)joining, not a leaderless period.
+#[derive(Default)]
+pub struct ElectionTracker {
+    seen: Vec<Seen>,
+}
+
+struct Episode {
+    start: Timestamp,
+    last: Timestamp,
+    last_looking: Timestamp,
+    epochs: BTreeSet<i64>,
+    fresh: BTreeSet<i64>,
+    votes: BTreeMap<i64, Vote>,
+    decided: BTreeMap<i64, u32>,
+    /// Servers that announced FOLLOWING/LEADING.
+    deciders: BTreeSet<i64>,
+    notifications: u64,
+}
+
+impl Episode {
+    fn new(ts: Timestamp) -> Episode {
+        Episode {
+            start: ts,
+            last: ts,
+            last_looking: ts,
+            epochs: BTreeSet::new(),
+            fresh: BTreeSet::new(),
+            votes: BTreeMap::new(),
+            decided: BTreeMap::new(),
+            deciders: BTreeSet::new(),
+            notifications: 0,
+        }
+    }
+
+    fn winner(&self, majority: usize) -> Option<i64> {
+        if let Some((leader, _)) = self.decided.iter().max_by_key(|(_, n)| **n) {
+            return Some(*leader);
+        }
+        let mut tally: BTreeMap<i64, usize> = BTreeMap::new();
+        for v in self
+            .votes
+            .values()
+            .filter(|v| v.leader != fle_proto::NO_VOTE)
+        {
+            *tally.entry(v.leader).or_default() += 1;
+        }
+        tally
+            .into_iter()
+            .find(|(_, n)| *n >= majority)
+            .map(|(l, _)| l)
+    }
+}
+
+impl ElectionTracker {
+    #[allow(clippy::too_many_arguments)]
+    fn observe(
+        &mut self,
+        ts: Timestamp,
+        sid: Option<i64>,
+        addr: String,
+        dst_sid: Option<i64>,
+        dst_addr: String,
+        n: &Notification<'_>,
+    ) {
+        self.seen.push(Seen {
+            ts,
+            sid,
+            addr,
+            dst_sid,
+            dst_addr,
+            state: n.state,
+            leader: n.leader,
+            zxid: n.zxid,
+            election_epoch: n.election_epoch,
+            sentinel: n.is_sentinel_vote(),
+        });
+    }
+
+    /// Reconstructs the elections, resolving senders by election address with `sids`.
+    pub fn finish(&mut self, sids: &HashMap<String, i64>) -> Vec<Election> {
+        let mut seen = std::mem::take(&mut self.seen);
+        seen.sort_by_key(|s| s.ts);
+        for s in seen.iter_mut() {
+            if s.sid.is_none() {
+                s.sid = sids.get(&s.addr).copied();
+            }
+            if s.dst_sid.is_none() {
+                s.dst_sid = sids.get(&s.dst_addr).copied();
+            }
+        }
+        // Observers vote with a sentinel or say OBSERVING; what they send and are sent does not
+        // decide anything.
+        let observers: BTreeSet<i64> = seen
+            .iter()
+            .filter(|s| s.sentinel || s.state == ServerState::Observing)
+            .filter_map(|s| s.sid)
+            .collect();
+        let is_observer = |sid: Option<i64>| sid.is_some_and(|s| observers.contains(&s));
+        seen.retain(|s| !is_observer(s.sid) && !is_observer(s.dst_sid));
+        let voters: BTreeSet<i64> = seen.iter().filter_map(|s| s.sid).collect();
+        let majority = voters.len() / 2 + 1;
+        let mut done: Vec<Election> = Vec::new();
+        let mut current: Option<Episode> = None;
+        for s in &seen {
+            if let Some(e) = &current {
+                if s.ts.nanos_since(e.last) > QUIET_NS && e.winner(majority).is_some() {
+                    if let Some(e) = current.take() {
+                        let previous = done.last().and_then(|d| d.leader);
+                        done.push(close(e, majority, done.len() + 1, previous));
+                    }
+                }
+            }
+            let looking = s.state == ServerState::Looking;
+            if current.is_none() {
+                if !looking {
+                    continue;
+                }
+                current = Some(Episode::new(s.ts));
+            }
+            let Some(e) = current.as_mut() else { continue };
+            e.last = s.ts;
+            e.notifications += 1;
+            e.epochs.insert(s.election_epoch);
+            if looking {
+                e.last_looking = s.ts;
+                if let Some(sid) = s.sid {
+                    e.fresh.insert(sid);
+                }
+            } else {
+                *e.decided.entry(s.leader).or_default() += 1;
+                if let Some(sid) = s.sid {
+                    e.deciders.insert(sid);
+                }
+            }
+            if let Some(sid) = s.sid {
+                e.votes.insert(
+                    sid,
+                    Vote {
+                        state: s.state.name(),
+                        leader: s.leader,
+                        zxid: format!("0x{:x}", s.zxid as u64),
+                        election_epoch: s.election_epoch,
+                    },
+                );
+            }
+        }
+        if let Some(e) = current.take() {
+            let previous = done.last().and_then(|d| d.leader);
+            done.push(close(e, majority, done.len() + 1, previous));
+        }
+        done
+    }
+}
+
+fn close(e: Episode, majority: usize, number: usize, previous_leader: Option<i64>) -> Election {
+    let leader = e.winner(majority);
+    // Servers answering FOLLOWING/LEADING for the leader the ensemble already had: somebody
+    // (re)joined; the ensemble was never without its leader.
+    let joined = !e.decided.is_empty() && leader.is_some() && leader == previous_leader;
+    let end = if joined { e.last } else { e.last_looking };
+    // In a rejoin, the servers that had decided may still echo LOOKING votes: only the others
+    // were really looking.
+    let looking: Vec<i64> = if joined {
+        e.fresh.difference(&e.deciders).copied().collect()
+    } else {
+        e.fresh.iter().copied().collect()
+    };
+    Election {
+        number,
+        start: e.start.as_secs_f64(),
+        end: end.as_secs_f64(),
+        duration_ms: end.nanos_since(e.start) as f64 / 1e6,
+        election_epochs: e.epochs.into_iter().collect(),
+        looking,
+        votes: e.votes,
+        leader,
+        joined_existing_leader: joined,
+        notifications: e.notifications,
+    }
+}
+
+struct Side {
+    stream: ElectionStream,
+    buf: Vec<u8>,
+}
+
+/// Per-connection state.
+pub struct FleConn {
+    sides: [Side; 2],
+    initiator_sid: Option<i64>,
+}
+
+/// The fle-dump decoder and printer.
+pub struct FleDump<W: Write> {
+    opts: FleOptions,
+    /// Where and how messages are printed.
+    pub printer: Printer<W>,
+    /// Counters.
+    pub counts: FleCounts,
+    /// Server ids by the election address they accept on.
+    pub sids: HashMap<String, i64>,
+    /// Elections seen.
+    pub elections: ElectionTracker,
+}
+
+/// Most bytes held while waiting for the rest of a message (notifications are at most 512 KiB).
+const MAX_HELD: usize = 1 << 20;
+
+impl<W: Write> FleDump<W> {
+    /// A decoder printing to `printer`.
+    pub fn new(opts: FleOptions, printer: Printer<W>) -> FleDump<W> {
+        FleDump {
+            opts,
+            printer,
+            counts: FleCounts::default(),
+            sids: HashMap::new(),
+            elections: ElectionTracker::default(),
+        }
+    }
+
+    fn emit(&mut self, m: Map<String, Value>, info: &ConnInfo, src_is_client: bool) {
+        let src = if src_is_client {
+            info.client
+        } else {
+            info.server
+        };
+        let config = if self.printer.format() == Format::Text {
+            m.get("config").and_then(Value::as_str).map(str::to_string)
+        } else {
+            None
+        };
+        let skip = |k: &str, v: &Value| match k {
+            "config" | "format" | "size" => true,
+            "peer_epoch" | "version" | "sid" => v.is_null(),
+            _ => false,
+        };
+        let mut line = self.printer.render(&m, "kind", skip, "", 0, src);
+        if let Some(cfg) = config.filter(|_| !self.opts.no_config && line.ends_with(')')) {
+            // zktraffic prints the dynamic configuration inside the notification, one line per
+            // entry, indented.
+            line.pop();
+            line.push_str(&format!(
+                ",\n          config={})",
+                cfg.trim_end().replace('\n', "\n          ")
+            ));
+        }
+        self.printer.print(&line);
+    }
+
+    fn message(
+        &mut self,
+        conn: &mut FleConn,
+        info: &ConnInfo,
+        dir: Direction,
+        ts: Timestamp,
+        msg: ElectionMessage<'_>,
+    ) {
+        let (src, dst) = match dir {
+            Direction::ToServer => (info.client, info.server),
+            Direction::ToClient => (info.server, info.client),
+        };
+        let mut m = Map::new();
+        m.insert("ts".into(), json!(ts.as_secs_f64()));
+        m.insert("src".into(), json!(src.to_string()));
+        m.insert("dst".into(), json!(dst.to_string()));
+        match msg {
+            ElectionMessage::Initial(init) => {
+                self.counts.initial_messages += 1;
+                conn.initiator_sid = Some(init.sid);
+                for addr in init.addresses() {
+                    self.sids
+                        .insert(addr.to_string_lossy().into_owned(), init.sid);
+                }
+                m.insert("kind".into(), json!("initial"));
+                merge(&mut m, serde_json::to_value(init));
+            }
+            ElectionMessage::QuorumAuth(auth) => {
+                self.counts.quorum_auth += 1;
+                m.insert("kind".into(), json!("quorum_auth"));
+                merge(&mut m, serde_json::to_value(auth));
+            }
+            ElectionMessage::Notification(n) => {
+                self.counts.notifications += 1;
+                let sid = match dir {
+                    Direction::ToServer => conn.initiator_sid,
+                    Direction::ToClient => self.sids.get(&info.server.to_string()).copied(),
+                };
+                if sid.is_none() {
+                    self.counts.unattributed += 1;
+                }
+                let dst_sid = match dir {
+                    Direction::ToServer => None,
+                    Direction::ToClient => conn.initiator_sid,
+                };
+                self.elections
+                    .observe(ts, sid, src.to_string(), dst_sid, dst.to_string(), &n);
+                m.insert("kind".into(), json!("notification"));
+                m.insert("sid".into(), json!(sid));
+                merge(&mut m, serde_json::to_value(n));
+                if self.opts.no_config {
+                    m.remove("config");
+                }
+            }
+        }
+        self.emit(m, info, dir == Direction::ToServer);
+    }
+
+    fn decode(&mut self, conn: &mut FleConn, info: &ConnInfo, dir: Direction, ts: Timestamp) {
+        let side = dir_index(dir);
+        let mut buf = std::mem::take(&mut conn.sides[side].buf);
+        let mut pos = 0;
+        let mut invalid_at = None;
+        while pos < buf.len() {
+            match conn.sides[side].stream.next(&buf[pos..]) {
+                Step::Message { len, message } => {
+                    self.message(conn, info, dir, ts, message);
+                    pos += len.max(1);
+                }
+                Step::BadFrame { len, error } => {
+                    self.counts.decode_errors += 1;
+                    let mut m = Map::new();
+                    m.insert("ts".into(), json!(ts.as_secs_f64()));
+                    m.insert("kind".into(), json!("DecodeError"));
+                    m.insert("size".into(), json!(len));
+                    m.insert("error".into(), json!(error.to_string()));
+                    self.emit(m, info, dir == Direction::ToServer);
+                    pos += len.max(1);
+                }
+                Step::Skipped { len } => {
+                    self.counts.skipped_bytes += len as u64;
+                    pos += len.max(1);
+                }
+                Step::NeedMore { .. } => break,
+                Step::Invalid => {
+                    self.counts.decode_errors += 1;
+                    if invalid_at == Some(pos) {
+                        // Resync made no progress here: drop a byte so the loop always ends.
+                        self.counts.skipped_bytes += 1;
+                        pos += 1;
+                    }
+                    invalid_at = Some(pos);
+                    conn.sides[side].stream.resync();
+                }
+                _ => {
+                    self.counts.decode_errors += 1;
+                    conn.sides[side].stream.resync();
+                    pos += 1;
+                }
+            }
+        }
+        buf.drain(..pos.min(buf.len()));
+        if buf.len() > MAX_HELD {
+            self.counts.skipped_bytes += buf.len() as u64;
+            buf.clear();
+            conn.sides[side].stream.resync();
+        }
+        conn.sides[side].buf = buf;
+    }
+}
+
+fn dir_index(dir: Direction) -> usize {
+    match dir {
+        Direction::ToServer => 0,
+        Direction::ToClient => 1,
+    }
+}
+
+/// Adds a record's serialized fields to a message, keeping the keys already set.
+fn merge(m: &mut Map<String, Value>, value: Result<Value, serde_json::Error>) {
+    if let Ok(Value::Object(fields)) = value {
+        for (k, v) in fields {
+            m.entry(k).or_insert(v);
+        }
+    }
+}
+
+impl<W: Write> StreamHandler for FleDump<W> {
+    type Conn = FleConn;
+
+    fn open(&mut self, first: &TcpSegment<'_>, _ts: Timestamp) -> Option<(FleConn, ClientIs)> {
+        let client_is = if self.opts.ports.contains(&first.dst.port()) {
+            ClientIs::Source
+        } else if self.opts.ports.contains(&first.src.port()) {
+            ClientIs::Destination
+        } else {
+            return None;
+        };
+        self.counts.connections += 1;
+        let (to_server, to_client) = if first.syn {
+            (
+                ElectionStream::new(Sender::Initiator),
+                ElectionStream::new(Sender::Acceptor),
+            )
+        } else {
+            (ElectionStream::mid_stream(), ElectionStream::mid_stream())
+        };
+        let side = |stream| Side {
+            stream,
+            buf: Vec::new(),
+        };
+        Some((
+            FleConn {
+                sides: [side(to_server), side(to_client)],
+                initiator_sid: None,
+            },
+            client_is,
+        ))
+    }
+
+    fn data(
+        &mut self,
+        conn: &mut FleConn,
+        info: &ConnInfo,
+        dir: Direction,
+        ts: Timestamp,
+        bytes: &[u8],
+    ) {
+        conn.sides[dir_index(dir)].buf.extend_from_slice(bytes);
+        self.decode(conn, info, dir, ts);
+    }
+
+    fn gap(
+        &mut self,
+        conn: &mut FleConn,
+        _info: &ConnInfo,
+        dir: Direction,
+        _ts: Timestamp,
+        _len: u64,
+    ) {
+        let side = &mut conn.sides[dir_index(dir)];
+        self.counts.skipped_bytes += side.buf.len() as u64;
+        side.buf.clear();
+        side.stream.resync();
+    }
+
+    fn close(&mut self, conn: FleConn, _info: &ConnInfo, _ts: Timestamp, _reason: CloseReason) {
+        for side in &conn.sides {
+            self.counts.incomplete_at_close += side.buf.len() as u64;
+        }
+    }
+
+    fn wants_more(&self) -> bool {
+        !self.printer.done()
+    }
+}
