@@ -8,6 +8,7 @@
 pub mod fle;
 pub mod input;
 pub mod output;
+pub mod zab;
 pub mod zk;
 
 /// Exit codes shared by every zkwire tool.

@@ -587,6 +587,7 @@ impl<W: Write> ZkDump<W> {
                 Direction::ToClient => self.on_server_frame(session, info, ts, m),
             },
             FramerEvent::Skipped(n) => skipped += n,
+            FramerEvent::Discarded(_) => {}
         });
         self.counts.skipped_bytes += skipped;
     }

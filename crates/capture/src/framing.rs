@@ -23,6 +23,11 @@ pub enum FrameLen {
     Incomplete(usize),
     /// No valid message starts here.
     Invalid,
+    /// The first bytes (this many, at least one) belong to a stream the protocol passes over
+    /// without decoding it as messages — such as the raw snapshot that follows a quorum SNAP
+    /// packet, which can be far larger than any message. They are dropped without being
+    /// buffered whole, and counted apart from losses.
+    Discard(usize),
 }
 
 /// Whether a message plausibly starts at the start of a buffer.
@@ -112,6 +117,8 @@ pub enum FramerEvent<'a> {
     Message(&'a [u8]),
     /// Bytes dropped while looking for a message boundary after a loss or a mid-stream start.
     Skipped(u64),
+    /// Bytes the splitter said to pass over ([`FrameLen::Discard`]).
+    Discarded(u64),
 }
 
 /// Counters of one framer.
@@ -125,6 +132,8 @@ pub struct FramerStats {
     pub skipped_bytes: u64,
     /// Times the splitter said the bytes at a supposed boundary were not a message.
     pub invalid: u64,
+    /// Bytes passed over at the splitter's request ([`FrameLen::Discard`]).
+    pub discarded_bytes: u64,
 }
 
 /// Turns one direction of a reassembled stream into messages.
@@ -179,6 +188,11 @@ impl<S: Splitter> Framer<S> {
                 FrameLen::Complete(n) if n > 0 && n <= self.buf.len() => {
                     self.emit_buffered(n, out);
                 }
+                FrameLen::Discard(n) if n > 0 && n <= self.buf.len() => {
+                    self.buf.drain(..n);
+                    self.stats.discarded_bytes += n as u64;
+                    out(FramerEvent::Discarded(n as u64));
+                }
                 FrameLen::Incomplete(need) if need > self.buf.len() => {
                     if data.is_empty() {
                         return;
@@ -232,6 +246,11 @@ impl<S: Splitter> Framer<S> {
                 FrameLen::Complete(n) if n > 0 && n <= rest.len() => {
                     self.stats.messages += 1;
                     out(FramerEvent::Message(&rest[..n]));
+                    pos += n;
+                }
+                FrameLen::Discard(n) if n > 0 && n <= rest.len() => {
+                    self.stats.discarded_bytes += n as u64;
+                    out(FramerEvent::Discarded(n as u64));
                     pos += n;
                 }
                 FrameLen::Incomplete(need) if need > rest.len() => {
@@ -331,6 +350,7 @@ mod tests {
             framer.push(c, &mut |ev| match ev {
                 FramerEvent::Message(m) => msgs.push(m.to_vec()),
                 FramerEvent::Skipped(n) => skipped += n,
+                FramerEvent::Discarded(_) => {}
             });
         }
         (msgs, skipped)
@@ -478,6 +498,55 @@ mod tests {
                 "split {split}"
             );
         }
+    }
+
+    /// Type 8 announces a raw section (length in the next 4 bytes) that the protocol passes
+    /// over in whatever pieces arrive, as zab-dump does with a snapshot stream.
+    #[derive(Default)]
+    struct RawSections {
+        raw_left: usize,
+    }
+
+    impl Splitter for RawSections {
+        fn frame_len(&mut self, buf: &[u8]) -> FrameLen {
+            if self.raw_left > 0 {
+                let n = self.raw_left.min(buf.len());
+                self.raw_left -= n;
+                return FrameLen::Discard(n);
+            }
+            match buf.get(..5) {
+                None => FrameLen::Incomplete(5),
+                Some([8, a, b, c, d]) => {
+                    self.raw_left = u32::from_be_bytes([*a, *b, *c, *d]) as usize;
+                    FrameLen::Complete(5)
+                }
+                Some(_) => FrameLen::Invalid,
+            }
+        }
+        fn plausible(&mut self, _: &[u8]) -> Plausibility {
+            Plausibility::No
+        }
+    }
+
+    #[test]
+    fn discarded_sections_are_never_buffered_whole() {
+        let raw_len = 10 << 20;
+        let mut stream = vec![8u8];
+        stream.extend_from_slice(&(raw_len as u32).to_be_bytes());
+        stream.resize(5 + raw_len, 0xee);
+        stream.extend_from_slice(&[8, 0, 0, 0, 0]);
+        let mut f = Framer::new(RawSections::default(), true);
+        let (mut msgs, mut discarded) = (0, 0u64);
+        for chunk in stream.chunks(65_537) {
+            f.push(chunk, &mut |ev| match ev {
+                FramerEvent::Message(_) => msgs += 1,
+                FramerEvent::Discarded(n) => discarded += n,
+                FramerEvent::Skipped(_) => panic!("nothing is lost"),
+            });
+            assert!(f.buffered() < 65_537, "raw bytes are not held");
+        }
+        assert_eq!((msgs, discarded), (2, raw_len as u64));
+        assert_eq!(f.stats.discarded_bytes, raw_len as u64);
     }
 
     #[test]

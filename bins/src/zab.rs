@@ -1,0 +1,700 @@
+//! zab-dump's decoder: a [`StreamHandler`] for the quorum port that frames each direction with
+//! zab-proto's record boundaries (the stream has no length prefix, and a raw snapshot follows
+//! SNAP), prints one line (text or JSON) per packet, and measures what operators need for
+//! `--summary`: proposal → quorum → commit latency, ack lag per follower, write rate, each
+//! learner's sync, and how close the zxid counter is to overflowing.
+
+use crate::output::Printer;
+use hdrhistogram::Histogram;
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use zab_proto::snapshot::Scan;
+use zab_proto::{
+    decode_packet, is_quorum_auth_start, packet_boundary, parse_quorum_auth_packet,
+    parse_quorum_packet, plausible_packet_start, quorum_auth_boundary, Boundary, Packet,
+    PacketType, SnapshotScanner, Zxid,
+};
+use zkwire_capture::{
+    ClientIs, CloseReason, ConnInfo, Direction, FrameLen, Framer, FramerEvent, Plausibility,
+    Splitter, StreamHandler, TcpSegment, Timestamp,
+};
+
+/// What to show.
+#[derive(Debug, Clone)]
+pub struct ZabOptions {
+    /// Quorum ports (the leader's).
+    pub ports: Vec<u16>,
+    /// Show PING packets (hidden by default, as in zktraffic).
+    pub include_pings: bool,
+    /// Only these packet types (upper-case names); empty for all.
+    pub types: Vec<String>,
+}
+
+/// Counters reported in the summary line.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct ZabCounts {
+    /// Quorum connections seen.
+    pub connections: u64,
+    /// Packets decoded.
+    pub packets: u64,
+    /// Packets by type.
+    pub by_type: BTreeMap<&'static str, u64>,
+    /// Quorum SASL packets.
+    pub quorum_auth: u64,
+    /// Packets or records that failed to decode.
+    pub decode_errors: u64,
+    /// Times framing resynchronised after a gap or a mid-stream start.
+    pub resyncs: u64,
+    /// Bytes skipped while resynchronising.
+    pub skipped_bytes: u64,
+    /// Bytes of snapshot streams passed over after SNAP.
+    pub snapshot_bytes: u64,
+    /// Bytes of a record cut short when its connection ended.
+    pub incomplete_at_close: u64,
+}
+
+/// Splits one direction of a quorum connection into records.
+pub struct QuorumSplitter {
+    leader_to_learner: bool,
+    snapshot: Option<SnapshotScanner>,
+}
+
+fn boundary(b: Boundary) -> FrameLen {
+    match b {
+        Boundary::Complete(n) => FrameLen::Complete(n),
+        Boundary::Incomplete(n) => FrameLen::Incomplete(n),
+        _ => FrameLen::Invalid,
+    }
+}
+
+impl Splitter for QuorumSplitter {
+    fn frame_len(&mut self, buf: &[u8]) -> FrameLen {
+        if let Some(scanner) = &mut self.snapshot {
+            return match scanner.feed(buf) {
+                Ok(Scan::Done { consumed }) => {
+                    self.snapshot = None;
+                    if consumed > 0 {
+                        FrameLen::Discard(consumed)
+                    } else {
+                        self.frame_len(buf)
+                    }
+                }
+                Ok(Scan::NeedMore { consumed, needed }) if consumed > 0 => {
+                    let _ = needed;
+                    FrameLen::Discard(consumed)
+                }
+                Ok(Scan::NeedMore { needed, .. }) => {
+                    FrameLen::Incomplete(buf.len() + needed.max(1))
+                }
+                Err(_) => {
+                    self.snapshot = None;
+                    FrameLen::Invalid
+                }
+            };
+        }
+        match is_quorum_auth_start(buf) {
+            Some(true) => return boundary(quorum_auth_boundary(buf)),
+            None => return FrameLen::Incomplete(buf.len() + 1),
+            Some(false) => {}
+        }
+        let len = boundary(packet_boundary(buf));
+        if let FrameLen::Complete(_) = len {
+            let code = i32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
+            let snap = PacketType::from_i32(code).is_some_and(|t| t.followed_by_snapshot_stream());
+            if snap && self.leader_to_learner {
+                self.snapshot = Some(SnapshotScanner::new());
+            }
+        }
+        len
+    }
+
+    fn plausible(&mut self, buf: &[u8]) -> Plausibility {
+        match plausible_packet_start(buf) {
+            None => Plausibility::NeedMore,
+            Some(true) => Plausibility::Yes,
+            Some(false) => Plausibility::No,
+        }
+    }
+
+    fn resynced(&mut self) {
+        // A snapshot cannot be resumed from its middle.
+        self.snapshot = None;
+    }
+}
+
+/// A learner's synchronisation with the leader.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SyncReport {
+    /// The learner's server id (from FOLLOWERINFO/OBSERVERINFO), if seen.
+    pub sid: Option<i64>,
+    /// The learner's address.
+    pub learner: String,
+    /// DIFF, TRUNC or SNAP.
+    pub mode: &'static str,
+    /// Packets the leader sent from the sync marker to UPTODATE.
+    pub packets: u64,
+    /// Bytes the leader sent in that time (snapshot stream included).
+    pub bytes: u64,
+    /// From the sync marker to UPTODATE, milliseconds (None if UPTODATE was not seen).
+    pub duration_ms: Option<f64>,
+}
+
+struct Syncing {
+    mode: &'static str,
+    start: Timestamp,
+    packets: u64,
+    bytes: u64,
+}
+
+/// Per-connection state.
+pub struct ZabConn {
+    to_leader: Framer<QuorumSplitter>,
+    to_learner: Framer<QuorumSplitter>,
+    sid: Option<i64>,
+    observer: bool,
+    syncing: Option<Syncing>,
+    /// Proposals sent live to this learner and not yet acknowledged: zxid → time.
+    sent: HashMap<i64, Timestamp>,
+}
+
+#[derive(Default)]
+struct InFlight {
+    first_sent: Option<Timestamp>,
+    acks: u32,
+    quorum_at: Option<Timestamp>,
+}
+
+/// Latency and rate measurements for `--summary`.
+pub struct Measurements {
+    proposals: HashMap<i64, InFlight>,
+    to_quorum: Histogram<u64>,
+    to_commit: Histogram<u64>,
+    ack_lag: BTreeMap<String, Histogram<u64>>,
+    followers: BTreeMap<String, ()>,
+    live_proposals: u64,
+    first_proposal: Option<Timestamp>,
+    last_proposal: Option<Timestamp>,
+    last_zxid: Option<i64>,
+    syncs: Vec<SyncReport>,
+}
+
+/// Bounded: a proposal that never gets its commit is forgotten after this many newer ones.
+const MAX_IN_FLIGHT: usize = 100_000;
+
+fn histogram() -> Histogram<u64> {
+    // Microseconds from 1 µs to an hour, 3 significant digits: constant memory.
+    Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
+}
+
+impl Default for Measurements {
+    fn default() -> Self {
+        Measurements {
+            proposals: HashMap::new(),
+            to_quorum: histogram(),
+            to_commit: histogram(),
+            ack_lag: BTreeMap::new(),
+            followers: BTreeMap::new(),
+            live_proposals: 0,
+            first_proposal: None,
+            last_proposal: None,
+            last_zxid: None,
+            syncs: Vec::new(),
+        }
+    }
+}
+
+fn micros(from: Timestamp, to: Timestamp) -> u64 {
+    (to.nanos_since(from).max(0) as u64 / 1000).max(1)
+}
+
+fn stats_of(h: &Histogram<u64>) -> Value {
+    if h.is_empty() {
+        return Value::Null;
+    }
+    json!({
+        "count": h.len(),
+        "avg_ms": h.mean() / 1000.0,
+        "p95_ms": h.value_at_quantile(0.95) as f64 / 1000.0,
+        "p99_ms": h.value_at_quantile(0.99) as f64 / 1000.0,
+        "max_ms": h.max() as f64 / 1000.0,
+    })
+}
+
+impl Measurements {
+    fn quorum_acks(&self) -> u32 {
+        // The leader acknowledges its own proposals: a majority of (followers + 1) needs this
+        // many follower ACKs.
+        let voters = self.followers.len() as u32 + 1;
+        (voters / 2 + 1).saturating_sub(1).max(1)
+    }
+
+    /// The summary as JSON.
+    pub fn report(&self) -> Value {
+        let span = match (self.first_proposal, self.last_proposal) {
+            (Some(a), Some(b)) if b > a => b.nanos_since(a) as f64 / 1e9,
+            _ => 0.0,
+        };
+        let rate = if span > 0.0 {
+            self.live_proposals as f64 / span
+        } else {
+            0.0
+        };
+        let overflow = self.last_zxid.map(|z| {
+            let counter = Zxid(z).counter() as u64;
+            // ZooKeeper forces a new epoch (an election) when the counter reaches 0xffffffff.
+            let left = 0xffff_ffffu64.saturating_sub(counter);
+            json!({
+                "last_zxid": Zxid(z).to_string(),
+                "last_zxid_hex": format!("0x{:x}", z as u64),
+                "counter": counter,
+                "remaining": left,
+                "used_percent": counter as f64 * 100.0 / 4_294_967_295.0,
+                "forecast_seconds": if rate > 0.0 { Value::from(left as f64 / rate) } else { Value::Null },
+            })
+        });
+        let ack_lag: Map<String, Value> = self
+            .ack_lag
+            .iter()
+            .map(|(k, h)| (k.clone(), stats_of(h)))
+            .collect();
+        json!({
+            "live_proposals": self.live_proposals,
+            "write_rate_per_sec": rate,
+            "proposal_to_quorum": stats_of(&self.to_quorum),
+            "proposal_to_commit": stats_of(&self.to_commit),
+            "ack_lag_by_follower": ack_lag,
+            "syncs": self.syncs,
+            "zxid_counter": overflow,
+        })
+    }
+}
+
+/// The zab-dump decoder and printer.
+pub struct ZabDump<W: Write> {
+    opts: ZabOptions,
+    /// Where and how packets are printed.
+    pub printer: Printer<W>,
+    /// Counters.
+    pub counts: ZabCounts,
+    /// Latency, rate and sync measurements.
+    pub measurements: Measurements,
+}
+
+fn learner_key(sid: Option<i64>, info: &ConnInfo) -> String {
+    match sid {
+        Some(s) => format!("sid {s}"),
+        None => info.client.to_string(),
+    }
+}
+
+impl<W: Write> ZabDump<W> {
+    /// A decoder printing with `printer`.
+    pub fn new(opts: ZabOptions, printer: Printer<W>) -> ZabDump<W> {
+        ZabDump {
+            opts,
+            printer,
+            counts: ZabCounts::default(),
+            measurements: Measurements::default(),
+        }
+    }
+
+    fn wanted(&self, type_name: &str) -> bool {
+        if type_name == "PING"
+            && !self.opts.include_pings
+            && !self.opts.types.iter().any(|t| t == "PING")
+        {
+            return false;
+        }
+        self.opts.types.is_empty()
+            || self
+                .opts
+                .types
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(type_name))
+    }
+
+    fn print(&mut self, m: &Map<String, Value>, src: std::net::SocketAddr) {
+        let skip = |k: &str, _: &Value| matches!(k, "type_code" | "zxid" | "src" | "dst");
+        let trailer = format!(
+            "src={}, dst={}",
+            m.get("src").and_then(Value::as_str).unwrap_or(""),
+            m.get("dst").and_then(Value::as_str).unwrap_or("")
+        );
+        let line = self.printer.render(m, "type", skip, &trailer, 0, src);
+        self.printer.print(&line);
+    }
+
+    fn on_record(
+        &mut self,
+        conn: &mut ZabConn,
+        info: &ConnInfo,
+        dir: Direction,
+        ts: Timestamp,
+        frame: &[u8],
+    ) {
+        let (src, dst) = match dir {
+            Direction::ToServer => (info.client, info.server),
+            Direction::ToClient => (info.server, info.client),
+        };
+        let mut m = Map::new();
+        m.insert("ts".into(), json!(ts.as_secs_f64()));
+        m.insert("src".into(), json!(src.to_string()));
+        m.insert("dst".into(), json!(dst.to_string()));
+        if is_quorum_auth_start(frame) == Some(true) {
+            self.counts.quorum_auth += 1;
+            m.insert("type".into(), json!("QUORUM_AUTH"));
+            if let Ok((_, auth)) = parse_quorum_auth_packet(frame) {
+                merge(&mut m, serde_json::to_value(auth));
+            }
+            if self.wanted("QUORUM_AUTH") {
+                self.print(&m, src);
+            }
+            return;
+        }
+        let zdir = match dir {
+            Direction::ToServer => zab_proto::Direction::LearnerToLeader,
+            Direction::ToClient => zab_proto::Direction::LeaderToLearner,
+        };
+        let packet = match parse_quorum_packet(frame) {
+            Ok((_, qp)) => {
+                decode_packet(&qp, Some(zdir)).map_err(|e| (e.to_string(), qp.packet_type, qp.zxid))
+            }
+            Err(e) => Err((format!("{e:?}"), -1, 0)),
+        };
+        let packet = match packet {
+            Ok(p) => p,
+            Err((error, code, zxid)) => {
+                self.counts.decode_errors += 1;
+                m.insert("type".into(), json!("DecodeError"));
+                m.insert("type_code".into(), json!(code));
+                m.insert("zxid_hex".into(), json!(format!("0x{:x}", zxid as u64)));
+                m.insert("size".into(), json!(frame.len()));
+                m.insert("error".into(), json!(error));
+                self.print(&m, src);
+                return;
+            }
+        };
+        self.counts.packets += 1;
+        let ptype = packet.packet_type();
+        *self.counts.by_type.entry(ptype.name()).or_default() += 1;
+        self.measure(conn, info, dir, ts, &packet, frame.len());
+        if !self.wanted(ptype.name()) {
+            return;
+        }
+        merge(&mut m, serde_json::to_value(packet));
+        let zxid = packet.zxid();
+        m.insert("epoch_counter".into(), json!(Zxid(zxid).to_string()));
+        m.insert("size".into(), json!(frame.len()));
+        if let Some(sid) = conn.sid {
+            m.insert("learner_sid".into(), json!(sid));
+        }
+        self.print(&m, src);
+    }
+
+    fn measure(
+        &mut self,
+        conn: &mut ZabConn,
+        info: &ConnInfo,
+        dir: Direction,
+        ts: Timestamp,
+        p: &Packet<'_>,
+        size: usize,
+    ) {
+        let ms = &mut self.measurements;
+        if let Some(sync) = conn.syncing.as_mut() {
+            if dir == Direction::ToClient {
+                sync.packets += 1;
+                sync.bytes += size as u64;
+            }
+        }
+        match p {
+            Packet::FollowerInfo { info: li, .. } => {
+                conn.sid = li.as_ref().map(|l| l.server_id);
+                ms.followers.insert(learner_key(conn.sid, info), ());
+            }
+            Packet::ObserverInfo { info: li, .. } => {
+                conn.sid = li.as_ref().map(|l| l.server_id);
+                conn.observer = true;
+            }
+            Packet::Diff { .. } | Packet::Trunc { .. } | Packet::Snap { .. }
+                if dir == Direction::ToClient =>
+            {
+                conn.syncing = Some(Syncing {
+                    mode: p.packet_type().name(),
+                    start: ts,
+                    packets: 1,
+                    bytes: size as u64,
+                });
+            }
+            Packet::UpToDate { .. } if dir == Direction::ToClient => {
+                if let Some(s) = conn.syncing.take() {
+                    ms.syncs.push(SyncReport {
+                        sid: conn.sid,
+                        learner: info.client.to_string(),
+                        mode: s.mode,
+                        packets: s.packets,
+                        bytes: s.bytes,
+                        duration_ms: Some(ts.nanos_since(s.start) as f64 / 1e6),
+                    });
+                }
+            }
+            Packet::Proposal { zxid, .. }
+                if dir == Direction::ToClient && conn.syncing.is_none() =>
+            {
+                let entry = ms.proposals.entry(*zxid).or_default();
+                if entry.first_sent.is_none() {
+                    entry.first_sent = Some(ts);
+                    ms.live_proposals += 1;
+                    ms.first_proposal.get_or_insert(ts);
+                    ms.last_proposal = Some(ts);
+                    ms.last_zxid = Some(ms.last_zxid.map_or(*zxid, |z| z.max(*zxid)));
+                }
+                conn.sent.insert(*zxid, ts);
+                if ms.proposals.len() > MAX_IN_FLIGHT {
+                    // Forget the oldest proposals (their commit was never captured).
+                    let mut zxids: Vec<i64> = ms.proposals.keys().copied().collect();
+                    zxids.sort_unstable();
+                    for z in zxids.into_iter().take(MAX_IN_FLIGHT / 10) {
+                        ms.proposals.remove(&z);
+                    }
+                }
+                if conn.sent.len() > MAX_IN_FLIGHT {
+                    conn.sent.clear();
+                }
+            }
+            Packet::Ack { zxid } if dir == Direction::ToServer && !conn.observer => {
+                if let Some(sent) = conn.sent.remove(zxid) {
+                    let key = learner_key(conn.sid, info);
+                    let _ = ms
+                        .ack_lag
+                        .entry(key)
+                        .or_insert_with(histogram)
+                        .record(micros(sent, ts));
+                }
+                let need = ms.quorum_acks();
+                if let Some(entry) = ms.proposals.get_mut(zxid) {
+                    entry.acks += 1;
+                    if entry.acks >= need && entry.quorum_at.is_none() {
+                        entry.quorum_at = Some(ts);
+                        if let Some(first) = entry.first_sent {
+                            let _ = ms.to_quorum.record(micros(first, ts));
+                        }
+                    }
+                }
+            }
+            Packet::Commit { zxid } if dir == Direction::ToClient && conn.syncing.is_none() => {
+                if let Some(entry) = ms.proposals.remove(zxid) {
+                    if let Some(first) = entry.first_sent {
+                        let _ = ms.to_commit.record(micros(first, ts));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn push(
+        &mut self,
+        conn: &mut ZabConn,
+        info: &ConnInfo,
+        dir: Direction,
+        ts: Timestamp,
+        bytes: &[u8],
+    ) {
+        // The framer is moved out so that records can go to the decoder, which needs the
+        // connection, straight from the framer's buffer.
+        let mut framer = match dir {
+            Direction::ToServer => std::mem::replace(&mut conn.to_leader, placeholder(false)),
+            Direction::ToClient => std::mem::replace(&mut conn.to_learner, placeholder(true)),
+        };
+        let (mut skipped, mut discarded) = (0u64, 0u64);
+        framer.push(bytes, &mut |ev| match ev {
+            FramerEvent::Message(m) => self.on_record(conn, info, dir, ts, m),
+            FramerEvent::Skipped(n) => skipped += n,
+            FramerEvent::Discarded(n) => discarded += n,
+        });
+        self.counts.skipped_bytes += skipped;
+        self.counts.snapshot_bytes += discarded;
+        if let Some(sync) = conn.syncing.as_mut() {
+            if dir == Direction::ToClient {
+                sync.bytes += discarded;
+            }
+        }
+        match dir {
+            Direction::ToServer => conn.to_leader = framer,
+            Direction::ToClient => conn.to_learner = framer,
+        }
+    }
+}
+
+fn placeholder(leader_to_learner: bool) -> Framer<QuorumSplitter> {
+    Framer::new(
+        QuorumSplitter {
+            leader_to_learner,
+            snapshot: None,
+        },
+        true,
+    )
+}
+
+/// Adds a record's serialized fields to a message, keeping the keys already set.
+fn merge(m: &mut Map<String, Value>, value: Result<Value, serde_json::Error>) {
+    if let Ok(Value::Object(fields)) = value {
+        for (k, v) in fields {
+            m.entry(k).or_insert(v);
+        }
+    }
+}
+
+impl<W: Write> StreamHandler for ZabDump<W> {
+    type Conn = ZabConn;
+
+    fn open(&mut self, first: &TcpSegment<'_>, _ts: Timestamp) -> Option<(ZabConn, ClientIs)> {
+        let client_is = if self.opts.ports.contains(&first.dst.port()) {
+            ClientIs::Source
+        } else if self.opts.ports.contains(&first.src.port()) {
+            ClientIs::Destination
+        } else {
+            return None;
+        };
+        self.counts.connections += 1;
+        let at_start = first.syn;
+        let framer = |leader_to_learner| {
+            Framer::new(
+                QuorumSplitter {
+                    leader_to_learner,
+                    snapshot: None,
+                },
+                at_start,
+            )
+        };
+        Some((
+            ZabConn {
+                to_leader: framer(false),
+                to_learner: framer(true),
+                sid: None,
+                observer: false,
+                syncing: None,
+                sent: HashMap::new(),
+            },
+            client_is,
+        ))
+    }
+
+    fn data(
+        &mut self,
+        conn: &mut ZabConn,
+        info: &ConnInfo,
+        dir: Direction,
+        ts: Timestamp,
+        bytes: &[u8],
+    ) {
+        self.push(conn, info, dir, ts, bytes);
+    }
+
+    fn gap(
+        &mut self,
+        conn: &mut ZabConn,
+        _info: &ConnInfo,
+        dir: Direction,
+        _ts: Timestamp,
+        _len: u64,
+    ) {
+        let framer = match dir {
+            Direction::ToServer => &mut conn.to_leader,
+            Direction::ToClient => &mut conn.to_learner,
+        };
+        let mut skipped = 0;
+        framer.gap(&mut |ev| {
+            if let FramerEvent::Skipped(n) = ev {
+                skipped += n;
+            }
+        });
+        self.counts.skipped_bytes += skipped;
+        conn.sent.clear();
+    }
+
+    fn close(&mut self, mut conn: ZabConn, info: &ConnInfo, _ts: Timestamp, _reason: CloseReason) {
+        self.counts.resyncs += conn.to_leader.stats.resyncs + conn.to_learner.stats.resyncs;
+        self.counts.incomplete_at_close +=
+            (conn.to_leader.finish() + conn.to_learner.finish()) as u64;
+        if let Some(s) = conn.syncing.take() {
+            self.measurements.syncs.push(SyncReport {
+                sid: conn.sid,
+                learner: info.client.to_string(),
+                mode: s.mode,
+                packets: s.packets,
+                bytes: s.bytes,
+                duration_ms: None,
+            });
+        }
+    }
+
+    fn wants_more(&self) -> bool {
+        !self.printer.done()
+    }
+}
+
+/// The `--summary` report as text lines.
+pub fn summary_text(report: &Value) -> Vec<String> {
+    let fmt = |v: &Value| match v {
+        Value::Null => "none".to_string(),
+        v => format!(
+            "avg {:.3} ms, p95 {:.3} ms, p99 {:.3} ms (n={})",
+            v["avg_ms"].as_f64().unwrap_or(0.0),
+            v["p95_ms"].as_f64().unwrap_or(0.0),
+            v["p99_ms"].as_f64().unwrap_or(0.0),
+            v["count"]
+        ),
+    };
+    let mut lines = vec![
+        format!(
+            "writes: {} live proposals, {:.1}/s",
+            report["live_proposals"],
+            report["write_rate_per_sec"].as_f64().unwrap_or(0.0)
+        ),
+        format!("proposal -> quorum: {}", fmt(&report["proposal_to_quorum"])),
+        format!("proposal -> commit: {}", fmt(&report["proposal_to_commit"])),
+    ];
+    if let Some(lags) = report["ack_lag_by_follower"].as_object() {
+        for (who, v) in lags {
+            lines.push(format!("ack lag {who}: {}", fmt(v)));
+        }
+    }
+    if let Some(syncs) = report["syncs"].as_array() {
+        for s in syncs {
+            lines.push(format!(
+                "sync {} ({}): {}, {} packets, {} bytes, {}",
+                s["sid"].as_i64().map_or("?".into(), |v| format!("sid {v}")),
+                s["learner"].as_str().unwrap_or("?"),
+                s["mode"].as_str().unwrap_or("?"),
+                s["packets"],
+                s["bytes"],
+                s["duration_ms"]
+                    .as_f64()
+                    .map_or("no UPTODATE seen".into(), |d| format!("{d:.1} ms"))
+            ));
+        }
+    }
+    if let Some(z) = report["zxid_counter"].as_object() {
+        let forecast =
+            z["forecast_seconds"]
+                .as_f64()
+                .map_or("no writes to extrapolate".to_string(), |s| {
+                    format!(
+                        "overflows in {:.0} s ({:.1} days) at the current rate",
+                        s,
+                        s / 86_400.0
+                    )
+                });
+        lines.push(format!(
+            "zxid counter: last {} ({}), {:.6}% used, {} left; {forecast}",
+            z["last_zxid"].as_str().unwrap_or("?"),
+            z["last_zxid_hex"].as_str().unwrap_or("?"),
+            z["used_percent"].as_f64().unwrap_or(0.0),
+            z["remaining"]
+        ));
+    }
+    lines
+}
