@@ -5,6 +5,7 @@
 //! The binaries themselves stay thin: each one is argument parsing plus a
 //! [`zkwire_capture::StreamHandler`] that decodes its protocol.
 
+pub mod analytics;
 pub mod fle;
 pub mod input;
 pub mod output;

@@ -7,6 +7,7 @@
 //! `err`, `error`, `latency_us`) followed by the record's own fields from zk-proto's serde
 //! support; the text format renders the same object zktraffic-style.
 
+use crate::analytics::Analytics;
 use crate::output::{Format, Printer};
 use serde_json::{json, Map, Value};
 use std::io::Write;
@@ -122,6 +123,11 @@ pub struct ZkDump<W: Write> {
     pub printer: Printer<W>,
     /// Counters.
     pub counts: ZkCounts,
+    /// An analysis mode (counts, latencies, …): messages feed it instead of being printed.
+    pub analytics: Option<Analytics>,
+    /// Reprint the analysis every this many nanoseconds of capture time (live `--interval`).
+    pub interval_ns: Option<i64>,
+    last_report: Option<Timestamp>,
 }
 
 const FOUR_LETTER_REPLY_KEEP: usize = 64 * 1024;
@@ -167,6 +173,9 @@ impl<W: Write> ZkDump<W> {
             opts,
             printer,
             counts: ZkCounts::default(),
+            analytics: None,
+            interval_ns: None,
+            last_report: None,
         }
     }
 
@@ -207,7 +216,7 @@ impl<W: Write> ZkDump<W> {
             .unwrap_or("")
             .to_string();
         let peer = match dir.as_str() {
-            "request" | "connect" | "four_letter" => format!("client={}", info.client),
+            "request" | "connect" | "four_letter" | "tls" => format!("client={}", info.client),
             _ => format!("server={}", info.server),
         };
         let skip = |k: &str, v: &Value| match k {
@@ -223,7 +232,38 @@ impl<W: Write> ZkDump<W> {
     }
 
     fn print_line(&mut self, line: &str) {
-        self.printer.print(line);
+        // In an analysis mode the messages feed the analysis and are not printed.
+        if self.analytics.is_none() {
+            self.printer.print(line);
+        }
+    }
+
+    fn observe(&mut self, m: &Map<String, Value>) {
+        let Some(analytics) = self.analytics.as_mut() else {
+            return;
+        };
+        analytics.observe(m);
+        if let Some(every) = self.interval_ns {
+            let ts = Timestamp((m.get("ts").and_then(Value::as_f64).unwrap_or(0.0) * 1e9) as i64);
+            match self.last_report {
+                None => self.last_report = Some(ts),
+                Some(last) if ts.nanos_since(last) >= every => {
+                    self.last_report = Some(ts);
+                    self.printer.print(&format!("--- {} ---", ts.secs()));
+                    self.report();
+                }
+                Some(_) => {}
+            }
+        }
+    }
+
+    /// Prints the analysis, if one was asked for.
+    pub fn report(&mut self) {
+        if let Some(analytics) = &self.analytics {
+            for line in analytics.render(self.printer.format()) {
+                self.printer.print(&line);
+            }
+        }
     }
 
     fn on_client_frame(
@@ -333,6 +373,9 @@ impl<W: Write> ZkDump<W> {
                 }
         );
         let Some((m, visible)) = built else { return };
+        if visible {
+            self.observe(&m);
+        }
         let line = visible.then(|| self.render(&m, info, 0));
         // Fill in the entry the tracker just queued for this request.
         if queued {
@@ -494,6 +537,7 @@ impl<W: Write> ZkDump<W> {
         };
         let paired = self.printer.format() == Format::Text && !self.opts.unpaired;
         if visible {
+            self.observe(&m);
             if let Some(line) = request_line {
                 self.print_line(&line);
             }
@@ -530,8 +574,9 @@ impl<W: Write> ZkDump<W> {
         if buf[0] == 0x16 {
             conn.mode = Mode::Tls;
             self.counts.tls_connections += 1;
-            let m = self.base(ts, info, "connect", "TlsConnection");
+            let m = self.base(ts, info, "tls", "TlsConnection");
             if self.opts.path_prefix.is_none() {
+                self.observe(&m);
                 let line = self.render(&m, info, 0);
                 self.print_line(&line);
             }
@@ -553,6 +598,7 @@ impl<W: Write> ZkDump<W> {
                 reply_len: 0,
             };
             if self.opts.path_prefix.is_none() {
+                self.observe(&m);
                 let line = self.render(&m, info, 0);
                 self.print_line(&line);
             }
@@ -616,10 +662,23 @@ impl<W: Write> ZkDump<W> {
                 }
             }
             if self.opts.path_prefix.is_none() {
+                self.observe(&m);
                 let paired = self.printer.format() == Format::Text && !self.opts.unpaired;
                 let line = self.render(&m, info, usize::from(paired));
                 self.print_line(&line);
             }
+        }
+        if self.analytics.is_some() {
+            let mut m = self.base(ts, info, "closed", "ConnectionClosed");
+            if let Some(s) = conn
+                .session
+                .tracker
+                .session_id()
+                .or(conn.session.client_session)
+            {
+                m.insert("session".into(), json!(hex64(s)));
+            }
+            self.observe(&m);
         }
         let unanswered: Vec<Pending<PendingInfo>> = conn.session.tracker.close().collect();
         self.counts.unanswered_requests += unanswered.len() as u64;
@@ -757,6 +816,6 @@ impl<W: Write> StreamHandler for ZkDump<W> {
     }
 
     fn wants_more(&self) -> bool {
-        !self.printer.done()
+        !self.printer.done() && !self.analytics.as_ref().is_some_and(Analytics::is_done)
     }
 }

@@ -117,6 +117,22 @@ fn live_capture_of_a_real_ensemble_matches_the_clients_own_log() {
         "still root after -Z: {uids}"
     );
 
+    // An analysis mode live, side by side: request counts by path.
+    let mut counts_cmd = Command::new(env!("CARGO_BIN_EXE_zk-dump"));
+    counts_cmd.args([
+        "-i",
+        "lo",
+        "--port",
+        &CLIENT_PORT.to_string(),
+        "--format",
+        "json",
+        "-p",
+        "-q",
+    ]);
+    counts_cmd.args(["--count-requests", "0", "--group-by", "path"]);
+    let counts = Watched::spawn(counts_cmd);
+    counts.wait_stderr("listening on lo", Duration::from_secs(30));
+
     let truth_path = dir.join("truth.jsonl");
     let workload = Command::new(SYSTEM_PYTHON)
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/live/kazoo_workload.py"))
@@ -178,6 +194,9 @@ fn live_capture_of_a_real_ensemble_matches_the_clients_own_log() {
     }
     let (_, _, tcpdump_err) = tcpdump.interrupt();
 
+    // Ctrl-C still reads what the kernel had queued, so the counts are complete.
+    let (status, count_lines, _) = counts.interrupt();
+    assert!(status.success());
     let live = parse_lines(&live_lines);
     let truth_text = std::fs::read_to_string(&truth_path).expect("truth log");
     let truth = multiset(truth_text.lines().map(|l| {
@@ -189,6 +208,25 @@ fn live_capture_of_a_real_ensemble_matches_the_clients_own_log() {
         requests_of(&live),
         truth,
         "live decode versus the client's own log"
+    );
+    let mut truth_by_path: HashMap<String, u64> = HashMap::new();
+    for ((_, _, path), n) in &truth {
+        *truth_by_path
+            .entry(path.clone().unwrap_or_else(|| "(none)".into()))
+            .or_default() += *n as u64;
+    }
+    let live_counts: HashMap<String, u64> = parse_lines(&count_lines)
+        .iter()
+        .map(|m| {
+            (
+                m["path"].as_str().expect("path").to_string(),
+                m["count"].as_u64().expect("count"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        live_counts, truth_by_path,
+        "live --count-requests versus the client's own log"
     );
     assert!(live
         .iter()

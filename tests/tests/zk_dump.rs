@@ -457,3 +457,252 @@ fn shipped_capture_has_the_expected_origin_note() {
     // The README's first command runs on this file: keep it shipped.
     assert!(Path::new(&capture(ZK38)).exists());
 }
+
+// ---- Analysis modes (zktraffic's --count-requests and --measure-latency, and beyond) ----
+
+fn truth_lines() -> Vec<Value> {
+    std::fs::read_to_string(data_dir().join("zk38-mtu1500.truth.jsonl"))
+        .expect("truth")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("truth line"))
+        .collect()
+}
+
+fn table(out: &Output, key: &str, value: &str) -> HashMap<String, u64> {
+    json_lines(out)
+        .into_iter()
+        .map(|m| {
+            (
+                m[key].as_str().expect("key").to_string(),
+                m[value].as_u64().expect("value"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn request_counts_equal_the_ground_truth_in_every_grouping() {
+    let truth = truth_lines();
+    let expected = |key: &dyn Fn(&Value) -> String| {
+        let mut m: HashMap<String, u64> = HashMap::new();
+        for t in &truth {
+            *m.entry(key(t)).or_default() += 1;
+        }
+        m
+    };
+    let by_path = expected(&|t| t["path"].as_str().unwrap_or("(none)").to_string());
+    let by_type = expected(&|t| match t["opcode"].as_i64() {
+        None => "ConnectRequest".to_string(),
+        Some(op) => zk_proto::OpCode::from_i32(op as i32)
+            .expect("known opcode")
+            .request_name()
+            .to_string(),
+    });
+    let by_client = expected(&|t| format!("127.0.0.1:{}", t["client_port"]));
+    let zk38 = capture(ZK38);
+    for (group, want) in [
+        ("path", &by_path),
+        ("type", &by_type),
+        ("client", &by_client),
+    ] {
+        let out = zk_dump(&[
+            "-r",
+            &zk38,
+            "-q",
+            "-p",
+            "--format",
+            "json",
+            "--count-requests",
+            "0",
+            "--group-by",
+            group,
+        ]);
+        assert!(out.status.success());
+        assert_eq!(&table(&out, group, "count"), want, "grouped by {group}");
+    }
+    // zktraffic's older README spelling, and the text table (largest first).
+    let out = zk_dump(&[
+        "-r",
+        &zk38,
+        "-q",
+        "-p",
+        "--count-requests",
+        "0",
+        "--sort-by",
+        "type",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let counts: Vec<u64> = text
+        .lines()
+        .map(|l| {
+            l.rsplit(' ')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .expect("count")
+        })
+        .collect();
+    assert_eq!(counts.len(), by_type.len());
+    assert!(counts.windows(2).all(|w| w[0] >= w[1]), "{text}");
+    assert!(
+        text.starts_with(&format!("DeleteRequest {}", by_type["DeleteRequest"])),
+        "{text}"
+    );
+    let ten = zk_dump(&[
+        "-r",
+        &zk38,
+        "-q",
+        "--format",
+        "json",
+        "--count-requests",
+        "10",
+        "--group-by",
+        "type",
+    ]);
+    assert_eq!(table(&ten, "type", "count").values().sum::<u64>(), 10);
+}
+
+#[test]
+fn latency_percentiles_match_the_json_dump() {
+    let zk38 = capture(ZK38);
+    let dump = json_lines(&zk_dump(&["-r", &zk38, "-q", "-p", "--format", "json"]));
+    let mut samples: HashMap<String, Vec<u64>> = HashMap::new();
+    for m in dump.iter().filter(|m| m["dir"] == "reply") {
+        if let Some(us) = m["latency_us"].as_u64() {
+            let kind = m["type"]
+                .as_str()
+                .expect("type")
+                .replace("Reply", "Request");
+            samples.entry(kind).or_default().push(us.max(1));
+        }
+    }
+    let out = zk_dump(&[
+        "-r",
+        &zk38,
+        "-q",
+        "-p",
+        "--format",
+        "json",
+        "--measure-latency",
+        "0",
+        "--group-by",
+        "type",
+    ]);
+    let rows = json_lines(&out);
+    assert_eq!(rows.len(), samples.len());
+    for row in &rows {
+        let mut v = samples[row["type"].as_str().expect("type")].clone();
+        v.sort_unstable();
+        assert_eq!(row["count"].as_u64(), Some(v.len() as u64), "{row}");
+        // Nearest-rank percentiles; the HDR histogram keeps 3 significant digits.
+        let exact = |q: f64| v[((q * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1];
+        for (key, q) in [
+            ("p50_us", 0.5),
+            ("p95_us", 0.95),
+            ("p99_us", 0.99),
+            ("max_us", 1.0),
+        ] {
+            let got = row[key].as_u64().expect("percentile");
+            let want = exact(q);
+            assert!(
+                got.abs_diff(want) <= want / 1000 + 1,
+                "{key}: {got} vs {want} in {row}"
+            );
+        }
+    }
+    // The text table is aligned and sorted by the chosen column.
+    let out = zk_dump(&[
+        "-r",
+        &zk38,
+        "-q",
+        "--measure-latency",
+        "0",
+        "--group-by",
+        "path",
+        "--aggregation-depth",
+        "1",
+        "--sort-by",
+        "count",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("path") && lines[0].contains("p99_ms"),
+        "{text}"
+    );
+    assert!(lines[1].chars().all(|c| c == '-' || c == ' '));
+    assert!(
+        lines[2].starts_with("/corpus "),
+        "depth 1 folds every /corpus/... path: {text}"
+    );
+}
+
+#[test]
+fn sessions_watches_errors_and_large_messages() {
+    let a = capture("zk380-A.pcap");
+    let mut args = vec!["-r", a.as_str(), "-q", "--format", "json"];
+    args.extend_from_slice(&A_PORTS);
+    let with = |extra: &[&str]| {
+        let mut v = args.clone();
+        v.extend_from_slice(extra);
+        json_lines(&zk_dump(&v))
+    };
+    // The client of capture A reconnected to another server with the same session.
+    let sessions = with(&["--sessions"]);
+    let s = sessions
+        .iter()
+        .find(|s| s["session"] == "0x1000009f6bb0000")
+        .expect("the session");
+    assert_eq!(s["clients"].as_array().map(Vec::len), Some(2), "{s}");
+    assert_eq!(s["timeout_ms"], 6000);
+    assert_eq!(s["ephemerals_created"], 1);
+    assert_eq!(s["ended"], "closed by client");
+    // A persistent recursive watch on /p is never consumed by the events it fires.
+    let watches = with(&["--top-watches"]);
+    assert!(
+        watches
+            .iter()
+            .any(|w| w["kind"] == "path" && w["path"] == "/p"),
+        "{watches:?}"
+    );
+    assert!(watches
+        .iter()
+        .any(|w| w["kind"] == "watcher" && w["session"] == "0x1000009f6bb0000"));
+    // Errors: the table adds up to the error replies of the dump.
+    let dump = with(&[]);
+    let failed = dump
+        .iter()
+        .filter(|m| m["dir"] == "reply" && m["err"].as_i64().is_some_and(|e| e != 0))
+        .count();
+    let errors = with(&["--errors"]);
+    let by_type: u64 = errors
+        .iter()
+        .filter(|e| e.get("type").is_some())
+        .map(|e| e["count"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(by_type, failed as u64);
+    assert!(errors
+        .iter()
+        .any(|e| e["error"] == "NODEEXISTS" && e["type"] == "CreateReply"));
+    // Large messages: the 400 KiB znode both ways, and bytes per type adding up to the dump.
+    let zk38 = capture(ZK38);
+    let large = json_lines(&zk_dump(&[
+        "-r",
+        &zk38,
+        "-q",
+        "--format",
+        "json",
+        "--large",
+        "100000",
+        "--group-by",
+        "type",
+    ]));
+    let big: Vec<&Value> = large.iter().filter(|m| m["kind"] == "large").collect();
+    assert_eq!(big.len(), 2, "{big:?}");
+    assert!(big.iter().all(|m| m["message"]["path"] == "/corpus/big"));
+    let total: u64 = large.iter().filter_map(|m| m["bytes"].as_u64()).sum();
+    let dumped: u64 = json_lines(&zk_dump(&["-r", &zk38, "-q", "--format", "json"]))
+        .iter()
+        .filter_map(|m| m["size"].as_u64())
+        .sum();
+    assert_eq!(total, dumped);
+}

@@ -2,6 +2,7 @@
 
 use clap::Parser;
 use std::process::ExitCode;
+use zkwire::analytics::{Analytics, GroupBy, Mode, SortBy};
 use zkwire::exit;
 use zkwire::input::{conclude, drive, open_source, port_filter, InputArgs};
 use zkwire::output::OutputArgs;
@@ -16,6 +17,9 @@ Examples:
   tcpdump -i lo -w - port 2181 | zk-dump -r -   read a capture from standard input
   zk-dump -r capture.pcap --format json | jq .  one JSON object per message
   zk-dump -r capture.pcap --path-prefix /app --limit 100
+  zk-dump -r capture.pcap --count-requests 0 --group-by type
+  zk-dump -i eth0 --measure-latency 10000 --group-by path --aggregation-depth 2 --sort-by p99
+  zk-dump -r capture.pcap --sessions          (also --top-watches, --errors, --large 1048576)
 
 Exit status: 0 decoded everything; 1 input could not be opened or read; 2 bad usage;
 3 the input was damaged or cut short (everything readable was decoded).";
@@ -24,6 +28,7 @@ Exit status: 0 decoded everything; 1 input could not be opened or read; 2 bad us
 /// watch events, connects and four-letter words.
 #[derive(Debug, Parser)]
 #[command(name = "zk-dump", version, after_help = EXAMPLES)]
+#[command(group(clap::ArgGroup::new("analysis").multiple(false)))]
 struct Args {
     #[command(flatten)]
     input: InputArgs,
@@ -66,10 +71,110 @@ struct Args {
     /// Hex-dump frames that fail to decode.
     #[arg(long)]
     dump_bad_packet: bool,
+
+    /// Count N requests (0: all) and print them grouped (--group-by), largest first.
+    #[arg(long, value_name = "N", group = "analysis", help_heading = "Analysis")]
+    count_requests: Option<u64>,
+
+    /// Collect N request→reply latencies (0: all) and print percentiles per group.
+    #[arg(long, value_name = "N", group = "analysis", help_heading = "Analysis")]
+    measure_latency: Option<u64>,
+
+    /// Paths with the most watchers and sessions holding the most watches (set minus fired).
+    #[arg(long, group = "analysis", help_heading = "Analysis")]
+    top_watches: bool,
+
+    /// Every session: clients, negotiated timeout, lifetime, requests, ephemerals, how it ended.
+    #[arg(long, group = "analysis", help_heading = "Analysis")]
+    sessions: bool,
+
+    /// Error replies by code and request type, path and client.
+    #[arg(long, group = "analysis", help_heading = "Analysis")]
+    errors: bool,
+
+    /// Messages of at least BYTES, then bytes per group (--group-by).
+    #[arg(
+        long,
+        value_name = "BYTES",
+        group = "analysis",
+        help_heading = "Analysis"
+    )]
+    large: Option<u64>,
+
+    /// Group counts, latencies and bytes by path, type or client.
+    #[arg(long, value_enum, default_value_t = GroupBy::Path, help_heading = "Analysis")]
+    group_by: GroupBy,
+
+    /// Latency row order: avg, p95, p99 or count (path/type/client mean --group-by, as in
+    /// zktraffic's older README).
+    #[arg(long, value_name = "KEY", help_heading = "Analysis")]
+    sort_by: Option<String>,
+
+    /// Cut paths to their first D components when grouping (0: whole paths).
+    #[arg(long, value_name = "D", default_value_t = 0, help_heading = "Analysis")]
+    aggregation_depth: usize,
+
+    /// Rows in the watch tables.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 20,
+        help_heading = "Analysis"
+    )]
+    top: usize,
+
+    /// Live: reprint the analysis every SECONDS, like top.
+    #[arg(long, value_name = "SECONDS", help_heading = "Analysis")]
+    interval: Option<f64>,
+}
+
+/// The analysis the flags ask for, if any.
+fn analysis(args: &Args) -> Result<Option<Mode>, String> {
+    let mut group_by = args.group_by;
+    let mut sort_by = SortBy::Avg;
+    match args.sort_by.as_deref() {
+        None => {}
+        Some("avg") => sort_by = SortBy::Avg,
+        Some("p95") => sort_by = SortBy::P95,
+        Some("p99") => sort_by = SortBy::P99,
+        Some("count") => sort_by = SortBy::Count,
+        Some("path") => group_by = GroupBy::Path,
+        Some("type") => group_by = GroupBy::Type,
+        Some("client") => group_by = GroupBy::Client,
+        Some(other) => {
+            return Err(format!(
+                "--sort-by {other:?}: expected avg, p95, p99 or count"
+            ))
+        }
+    }
+    Ok(if let Some(limit) = args.count_requests {
+        Some(Mode::Count { limit, group_by })
+    } else if let Some(limit) = args.measure_latency {
+        Some(Mode::Latency {
+            limit,
+            group_by,
+            sort_by,
+        })
+    } else if args.top_watches {
+        Some(Mode::TopWatches)
+    } else if args.sessions {
+        Some(Mode::Sessions)
+    } else if args.errors {
+        Some(Mode::Errors)
+    } else {
+        args.large.map(|bytes| Mode::Large { bytes, group_by })
+    })
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    let mode = match analysis(&args) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("zk-dump: error: {e}");
+            return ExitCode::from(exit::USAGE as u8);
+        }
+    };
     let opts = ZkOptions {
         ports: args.ports.clone(),
         clients: args.clients.clone(),
@@ -88,14 +193,23 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::FATAL as u8);
         }
     };
-    let printer = args.output.printer(args.input.iface.is_some());
+    let live = args.input.iface.is_some();
+    let printer = if mode.is_some() {
+        // --limit counts messages printed; an analysis prints a table, whole.
+        args.output.printer_with_limit(live, None)
+    } else {
+        args.output.printer(live)
+    };
     let mut dump = ZkDump::new(opts, printer);
+    dump.analytics = mode.map(|m| Analytics::new(m, args.aggregation_depth, args.top));
+    dump.interval_ns = args.interval.filter(|s| *s > 0.0).map(|s| (s * 1e9) as i64);
     let (outcome, capture) = drive(
         source.as_mut(),
         &mut dump,
         ReassemblyConfig::default(),
         !args.input.no_progress,
     );
+    dump.report();
     dump.printer.flush();
     let counts = &dump.counts;
     let summary = format!(

@@ -41,8 +41,15 @@ impl LiveOptions {
 /// Packets from a network interface.
 pub struct LiveSource {
     iface: String,
-    capture: pcap::Capture<pcap::Active>,
+    /// `None` only while switching to non-blocking mode.
+    capture: Option<pcap::Capture<pcap::Active>>,
     link: LinkType,
+    /// After a stop request: reading what is already queued, without blocking.
+    draining: bool,
+    /// The current packet. Copying it out of libpcap's buffer lets the read loop switch the
+    /// capture to non-blocking mode on a stop request (a borrow of the capture could not
+    /// outlive that); at live rates the copy is noise.
+    packet: Vec<u8>,
 }
 
 impl LiveSource {
@@ -73,8 +80,10 @@ impl LiveSource {
         let link = LinkType(capture.get_datalink().0);
         Ok(LiveSource {
             iface: options.iface.clone(),
-            capture,
+            capture: Some(capture),
             link,
+            draining: false,
+            packet: Vec::with_capacity(65_536),
         })
     }
 }
@@ -90,40 +99,63 @@ impl PacketSource for LiveSource {
     // timeval's field types differ between platforms (i32 or i64): widen portably.
     #[allow(clippy::useless_conversion)]
     fn next_packet(&mut self) -> Result<Next<'_>, SourceError> {
-        match self.capture.next_packet() {
-            Ok(p) => {
-                let ts = Timestamp::from_parts(
-                    i64::from(p.header.ts.tv_sec),
-                    i64::from(p.header.ts.tv_usec).max(0) as u64,
-                    1_000_000,
-                );
-                Ok(Next::Packet(RawPacket {
-                    ts,
-                    link: self.link,
-                    data: p.data,
-                    orig_len: p.header.len,
-                }))
+        loop {
+            let Some(capture) = self.capture.as_mut() else {
+                return Ok(Next::End);
+            };
+            match capture.next_packet() {
+                Ok(p) => {
+                    let ts = Timestamp::from_parts(
+                        i64::from(p.header.ts.tv_sec),
+                        i64::from(p.header.ts.tv_usec).max(0) as u64,
+                        1_000_000,
+                    );
+                    let orig_len = p.header.len;
+                    self.packet.clear();
+                    self.packet.extend_from_slice(p.data);
+                    return Ok(Next::Packet(RawPacket {
+                        ts,
+                        link: self.link,
+                        data: &self.packet,
+                        orig_len,
+                    }));
+                }
+                Err(pcap::Error::TimeoutExpired) if self.draining => return Ok(Next::End),
+                Err(pcap::Error::TimeoutExpired) => return Ok(Next::Idle),
+                Err(pcap::Error::NoMorePackets) if !self.draining => {
+                    // A stop request broke the wait. Packets the kernel already queued are
+                    // still read (without blocking), so Ctrl-C loses nothing captured.
+                    self.draining = true;
+                    let Some(capture) = self.capture.take() else {
+                        return Ok(Next::End);
+                    };
+                    match capture.setnonblock() {
+                        Ok(c) => self.capture = Some(c),
+                        Err(_) => return Ok(Next::End),
+                    }
+                }
+                Err(pcap::Error::NoMorePackets) => return Ok(Next::End),
+                Err(e) => {
+                    return Err(SourceError::Live {
+                        iface: self.iface.clone(),
+                        detail: e.to_string(),
+                    })
+                }
             }
-            Err(pcap::Error::TimeoutExpired) => Ok(Next::Idle),
-            Err(pcap::Error::NoMorePackets) => Ok(Next::End),
-            Err(e) => Err(SourceError::Live {
-                iface: self.iface.clone(),
-                detail: e.to_string(),
-            }),
         }
     }
 
     fn interrupter(&mut self) -> Option<Box<dyn Fn() + Send + Sync>> {
         // libpcap may block in poll() indefinitely when no packets arrive (immediate mode,
         // TPACKET_V3): pcap_breakloop wakes it up, and the next read reports the end.
-        let handle = self.capture.breakloop_handle();
+        let handle = self.capture.as_mut()?.breakloop_handle();
         Some(Box::new(move || handle.breakloop()))
     }
 
     fn drops(&mut self) -> Option<(u64, u64)> {
-        self.capture
-            .stats()
-            .ok()
-            .map(|s| (s.dropped as u64, s.if_dropped as u64))
+        {
+            let stats = self.capture.as_mut()?.stats().ok()?;
+            Some((stats.dropped as u64, stats.if_dropped as u64))
+        }
     }
 }
