@@ -5,9 +5,11 @@
 #   zookeeper, python3-kazoo, tcpdump
 #                          the live tests: a real ZooKeeper ensemble, a real client that logs
 #                          what it sends, and a second capture to compare with
+#   python3-prometheus-client
+#                          the reference OpenMetrics parser that checks zk-stats-daemon's /metrics
 # Packages already present are not reinstalled. Uses sudo when not run as root.
 set -euo pipefail
-packages=(libpcap-dev tshark zookeeper python3-kazoo tcpdump)
+packages=(libpcap-dev tshark zookeeper python3-kazoo tcpdump python3-prometheus-client)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

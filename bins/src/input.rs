@@ -124,7 +124,26 @@ pub fn drive<H: StreamHandler>(
     config: ReassemblyConfig,
     show_progress: bool,
 ) -> (RunOutcome, CaptureStats) {
-    let stop = StopFlag::new();
+    drive_with(
+        source,
+        handler,
+        config,
+        show_progress,
+        StopFlag::new(),
+        None,
+    )
+}
+
+/// [`drive`] with the caller's stop flag (raised by Ctrl-C or SIGTERM too) and a periodic
+/// callback with the capture counters.
+pub fn drive_with<H: StreamHandler>(
+    source: &mut dyn PacketSource,
+    handler: &mut H,
+    config: ReassemblyConfig,
+    show_progress: bool,
+    stop: StopFlag,
+    mut on_tick: Option<&mut zkwire_capture::pipeline::TickFn<'_>>,
+) -> (RunOutcome, CaptureStats) {
     let on_signal = stop.clone();
     let wake = source.interrupter();
     // A second Ctrl-C while shutting down should still kill the process: ctrlc keeps
@@ -159,11 +178,17 @@ pub fn drive<H: StreamHandler>(
             bar.set_position(done);
         }
     };
+    // A local closure: the pipeline's callbacks share one lifetime.
+    let mut tick = |ts: zkwire_capture::Timestamp, stats: &CaptureStats| {
+        if let Some(t) = on_tick.as_mut() {
+            t(ts, stats);
+        }
+    };
     let options = PipelineOptions {
         stop,
         progress: Some(&mut progress),
         progress_every: 16_384,
-        on_tick: None,
+        on_tick: Some(&mut tick),
     };
     let outcome = run(source, &mut reassembler, handler, options);
     if let Some(bar) = &bar {

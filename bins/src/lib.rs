@@ -9,6 +9,7 @@ pub mod analytics;
 pub mod fle;
 pub mod input;
 pub mod output;
+pub mod stats;
 pub mod zab;
 pub mod zk;
 

@@ -116,6 +116,9 @@ pub struct Session {
     client_session: Option<i64>,
 }
 
+/// A receiver of every decoded message object.
+pub type Observer = dyn FnMut(&Map<String, Value>) + Send;
+
 /// The zk-dump decoder and printer.
 pub struct ZkDump<W: Write> {
     opts: ZkOptions,
@@ -125,6 +128,8 @@ pub struct ZkDump<W: Write> {
     pub counts: ZkCounts,
     /// An analysis mode (counts, latencies, …): messages feed it instead of being printed.
     pub analytics: Option<Analytics>,
+    /// Receives every visible message too (zk-stats-daemon's counters).
+    pub observer: Option<Box<Observer>>,
     /// Reprint the analysis every this many nanoseconds of capture time (live `--interval`).
     pub interval_ns: Option<i64>,
     last_report: Option<Timestamp>,
@@ -174,6 +179,7 @@ impl<W: Write> ZkDump<W> {
             printer,
             counts: ZkCounts::default(),
             analytics: None,
+            observer: None,
             interval_ns: None,
             last_report: None,
         }
@@ -233,12 +239,15 @@ impl<W: Write> ZkDump<W> {
 
     fn print_line(&mut self, line: &str) {
         // In an analysis mode the messages feed the analysis and are not printed.
-        if self.analytics.is_none() {
+        if self.analytics.is_none() && self.observer.is_none() {
             self.printer.print(line);
         }
     }
 
     fn observe(&mut self, m: &Map<String, Value>) {
+        if let Some(observer) = self.observer.as_mut() {
+            observer(m);
+        }
         let Some(analytics) = self.analytics.as_mut() else {
             return;
         };
@@ -324,6 +333,18 @@ impl<W: Write> ZkDump<W> {
                     m.insert("session".into(), json!(hex64(s)));
                 }
                 merge(&mut m, serde_json::to_value(r.body));
+                if let RequestBody::Auth(a) = &r.body {
+                    // The identity part of a digest credential (`user:password`) is no secret
+                    // (ACLs show it); the password never leaves this function unless asked.
+                    let scheme = a
+                        .scheme
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    if let (Some(cred), "digest") = (a.auth, scheme.as_str()) {
+                        let user = cred.split(|b| *b == b':').next().unwrap_or_default();
+                        m.insert("auth_user".into(), json!(String::from_utf8_lossy(user)));
+                    }
+                }
                 if self.opts.show_secrets {
                     match &r.body {
                         RequestBody::Auth(a) => {
@@ -668,7 +689,7 @@ impl<W: Write> ZkDump<W> {
                 self.print_line(&line);
             }
         }
-        if self.analytics.is_some() {
+        if self.analytics.is_some() || self.observer.is_some() {
             let mut m = self.base(ts, info, "closed", "ConnectionClosed");
             if let Some(s) = conn
                 .session
@@ -716,7 +737,7 @@ fn merge(m: &mut Map<String, Value>, value: Result<Value, serde_json::Error>) {
 impl<W: Write> StreamHandler for ZkDump<W> {
     type Conn = ZkConn;
 
-    fn open(&mut self, first: &TcpSegment<'_>, _ts: Timestamp) -> Option<(ZkConn, ClientIs)> {
+    fn open(&mut self, first: &TcpSegment<'_>, ts: Timestamp) -> Option<(ZkConn, ClientIs)> {
         let (client_is, client) = if self.opts.ports.contains(&first.dst.port()) {
             (ClientIs::Source, first.src)
         } else if self.opts.ports.contains(&first.src.port()) {
@@ -728,6 +749,20 @@ impl<W: Write> StreamHandler for ZkDump<W> {
             return None;
         }
         self.counts.connections += 1;
+        if let Some(observer) = self.observer.as_mut() {
+            let server = if client == first.src {
+                first.dst
+            } else {
+                first.src
+            };
+            let mut m = Map::new();
+            m.insert("ts".into(), json!(ts.as_secs_f64()));
+            m.insert("client".into(), json!(client.to_string()));
+            m.insert("server".into(), json!(server.to_string()));
+            m.insert("dir".into(), json!("opened"));
+            m.insert("type".into(), json!("ConnectionOpened"));
+            observer(&m);
+        }
         let at_start = first.syn;
         let max = self.opts.max_frame;
         Some((

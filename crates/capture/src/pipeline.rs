@@ -4,6 +4,7 @@
 use crate::link::{decode_tcp, Skip};
 use crate::reassembly::{Reassembler, StreamHandler};
 use crate::source::{Next, PacketSource, SourceError};
+use crate::stats::CaptureStats;
 use crate::time::Timestamp;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -29,6 +30,9 @@ impl StopFlag {
     }
 }
 
+/// A periodic callback with the current capture time and counters.
+pub type TickFn<'a> = dyn FnMut(Timestamp, &CaptureStats) + 'a;
+
 /// Options of [`run`].
 pub struct PipelineOptions<'a> {
     /// Checked between packets and on idle wakeups.
@@ -39,7 +43,7 @@ pub struct PipelineOptions<'a> {
     pub progress_every: u64,
     /// Called on idle wakeups and every `progress_every` packets with the current capture time
     /// (for periodic work such as publishing statistics).
-    pub on_tick: Option<&'a mut dyn FnMut(Timestamp)>,
+    pub on_tick: Option<&'a mut TickFn<'a>>,
 }
 
 impl Default for PipelineOptions<'_> {
@@ -88,7 +92,7 @@ where
             Ok(Next::Packet(p)) => p,
             Ok(Next::Idle) => {
                 if let (Some(tick), Some(ts)) = (options.on_tick.as_mut(), last_ts) {
-                    tick(ts);
+                    tick(ts, &reassembler.stats);
                 }
                 continue;
             }
@@ -118,8 +122,13 @@ where
                 let (done, total) = source.progress();
                 progress(done, total);
             }
+            if let Some((kernel, iface)) = source.drops() {
+                reassembler.stats.live = true;
+                reassembler.stats.kernel_drops = kernel;
+                reassembler.stats.interface_drops = iface;
+            }
             if let Some(tick) = options.on_tick.as_mut() {
-                tick(ts);
+                tick(ts, &reassembler.stats);
             }
         }
     }

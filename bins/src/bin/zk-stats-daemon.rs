@@ -1,0 +1,254 @@
+//! zk-stats-daemon: always-on ZooKeeper client-traffic statistics over HTTP.
+
+use clap::Parser;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+use zkwire::exit;
+use zkwire::input::{conclude, drive_with, open_source, port_filter, InputArgs};
+use zkwire::output::{Format, Printer};
+use zkwire::stats::{serve, Shared, StatsOptions};
+use zkwire::zk::{ZkDump, ZkOptions};
+use zkwire_capture::source::{Next, PacketSource, SourceError};
+use zkwire_capture::{CaptureStats, ReassemblyConfig, StopFlag, Timestamp};
+
+const EXAMPLES: &str = "\
+Examples:
+  zk-stats-daemon -i eth0                          sniff port 2181, serve on 127.0.0.1:7070
+  zk-stats-daemon -i any --http-addr 0.0.0.0:7070  serve to other hosts (Prometheus scrapes)
+  zk-stats-daemon -r capture.pcap --pace           replay a capture at its own speed, keep serving
+  curl -s 127.0.0.1:7070/metrics | grep zkwire_requests_total
+  curl -s 127.0.0.1:7070/json/paths
+
+Endpoints: /metrics (Prometheus), /json/paths, /json/ips, /json/auths, /json/auths-dump,
+/json/info, /healthz. Stops cleanly on SIGTERM or Ctrl-C.";
+
+/// Serve ZooKeeper client-traffic statistics over HTTP: zktraffic's JSON endpoints and
+/// Prometheus metrics, from a live interface or a replayed capture.
+#[derive(Debug, Parser)]
+#[command(name = "zk-stats-daemon", version, after_help = EXAMPLES)]
+struct Args {
+    #[command(flatten)]
+    input: InputArgs,
+
+    /// ZooKeeper client port (repeat for several).
+    #[arg(long = "port", visible_alias = "zookeeper-port", value_name = "PORT", default_values_t = [2181])]
+    ports: Vec<u16>,
+
+    /// Address to serve HTTP on (loopback by default; port 0 picks a free one).
+    #[arg(
+        long,
+        visible_alias = "http-address",
+        value_name = "ADDR",
+        default_value = "127.0.0.1:7070"
+    )]
+    http_addr: SocketAddr,
+
+    /// Cut paths to their first D components in every statistic (0: whole paths).
+    #[arg(long, value_name = "D", default_value_t = 0)]
+    aggregation_depth: usize,
+
+    /// Top-N paths kept per key in every /json answer, and per type in /metrics.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    max_results: usize,
+
+    /// Serve the last complete window of this many seconds on the JSON endpoints, as zktraffic
+    /// did (60); by default counters are cumulative, as Prometheus expects.
+    #[arg(long, value_name = "SECONDS")]
+    window: Option<u64>,
+
+    /// Leave out the ...Bytes counters.
+    #[arg(long)]
+    exclude_bytes: bool,
+
+    /// With -r: replay at the capture's own pace instead of as fast as possible.
+    #[arg(long)]
+    pace: bool,
+
+    /// With -r: replay the capture this many times (0: forever), then keep serving.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    repeat: u64,
+}
+
+/// Delays packets to their capture timing, relative to the first one.
+struct Paced {
+    inner: Box<dyn PacketSource>,
+    stop: StopFlag,
+    origin: Option<(Instant, Timestamp)>,
+}
+
+impl PacketSource for Paced {
+    fn next_packet(&mut self) -> Result<Next<'_>, SourceError> {
+        let next = self.inner.next_packet()?;
+        if let Next::Packet(p) = &next {
+            let (wall, first) = *self.origin.get_or_insert((Instant::now(), p.ts));
+            let due = wall + Duration::from_nanos(p.ts.nanos_since(first).max(0) as u64);
+            // Sleep in short steps so a stop request is honoured promptly.
+            while !self.stop.is_stopped() {
+                let now = Instant::now();
+                if now >= due {
+                    break;
+                }
+                std::thread::sleep((due - now).min(Duration::from_millis(50)));
+            }
+        }
+        Ok(next)
+    }
+
+    fn progress(&self) -> (u64, Option<u64>) {
+        self.inner.progress()
+    }
+
+    fn drops(&mut self) -> Option<(u64, u64)> {
+        self.inner.drops()
+    }
+
+    fn interrupter(&mut self) -> Option<Box<dyn Fn() + Send + Sync>> {
+        self.inner.interrupter()
+    }
+}
+
+fn add(total: &CaptureStats, run: &CaptureStats) -> CaptureStats {
+    let mut sum = run.clone();
+    sum.packets += total.packets;
+    sum.bytes += total.bytes;
+    sum.flows += total.flows;
+    sum.gaps += total.gaps;
+    sum.gap_bytes += total.gap_bytes;
+    sum.retransmits += total.retransmits;
+    sum
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let server = match tiny_http::Server::http(args.http_addr) {
+        Ok(s) => std::sync::Arc::new(s),
+        Err(e) => {
+            eprintln!(
+                "zk-stats-daemon: error: cannot serve HTTP on {}: {e}",
+                args.http_addr
+            );
+            return ExitCode::from(exit::FATAL as u8);
+        }
+    };
+    let shared = Shared::new(StatsOptions {
+        depth: args.aggregation_depth,
+        max_results: args.max_results,
+        window_ns: args
+            .window
+            .filter(|w| *w > 0)
+            .map(|w| w as i64 * 1_000_000_000),
+        exclude_bytes: args.exclude_bytes,
+    });
+    let bound = server
+        .server_addr()
+        .to_ip()
+        .map_or(args.http_addr.to_string(), |a| a.to_string());
+    let http = {
+        let (server, shared) = (server.clone(), shared.clone());
+        std::thread::spawn(move || serve(&server, &shared))
+    };
+    eprintln!("zk-stats-daemon: serving http://{bound}/metrics and /json/*");
+    let stop = StopFlag::new();
+    let live = args.input.iface.is_some();
+    let mut runs = 0u64;
+    let mut total = CaptureStats::default();
+    let mut outcome = None;
+    let mut failure = None;
+    while !stop.is_stopped() && (live || args.repeat == 0 || runs < args.repeat) {
+        let source = match open_source("zk-stats-daemon", &args.input, &port_filter(&args.ports)) {
+            Ok(s) => s,
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        };
+        let mut source: Box<dyn PacketSource> = if args.pace && !live {
+            Box::new(Paced {
+                inner: source,
+                stop: stop.clone(),
+                origin: None,
+            })
+        } else {
+            source
+        };
+        let opts = ZkOptions {
+            ports: args.ports.clone(),
+            clients: Vec::new(),
+            client_port: None,
+            path_prefix: None,
+            include_pings: true,
+            show_secrets: false,
+            unpaired: true,
+            max_frame: 64 << 20,
+            dump_bad_packets: false,
+        };
+        let printer = Printer::new(
+            Box::new(std::io::sink()) as Box<dyn std::io::Write>,
+            Format::Json,
+            true,
+            false,
+            None,
+        );
+        let mut dump = ZkDump::new(opts, printer);
+        let observer = shared.clone();
+        dump.observer = Some(Box::new(move |m| observer.observe(m)));
+        let ticker = shared.clone();
+        let base = total.clone();
+        let mut on_tick = move |_: Timestamp, stats: &CaptureStats| {
+            ticker.lock().capture = add(&base, stats);
+        };
+        let (run, stats) = drive_with(
+            source.as_mut(),
+            &mut dump,
+            ReassemblyConfig::default(),
+            false,
+            stop.clone(),
+            Some(&mut on_tick),
+        );
+        total = add(&total, &stats);
+        shared.lock().capture = total.clone();
+        runs += 1;
+        let damaged = run.error.is_some();
+        outcome = Some(run);
+        if live || damaged {
+            break;
+        }
+    }
+    if !live {
+        shared.lock().replay_done = true;
+        if let Some(e) = &failure {
+            eprintln!("zk-stats-daemon: error: {e}");
+        } else {
+            eprintln!(
+                "zk-stats-daemon: replay finished after {runs} run(s); still serving until SIGTERM"
+            );
+        }
+        while !stop.is_stopped() {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    server.unblock();
+    let _ = http.join();
+    if let (Some(e), true) = (failure, live) {
+        eprintln!("zk-stats-daemon: error: {e}");
+        return ExitCode::from(exit::FATAL as u8);
+    }
+    let info = shared.lock().info();
+    let summary = format!(
+        "{} sessions, {} decode errors",
+        info["sessions"], info["decode_errors"]
+    );
+    match outcome {
+        Some(outcome) => conclude(
+            "zk-stats-daemon",
+            &args.input,
+            outcome,
+            &total,
+            None,
+            &summary,
+            info,
+        ),
+        None => ExitCode::from(exit::FATAL as u8),
+    }
+}

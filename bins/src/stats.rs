@@ -1,0 +1,644 @@
+//! zk-stats-daemon's counters and HTTP endpoints: zktraffic's JSON (`/json/paths`, `/json/ips`,
+//! `/json/auths`, `/json/auths-dump`, `/json/info`) with compatible keys, Prometheus text on
+//! `/metrics`, and `/healthz`.
+//!
+//! Counters are fed the message objects zk-dump prints as JSON, so every figure can be checked
+//! against `zk-dump --format json` of the same traffic. Memory is bounded whatever the traffic:
+//! key sets are capped (the overflow folds into an `other` key per group) and latencies live in
+//! fixed buckets.
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+use zkwire_capture::CaptureStats;
+
+/// What the daemon counts and serves.
+#[derive(Debug, Clone)]
+pub struct StatsOptions {
+    /// Cut paths to their first D components (0: whole paths).
+    pub depth: usize,
+    /// Top-N paths kept per key in every `/json/*` answer, and per type in `/metrics`.
+    pub max_results: usize,
+    /// Serve the last complete window of this many nanoseconds (capture time) on the JSON
+    /// endpoints instead of cumulative counters.
+    pub window_ns: Option<i64>,
+    /// Leave out the `…Bytes` counters.
+    pub exclude_bytes: bool,
+}
+
+/// Most distinct keys one window or table holds; further keys fold into `<group>/other`.
+const MAX_KEYS: usize = 200_000;
+/// Latency buckets, seconds.
+const BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+#[derive(Debug, Default, Clone)]
+struct Latency {
+    /// Per-bucket counts (the last one is +Inf).
+    buckets: [u64; BUCKETS.len() + 1],
+    sum: f64,
+    count: u64,
+}
+
+impl Latency {
+    fn observe(&mut self, seconds: f64) {
+        let i = BUCKETS
+            .iter()
+            .position(|b| seconds <= *b)
+            .unwrap_or(BUCKETS.len());
+        self.buckets[i] += 1;
+        self.sum += seconds;
+        self.count += 1;
+    }
+}
+
+/// zktraffic-style counters for one window.
+#[derive(Debug, Default, Clone)]
+struct Window {
+    counts: HashMap<String, u64>,
+}
+
+impl Window {
+    fn bump(&mut self, key: String, by: u64) {
+        if let Some(n) = self.counts.get_mut(&key) {
+            *n += by;
+        } else if self.counts.len() < MAX_KEYS {
+            self.counts.insert(key, by);
+        } else {
+            *self
+                .counts
+                .entry(format!("{}/other", group_of(&key)))
+                .or_default() += by;
+        }
+    }
+}
+
+/// The group a key belongs to for top-N: its operation name (with any `per_ip/`/`per_auth/`
+/// prefix), i.e. everything before the path.
+fn group_of(key: &str) -> &str {
+    let (prefix, rest) = match key.split_once('/') {
+        Some((p @ ("per_ip" | "per_auth"), rest)) => (p.len() + 1, rest),
+        _ => (0, key),
+    };
+    match rest.find('/') {
+        Some(i) => &key[..prefix + i],
+        None => key,
+    }
+}
+
+/// Everything the daemon knows.
+#[derive(Debug)]
+pub struct State {
+    opts: StatsOptions,
+    started: Instant,
+    window_start: Option<f64>,
+    current: Window,
+    previous: Option<Window>,
+    auths: HashMap<String, String>,
+    requests: HashMap<(String, String), u64>,
+    request_bytes: HashMap<String, u64>,
+    replies: HashMap<(String, String), u64>,
+    latency: BTreeMap<String, Latency>,
+    events: HashMap<String, u64>,
+    connections_opened: u64,
+    connections_closed: u64,
+    sessions: HashSet<String>,
+    sessions_overflow: u64,
+    watches_set: u64,
+    decode_errors: u64,
+    /// The capture counters, refreshed as packets are read.
+    pub capture: CaptureStats,
+    /// True once a `-r` replay has read its whole input.
+    pub replay_done: bool,
+}
+
+/// The state shared between the capture loop and the HTTP server.
+#[derive(Debug, Clone)]
+pub struct Shared(Arc<Mutex<State>>);
+
+const WRITES: [&str; 10] = [
+    "CreateRequest",
+    "Create2Request",
+    "CreateContainerRequest",
+    "CreateTTLRequest",
+    "DeleteRequest",
+    "DeleteContainerRequest",
+    "SetDataRequest",
+    "MultiRequest",
+    "SetAclRequest",
+    "ReconfigRequest",
+];
+
+fn path_key(m: &Map<String, Value>, depth: usize) -> String {
+    // zktraffic files messages without a path under "/".
+    match m.get("path").and_then(Value::as_str) {
+        Some(p) if !p.is_empty() => crate::analytics::aggregate_path(Some(p), depth),
+        _ => "/".to_string(),
+    }
+}
+
+impl Shared {
+    /// Empty counters.
+    pub fn new(opts: StatsOptions) -> Shared {
+        let mut current = Window::default();
+        seed(&mut current);
+        Shared(Arc::new(Mutex::new(State {
+            opts,
+            started: Instant::now(),
+            window_start: None,
+            current,
+            previous: None,
+            auths: HashMap::new(),
+            requests: HashMap::new(),
+            request_bytes: HashMap::new(),
+            replies: HashMap::new(),
+            latency: BTreeMap::new(),
+            events: HashMap::new(),
+            connections_opened: 0,
+            connections_closed: 0,
+            sessions: HashSet::new(),
+            sessions_overflow: 0,
+            watches_set: 0,
+            decode_errors: 0,
+            capture: CaptureStats::default(),
+            replay_done: false,
+        })))
+    }
+
+    /// The state, even if a panicking thread poisoned the lock (counters stay usable).
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts one decoded message.
+    pub fn observe(&self, m: &Map<String, Value>) {
+        self.lock().observe(m);
+    }
+}
+
+/// zktraffic's always-present keys.
+fn seed(w: &mut Window) {
+    for k in ["writes/", "reads/", "writesBytes/", "readsBytes/"] {
+        w.counts.insert(k.to_string(), 0);
+    }
+}
+
+impl State {
+    fn rotate(&mut self, ts: f64) {
+        let Some(window) = self.opts.window_ns else {
+            return;
+        };
+        let len = window as f64 / 1e9;
+        match self.window_start {
+            None => self.window_start = Some(ts),
+            Some(start) if ts - start >= len => {
+                let mut fresh = Window::default();
+                seed(&mut fresh);
+                self.previous = Some(std::mem::replace(&mut self.current, fresh));
+                // Windows stay aligned to the first one, skipping empty ones.
+                self.window_start = Some(start + ((ts - start) / len).floor() * len);
+            }
+            Some(_) => {}
+        }
+    }
+
+    fn observe(&mut self, m: &Map<String, Value>) {
+        let text = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or("");
+        let ts = m.get("ts").and_then(Value::as_f64).unwrap_or(0.0);
+        self.rotate(ts);
+        let kind = text("type").to_string();
+        let path = path_key(m, self.opts.depth);
+        let size = m.get("size").and_then(Value::as_u64).unwrap_or(0);
+        let client = text("client").to_string();
+        let ip = client
+            .rsplit_once(':')
+            .map_or(client.as_str(), |(ip, _)| ip)
+            .to_string();
+        let bytes = !self.opts.exclude_bytes;
+        if kind == "DecodeError" {
+            self.decode_errors += 1;
+            return;
+        }
+        match text("dir") {
+            "request" | "connect" => {
+                let rw = if WRITES.contains(&kind.as_str()) {
+                    "writes"
+                } else {
+                    "reads"
+                };
+                if kind == "SetAuthRequest" {
+                    let identity =
+                        match (text("scheme"), m.get("auth_user").and_then(Value::as_str)) {
+                            (scheme, Some(user)) => format!("{scheme}:{user}"),
+                            (scheme, None) => format!("{scheme}:<redacted>"),
+                        };
+                    if self.auths.len() < MAX_KEYS || self.auths.contains_key(&client) {
+                        self.auths.insert(client.clone(), identity);
+                    }
+                }
+                // zktraffic files SetAuth itself under an empty identity.
+                let auth = if kind == "SetAuthRequest" {
+                    String::new()
+                } else {
+                    self.auths
+                        .get(&client)
+                        .cloned()
+                        .unwrap_or_else(|| "noauth".into())
+                };
+                let w = &mut self.current;
+                w.bump(format!("{kind}{path}"), 1);
+                w.bump(format!("{rw}{path}"), 1);
+                w.bump(format!("total/{rw}"), 1);
+                if bytes {
+                    w.bump(format!("{kind}Bytes{path}"), size);
+                    w.bump(format!("{rw}Bytes{path}"), size);
+                    w.bump(
+                        format!(
+                            "total/{}",
+                            if rw == "writes" {
+                                "writeBytes"
+                            } else {
+                                "readBytes"
+                            }
+                        ),
+                        size,
+                    );
+                }
+                if m.get("watch").and_then(Value::as_bool) == Some(true) {
+                    w.bump(format!("watches{path}"), 1);
+                    self.watches_set += 1;
+                }
+                w.bump(format!("per_ip/{kind}{path}:{ip}"), 1);
+                w.bump(format!("per_ip/{rw}{path}:{ip}"), 1);
+                w.bump(format!("per_auth/{kind}{path}:{auth}"), 1);
+                w.bump(format!("per_auth/{rw}{path}:{auth}"), 1);
+                if self.requests.len() < MAX_KEYS {
+                    *self.requests.entry((kind.clone(), path)).or_default() += 1;
+                } else {
+                    *self
+                        .requests
+                        .entry((kind.clone(), "other".into()))
+                        .or_default() += 1;
+                }
+                *self.request_bytes.entry(kind).or_default() += size;
+            }
+            "reply" => {
+                self.current.bump(format!("{kind}{path}"), 1);
+                let error = text("error").to_string();
+                *self.replies.entry((kind.clone(), error)).or_default() += 1;
+                if let Some(us) = m.get("latency_us").and_then(Value::as_u64) {
+                    let request = kind
+                        .strip_suffix("Reply")
+                        .map_or(kind.clone(), |k| format!("{k}Request"));
+                    self.latency
+                        .entry(request)
+                        .or_default()
+                        .observe(us as f64 / 1e6);
+                }
+            }
+            "connect_reply" => {
+                self.current.bump(format!("{kind}{path}"), 1);
+                if let Some(s) = m.get("session").and_then(Value::as_str) {
+                    if self.sessions.len() < MAX_KEYS {
+                        self.sessions.insert(s.to_string());
+                    } else if !self.sessions.contains(s) {
+                        self.sessions_overflow += 1;
+                    }
+                }
+            }
+            "event" => {
+                let event = text("event").to_string();
+                self.current.bump(format!("{event}{path}"), 1);
+                *self.events.entry(event).or_default() += 1;
+            }
+            "opened" => self.connections_opened += 1,
+            "closed" => self.connections_closed += 1,
+            _ => {}
+        }
+    }
+
+    fn served_window(&self) -> &Window {
+        match (self.opts.window_ns, &self.previous) {
+            (Some(_), Some(prev)) => prev,
+            (Some(_), None) => {
+                // No complete window yet: zktraffic serves nothing during the first minute.
+                static EMPTY: std::sync::OnceLock<Window> = std::sync::OnceLock::new();
+                EMPTY.get_or_init(Window::default)
+            }
+            (None, _) => &self.current,
+        }
+    }
+
+    /// `/json/paths`, `/json/ips` or `/json/auths`: the keys of one family, top-N paths per key.
+    pub fn json_family(&self, family: &str) -> Value {
+        let w = self.served_window();
+        let mut groups: HashMap<&str, Vec<(&String, u64)>> = HashMap::new();
+        for (k, n) in &w.counts {
+            let is_family = match family {
+                "ips" => k.starts_with("per_ip/"),
+                "auths" => k.starts_with("per_auth/"),
+                _ => !k.starts_with("per_ip/") && !k.starts_with("per_auth/"),
+            };
+            if is_family {
+                groups.entry(group_of(k)).or_default().push((k, *n));
+            }
+        }
+        let mut out = Map::new();
+        for (group, mut rows) in groups {
+            rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+            // Totals and the always-present keys are never cut.
+            let keep = if group == "total" || rows.len() == 1 {
+                rows.len()
+            } else {
+                self.opts.max_results
+            };
+            for (k, n) in rows.into_iter().take(keep) {
+                out.insert(k.clone(), json!(n));
+            }
+        }
+        Value::Object(out)
+    }
+
+    /// `/json/auths-dump`: every client's identity (passwords are never kept).
+    pub fn auths_dump(&self) -> Value {
+        Value::Object(
+            self.auths
+                .iter()
+                .map(|(c, a)| (c.clone(), json!(a)))
+                .collect(),
+        )
+    }
+
+    /// `/json/info`.
+    pub fn info(&self) -> Value {
+        json!({
+            "uptime": self.started.elapsed().as_secs(),
+            "version": env!("CARGO_PKG_VERSION"),
+            "packets": self.capture.packets,
+            "bytes": self.capture.bytes,
+            "kernel_drops": self.capture.kernel_drops,
+            "interface_drops": self.capture.interface_drops,
+            "flows": self.capture.flows,
+            "gaps": self.capture.gaps,
+            "decode_errors": self.decode_errors,
+            "connections_open": self.connections_opened.saturating_sub(self.connections_closed),
+            "sessions": self.sessions.len() as u64 + self.sessions_overflow,
+            "memory_rss_bytes": rss_bytes(),
+            "replay_done": self.replay_done,
+        })
+    }
+}
+
+/// Resident memory of this process, from /proc (Linux).
+pub fn rss_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+/// Encodes the Prometheus metrics at scrape time from the shared counters.
+#[derive(Debug)]
+struct Metrics(Shared);
+
+fn labels<const N: usize>(pairs: [(&'static str, String); N]) -> Vec<(&'static str, String)> {
+    pairs.to_vec()
+}
+
+impl Collector for Metrics {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let st = self.0.lock();
+        // Requests by type and path: top-N paths per type, the rest under path="other", so
+        // label cardinality stays bounded.
+        let mut by_type: BTreeMap<&str, Vec<(&str, u64)>> = BTreeMap::new();
+        for ((t, p), n) in &st.requests {
+            by_type.entry(t).or_default().push((p, *n));
+        }
+        {
+            let mut metric = encoder.encode_descriptor(
+                "zkwire_requests",
+                "Client requests by type and path (top paths per type; the rest as path=\"other\")",
+                None,
+                MetricType::Counter,
+            )?;
+            for (t, mut rows) in by_type {
+                rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+                let other: u64 = rows.iter().skip(st.opts.max_results).map(|r| r.1).sum();
+                for (p, n) in rows.iter().take(st.opts.max_results) {
+                    let l = labels([("type", t.to_string()), ("path", p.to_string())]);
+                    ConstCounter::new(*n).encode(metric.encode_family(&l)?)?;
+                }
+                if other > 0 {
+                    let l = labels([("type", t.to_string()), ("path", "other".to_string())]);
+                    ConstCounter::new(other).encode(metric.encode_family(&l)?)?;
+                }
+            }
+        }
+        {
+            let mut metric = encoder.encode_descriptor(
+                "zkwire_request_bytes",
+                "Bytes of client requests by type (frame payload)",
+                None,
+                MetricType::Counter,
+            )?;
+            let mut rows: Vec<(&String, &u64)> = st.request_bytes.iter().collect();
+            rows.sort();
+            for (t, n) in rows {
+                ConstCounter::new(*n)
+                    .encode(metric.encode_family(&labels([("type", t.clone())]))?)?;
+            }
+        }
+        {
+            let mut metric = encoder.encode_descriptor(
+                "zkwire_replies",
+                "Replies by type and error",
+                None,
+                MetricType::Counter,
+            )?;
+            let mut rows: Vec<(&(String, String), &u64)> = st.replies.iter().collect();
+            rows.sort();
+            for ((t, e), n) in rows {
+                let l = labels([("type", t.clone()), ("error", e.clone())]);
+                ConstCounter::new(*n).encode(metric.encode_family(&l)?)?;
+            }
+        }
+        {
+            let mut metric = encoder.encode_descriptor(
+                "zkwire_request_latency_seconds",
+                "Request to reply latency by request type",
+                None,
+                MetricType::Histogram,
+            )?;
+            for (t, lat) in &st.latency {
+                let buckets: Vec<(f64, u64)> = BUCKETS
+                    .iter()
+                    .copied()
+                    .chain(std::iter::once(f64::INFINITY))
+                    .zip(lat.buckets.iter().copied())
+                    .collect();
+                let l = labels([("type", t.clone())]);
+                metric
+                    .encode_family(&l)?
+                    .encode_histogram::<Vec<(&str, String)>>(lat.sum, lat.count, &buckets, None)?;
+            }
+        }
+        {
+            let mut metric = encoder.encode_descriptor(
+                "zkwire_watch_events",
+                "Watch notifications by event",
+                None,
+                MetricType::Counter,
+            )?;
+            let mut rows: Vec<(&String, &u64)> = st.events.iter().collect();
+            rows.sort();
+            for (e, n) in rows {
+                ConstCounter::new(*n)
+                    .encode(metric.encode_family(&labels([("event", e.clone())]))?)?;
+            }
+        }
+        let counters: [(&str, &str, u64); 9] = [
+            (
+                "zkwire_watches_set",
+                "Read requests that set a watch",
+                st.watches_set,
+            ),
+            (
+                "zkwire_connections_opened",
+                "Client connections seen opening",
+                st.connections_opened,
+            ),
+            (
+                "zkwire_sessions",
+                "Distinct sessions seen",
+                st.sessions.len() as u64 + st.sessions_overflow,
+            ),
+            (
+                "zkwire_decode_errors",
+                "Messages that failed to decode",
+                st.decode_errors,
+            ),
+            ("zkwire_capture_packets", "Packets read", st.capture.packets),
+            (
+                "zkwire_capture_bytes",
+                "Captured bytes read",
+                st.capture.bytes,
+            ),
+            (
+                "zkwire_capture_kernel_drops",
+                "Packets the kernel dropped before capture",
+                st.capture.kernel_drops,
+            ),
+            (
+                "zkwire_capture_gaps",
+                "Holes in TCP streams given up on",
+                st.capture.gaps,
+            ),
+            (
+                "zkwire_capture_retransmits",
+                "Retransmitted or duplicated segments",
+                st.capture.retransmits,
+            ),
+        ];
+        for (name, help, value) in counters {
+            ConstCounter::new(value).encode(encoder.encode_descriptor(
+                name,
+                help,
+                None,
+                MetricType::Counter,
+            )?)?;
+        }
+        let open = st.connections_opened.saturating_sub(st.connections_closed) as i64;
+        ConstGauge::new(open).encode(encoder.encode_descriptor(
+            "zkwire_connections_open",
+            "Client connections currently open",
+            None,
+            MetricType::Gauge,
+        )?)?;
+        Ok(())
+    }
+}
+
+/// The Prometheus text exposition of the counters.
+pub fn prometheus_text(shared: &Shared) -> String {
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(Metrics(shared.clone())));
+    let mut out = String::new();
+    if prometheus_client::encoding::text::encode(&mut out, &registry).is_err() {
+        out.clear();
+    }
+    out
+}
+
+/// Serves the endpoints until the server is unblocked.
+pub fn serve(server: &tiny_http::Server, shared: &Shared) {
+    for request in server.incoming_requests() {
+        let url = request.url().split('?').next().unwrap_or("").to_string();
+        let (status, content_type, body) = match url.as_str() {
+            "/json/paths" => (200, "application/json", shared.lock().json_family("paths").to_string()),
+            "/json/ips" => (200, "application/json", shared.lock().json_family("ips").to_string()),
+            "/json/auths" => (200, "application/json", shared.lock().json_family("auths").to_string()),
+            "/json/auths-dump" => (200, "application/json", shared.lock().auths_dump().to_string()),
+            "/json/info" => (200, "application/json", shared.lock().info().to_string()),
+            "/metrics" => (200, "application/openmetrics-text; version=1.0.0; charset=utf-8", prometheus_text(shared)),
+            "/healthz" | "/health" => (200, "text/plain", "OK\n".to_string()),
+            _ => (404, "text/plain", "not found: try /metrics, /json/paths, /json/ips, /json/auths, /json/auths-dump, /json/info, /healthz\n".to_string()),
+        };
+        let header = tiny_http::Header::from_bytes(&b"Content-Type"[..], content_type.as_bytes());
+        let mut response = tiny_http::Response::from_string(body).with_status_code(status);
+        if let Ok(h) = header {
+            response = response.with_header(h);
+        }
+        let _ = request.respond(response);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_group_by_operation() {
+        assert_eq!(group_of("GetDataRequest/a/b"), "GetDataRequest");
+        assert_eq!(
+            group_of("per_ip/GetDataRequest/a:1.2.3.4"),
+            "per_ip/GetDataRequest"
+        );
+        assert_eq!(group_of("total/reads"), "total");
+        assert_eq!(group_of("writes/"), "writes");
+    }
+
+    #[test]
+    fn requests_feed_zktraffic_keys() {
+        let shared = Shared::new(StatsOptions {
+            depth: 1,
+            max_results: 10,
+            window_ns: None,
+            exclude_bytes: false,
+        });
+        let m: Map<String, Value> = serde_json::from_value(json!({
+            "ts": 1.0, "client": "10.0.0.1:5000", "dir": "request", "type": "GetDataRequest",
+            "path": "/configs/a", "size": 20, "watch": true
+        }))
+        .expect("object");
+        shared.observe(&m);
+        shared.observe(&m);
+        let paths = shared.lock().json_family("paths");
+        assert_eq!(paths["GetDataRequest/configs"], 2);
+        assert_eq!(paths["GetDataRequestBytes/configs"], 40);
+        assert_eq!(paths["reads/configs"], 2);
+        assert_eq!(paths["watches/configs"], 2);
+        assert_eq!(paths["total/reads"], 2);
+        assert_eq!(paths["writes/"], 0);
+        let ips = shared.lock().json_family("ips");
+        assert_eq!(ips["per_ip/GetDataRequest/configs:10.0.0.1"], 2);
+        let auths = shared.lock().json_family("auths");
+        assert_eq!(auths["per_auth/GetDataRequest/configs:noauth"], 2);
+    }
+}

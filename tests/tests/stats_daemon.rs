@@ -1,0 +1,235 @@
+//! End-to-end tests of `zk-stats-daemon`: replay a shipped capture, scrape it with a real HTTP
+//! client, check the numbers against the client's own wire log, parse `/metrics` with a real
+//! Prometheus exposition-format parser, and check memory stays flat across repeated replays.
+
+mod common;
+
+use common::data_dir;
+use common::ensemble::Watched;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Daemon {
+    watched: Watched,
+    base: String,
+}
+
+impl Daemon {
+    fn start(extra: &[&str]) -> Daemon {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_zk-stats-daemon"));
+        cmd.arg("-r").arg(data_dir().join("zk38-mtu1500.pcap"));
+        cmd.args(["--http-addr", "127.0.0.1:0", "--max-results", "100000"]);
+        cmd.args(extra);
+        let watched = Watched::spawn(cmd);
+        let line = watched.wait_stderr("serving http://", Duration::from_secs(30));
+        let addr = line
+            .split("http://")
+            .nth(1)
+            .and_then(|r| r.split('/').next())
+            .expect("address");
+        let daemon = Daemon {
+            watched,
+            base: format!("http://{addr}"),
+        };
+        // Wait (polling the daemon itself) until the replay has been read to its end.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while daemon.json("/json/info")["replay_done"] != true {
+            assert!(Instant::now() < deadline, "replay never finished");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        daemon
+    }
+
+    fn get(&self, path: &str) -> String {
+        let mut response = ureq::get(&format!("{}{path}", self.base))
+            .call()
+            .expect("HTTP GET");
+        response.body_mut().read_to_string().expect("body")
+    }
+
+    fn json(&self, path: &str) -> Value {
+        serde_json::from_str(&self.get(path)).expect("JSON body")
+    }
+
+    fn stop(mut self) -> Vec<String> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.watched.child.id().to_string()])
+            .status();
+        let status = self.watched.child.wait().expect("wait");
+        assert!(
+            status.success(),
+            "the daemon stops cleanly on SIGTERM: {status}"
+        );
+        self.watched.stderr.try_iter().collect()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        // A failed assertion must not leave a daemon serving forever.
+        let _ = self.watched.child.kill();
+        let _ = self.watched.child.wait();
+    }
+}
+
+fn truth() -> Vec<Value> {
+    std::fs::read_to_string(data_dir().join("zk38-mtu1500.truth.jsonl"))
+        .expect("truth")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("truth line"))
+        .collect()
+}
+
+fn type_of(t: &Value) -> String {
+    match t["opcode"].as_i64() {
+        None => "ConnectRequest".into(),
+        Some(op) => zk_proto::OpCode::from_i32(op as i32)
+            .expect("opcode")
+            .request_name()
+            .into(),
+    }
+}
+
+#[test]
+fn metrics_and_paths_match_the_ground_truth() {
+    let daemon = Daemon::start(&[]);
+    let truth = truth();
+
+    // /metrics through the reference OpenMetrics parser (the official Python client's).
+    let text = daemon.get("/metrics");
+    let samples = parse_openmetrics(&text);
+    let mut by_type: HashMap<String, f64> = HashMap::new();
+    for s in samples
+        .iter()
+        .filter(|s| s["name"] == "zkwire_requests_total")
+    {
+        *by_type
+            .entry(
+                s["labels"]["type"]
+                    .as_str()
+                    .expect("type label")
+                    .to_string(),
+            )
+            .or_default() += s["value"].as_f64().expect("value");
+    }
+    let mut want: HashMap<String, f64> = HashMap::new();
+    for t in &truth {
+        *want.entry(type_of(t)).or_default() += 1.0;
+    }
+    assert_eq!(
+        by_type, want,
+        "zkwire_requests_total by type versus the client's log"
+    );
+    let mut last: HashMap<String, f64> = HashMap::new();
+    let buckets: Vec<&Value> = samples
+        .iter()
+        .filter(|s| s["name"] == "zkwire_request_latency_seconds_bucket")
+        .collect();
+    assert!(!buckets.is_empty());
+    for b in buckets {
+        let key = b["labels"]["type"].as_str().expect("type").to_string();
+        let v = b["value"].as_f64().expect("count");
+        assert!(
+            v >= *last.get(&key).unwrap_or(&0.0),
+            "cumulative buckets: {b}"
+        );
+        last.insert(key, v);
+    }
+    assert!(text.contains("zkwire_capture_packets_total 4301"));
+
+    // /json/paths with zktraffic's keys: <Type><path> per request.
+    let paths = daemon.json("/json/paths");
+    let mut want: HashMap<String, u64> = HashMap::new();
+    for t in &truth {
+        let path = t["path"].as_str().filter(|p| !p.is_empty()).unwrap_or("/");
+        *want.entry(format!("{}{path}", type_of(t))).or_default() += 1;
+    }
+    for (key, n) in &want {
+        assert_eq!(paths[key].as_u64(), Some(*n), "{key}");
+    }
+    let reads: u64 = want
+        .iter()
+        .filter(|(k, _)| !is_write(k))
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(paths["total/reads"].as_u64(), Some(reads));
+    // Credentials never appear: the digest identity is kept, its password is not.
+    let auths = daemon.get("/json/auths-dump");
+    assert!(
+        auths.contains("digest:alice") && !auths.contains("secret"),
+        "{auths}"
+    );
+    assert_eq!(daemon.get("/healthz"), "OK\n");
+    let stderr = daemon.stop();
+    assert!(
+        stderr.iter().any(|l| l.contains("4301 packets")),
+        "{stderr:?}"
+    );
+}
+
+/// Parses an OpenMetrics exposition with prometheus_client's strict parser; returns its samples
+/// as `{name, labels, value}`.
+fn parse_openmetrics(text: &str) -> Vec<Value> {
+    let script = r#"
+import json, sys
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+out = []
+for family in text_string_to_metric_families(sys.stdin.read()):
+    for s in family.samples:
+        out.append({"name": s.name, "labels": s.labels, "value": s.value})
+print(json.dumps(out))
+"#;
+    let mut child = Command::new(common::ensemble::SYSTEM_PYTHON)
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("parser");
+    assert!(
+        out.status.success(),
+        "invalid OpenMetrics: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice::<Vec<Value>>(&out.stdout).expect("samples")
+}
+
+fn is_write(key: &str) -> bool {
+    [
+        "CreateRequest",
+        "DeleteRequest",
+        "SetDataRequest",
+        "MultiRequest",
+        "SetAclRequest",
+    ]
+    .iter()
+    .any(|w| key.starts_with(w))
+}
+
+#[test]
+fn memory_stays_flat_across_a_long_replay() {
+    let once = Daemon::start(&["--repeat", "1"]);
+    let rss_once = once.json("/json/info")["memory_rss_bytes"]
+        .as_u64()
+        .expect("rss");
+    once.stop();
+    let many = Daemon::start(&["--repeat", "25"]);
+    let info = many.json("/json/info");
+    let rss_many = info["memory_rss_bytes"].as_u64().expect("rss");
+    assert_eq!(info["packets"], 4301 * 25);
+    many.stop();
+    assert!(
+        rss_many < rss_once + rss_once / 2,
+        "RSS grew from {rss_once} to {rss_many} bytes over 25 replays"
+    );
+}
