@@ -5,7 +5,8 @@ is appended to a JSONL log by wrapping kazoo's ConnectionHandler._submit, the si
 kazoo serializes a request onto its socket. Adapted from the shared corpus recipe
 (shared/corpus/zk38-recipe/workload.py), which made the shipped capture zk38-mtu1500.pcap.
 
-usage: kazoo_workload.py HOSTS TRUTH.jsonl
+usage: kazoo_workload.py HOSTS TRUTH.jsonl [a|b]   (a: the full workload; b: writes only, for
+a failover)
 """
 import json
 import os
@@ -89,11 +90,19 @@ def workload(zk):
     time.sleep(2.5)
 
 
+def writes(zk):
+    zk.ensure_path("/live")
+    for i in range(30):
+        zk.create(f"/live/b{i:03d}", b"b")
+        zk.set(f"/live/b{i:03d}", f"during-failover-{i}".encode())
+    zk.get_children("/live")
+
+
 def main():
     zk = KazooClient(hosts=HOSTS, timeout=3.0)
     zk.start(timeout=30)
     try:
-        workload(zk)
+        (writes if len(sys.argv) > 3 and sys.argv[3] == "b" else workload)(zk)
     finally:
         zk.stop()
         zk.close()

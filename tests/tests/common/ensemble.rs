@@ -14,6 +14,10 @@ use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
 
 const ZOOKEEPER_JAR: &str = "/usr/share/java/zookeeper.jar";
+/// The C client's shell (Debian's zookeeper-bin).
+pub const CLI_MT: &str = "/usr/lib/zookeeper/bin/cli_mt";
+/// The Java client's shell (Debian's zookeeper).
+pub const ZK_CLI: &str = "/usr/share/zookeeper/bin/zkCli.sh";
 /// Debian's own Python, which has python3-kazoo (a pyenv python on PATH would not).
 pub const SYSTEM_PYTHON: &str = "/usr/bin/python3";
 
@@ -77,18 +81,20 @@ pub fn live_tests_can_run() -> bool {
 pub struct Ensemble {
     pub dir: PathBuf,
     pub client_port: u16,
-    servers: Vec<Child>,
+    servers: Vec<Option<Child>>,
 }
 
 impl Ensemble {
     /// Starts servers 1–3 on 127.0.0.N with the given client port; quorum and election ports
-    /// are derived from it.
+    /// are derived from it ([`Ensemble::quorum_port`], [`Ensemble::election_port`]).
     pub fn start(dir: &Path, client_port: u16) -> Ensemble {
-        let quorum = client_port + 707;
-        let election = client_port + 1707;
-        let mut servers = Vec::new();
-        for id in 1..=3u16 {
-            let sdir = dir.join(format!("s{id}"));
+        let mut ensemble = Ensemble {
+            dir: dir.to_path_buf(),
+            client_port,
+            servers: Vec::new(),
+        };
+        for id in 1..=3u8 {
+            let sdir = ensemble.server_dir(id);
             std::fs::create_dir_all(sdir.join("data")).expect("server dir");
             std::fs::write(sdir.join("data/myid"), format!("{id}\n")).expect("myid");
             let mut cfg = format!(
@@ -98,28 +104,113 @@ impl Ensemble {
             );
             for peer in 1..=3 {
                 cfg.push_str(&format!(
-                    "server.{peer}=127.0.0.{peer}:{quorum}:{election}\n"
+                    "server.{peer}=127.0.0.{peer}:{}:{}\n",
+                    ensemble.quorum_port(),
+                    ensemble.election_port()
                 ));
             }
             std::fs::write(sdir.join("zoo.cfg"), cfg).expect("zoo.cfg");
-            let log = std::fs::File::create(sdir.join("server.log")).expect("log");
-            let child = Command::new("java")
-                .args(["-Xmx256m", "-cp"])
-                .arg(format!("/etc/zookeeper/conf:{ZOOKEEPER_JAR}"))
-                .arg(format!("-Dzookeeper.log.dir={}", sdir.display()))
-                .arg("org.apache.zookeeper.server.quorum.QuorumPeerMain")
-                .arg(sdir.join("zoo.cfg"))
-                .stdout(log.try_clone().expect("log"))
-                .stderr(log)
-                .spawn()
-                .expect("start a ZooKeeper server");
-            servers.push(child);
+            ensemble.servers.push(None);
+            ensemble.start_server(id);
         }
-        Ensemble {
-            dir: dir.to_path_buf(),
-            client_port,
-            servers,
+        ensemble
+    }
+
+    /// The quorum (ZAB) port.
+    pub fn quorum_port(&self) -> u16 {
+        self.client_port + 707
+    }
+
+    /// The election (FLE) port.
+    pub fn election_port(&self) -> u16 {
+        self.client_port + 1707
+    }
+
+    fn server_dir(&self, id: u8) -> PathBuf {
+        self.dir.join(format!("s{id}"))
+    }
+
+    /// (Re)starts server `id`.
+    pub fn start_server(&mut self, id: u8) {
+        let sdir = self.server_dir(id);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(sdir.join("server.log"))
+            .expect("log");
+        let child = Command::new("java")
+            .args(["-Xmx256m", "-cp"])
+            .arg(format!("/etc/zookeeper/conf:{ZOOKEEPER_JAR}"))
+            .arg(format!("-Dzookeeper.log.dir={}", sdir.display()))
+            .arg("org.apache.zookeeper.server.quorum.QuorumPeerMain")
+            .arg(sdir.join("zoo.cfg"))
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start a ZooKeeper server");
+        self.servers[id as usize - 1] = Some(child);
+    }
+
+    /// Kills server `id` at once (SIGKILL), as a crash would.
+    pub fn kill(&mut self, id: u8) {
+        if let Some(mut child) = self.servers[id as usize - 1].take() {
+            let _ = child.kill();
+            let _ = child.wait();
         }
+    }
+
+    /// Every transaction in the servers' logs, one per zxid (dumped with ZooKeeper's own
+    /// TxnLogToolkit): (zxid, session, cxid, type, path).
+    pub fn transactions(
+        &self,
+    ) -> std::collections::BTreeMap<u64, (String, String, String, String)> {
+        let mut rows = std::collections::BTreeMap::new();
+        for id in 1..=3u8 {
+            let logs = self.server_dir(id).join("data/version-2");
+            let Ok(entries) = std::fs::read_dir(&logs) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                if !entry.file_name().to_string_lossy().starts_with("log.") {
+                    continue;
+                }
+                let out = Command::new("java")
+                    .arg("-cp")
+                    .arg(format!("/etc/zookeeper/conf:{ZOOKEEPER_JAR}"))
+                    .arg("org.apache.zookeeper.server.persistence.TxnLogToolkit")
+                    .arg(entry.path())
+                    .output()
+                    .expect("TxnLogToolkit");
+                for line in String::from_utf8_lossy(&out.stdout).lines() {
+                    let t: Vec<&str> = line.split_whitespace().collect();
+                    let at = |k: &str| {
+                        t.iter()
+                            .position(|w| *w == k)
+                            .and_then(|i| t.get(i + 1))
+                            .copied()
+                    };
+                    let (Some(session), Some(cxid), Some(zxid)) =
+                        (at("session"), at("cxid"), at("zxid"))
+                    else {
+                        continue;
+                    };
+                    let Some(pos) = t.iter().position(|w| *w == "zxid") else {
+                        continue;
+                    };
+                    let kind = t.get(pos + 2).copied().unwrap_or("").to_string();
+                    let path = t
+                        .get(pos + 3)
+                        .map(|p| p.split(',').next().unwrap_or(""))
+                        .filter(|p| p.starts_with('/'))
+                        .unwrap_or("")
+                        .to_string();
+                    if let Ok(z) = u64::from_str_radix(zxid.trim_start_matches("0x"), 16) {
+                        rows.insert(z, (session.to_string(), cxid.to_string(), kind, path));
+                    }
+                }
+            }
+        }
+        rows
     }
 
     /// `host:port,…` for clients.
@@ -142,30 +233,35 @@ impl Ensemble {
             .find_map(|l| l.strip_prefix("Mode: ").map(str::to_string))
     }
 
-    /// Waits until every server serves and one leads; returns the leader's id.
-    pub fn wait_for_quorum(&self, timeout: Duration) -> u8 {
+    /// Waits until every server in `ids` serves and one of them leads; returns the leader.
+    pub fn wait_for_leader(&self, ids: &[u8], timeout: Duration) -> u8 {
         let deadline = Instant::now() + timeout;
         loop {
-            let modes: Vec<Option<String>> = (1..=3).map(|i| self.mode(i)).collect();
+            let modes: Vec<Option<String>> = ids.iter().map(|i| self.mode(*i)).collect();
             if modes.iter().all(Option::is_some) {
                 if let Some(pos) = modes.iter().position(|m| m.as_deref() == Some("leader")) {
-                    return pos as u8 + 1;
+                    return ids[pos];
                 }
             }
             assert!(
                 Instant::now() < deadline,
-                "no quorum within {timeout:?}: {modes:?}; logs in {}",
+                "no leader among {ids:?} within {timeout:?}: {modes:?}; logs in {}",
                 self.dir.display()
             );
             // Poll the condition again shortly; a server that is still starting refuses at once.
             std::thread::sleep(Duration::from_millis(200));
         }
     }
+
+    /// Waits until all three servers serve and one leads; returns the leader's id.
+    pub fn wait_for_quorum(&self, timeout: Duration) -> u8 {
+        self.wait_for_leader(&[1, 2, 3], timeout)
+    }
 }
 
 impl Drop for Ensemble {
     fn drop(&mut self) {
-        for s in &mut self.servers {
+        for s in self.servers.iter_mut().flatten() {
             let _ = s.kill();
             let _ = s.wait();
         }

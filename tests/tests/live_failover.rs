@@ -1,0 +1,311 @@
+//! The whole ensemble story, live: a real three-server ZooKeeper 3.8 ensemble is captured on all
+//! three ports from before it starts (tcpdump on `lo`), driven by three client implementations
+//! (kazoo, the C client's cli_mt, the Java client's zkCli.sh), its leader is killed, writes
+//! continue through the election, and the old leader comes back and is synced. Then:
+//! * zab-dump's proposals equal the servers' own transaction logs (TxnLogToolkit), every one
+//!   committed, and the restarted server's sync is seen;
+//! * fle-dump's elections name the leaders the servers themselves reported, in order;
+//! * zk-dump decodes every client's traffic with no error, and kazoo's requests equal its log.
+//!
+//! Needs root, Java, ZooKeeper, zookeeper-bin, kazoo and tcpdump; see `common::ensemble`.
+
+mod common;
+
+use common::ensemble::{live_tests_can_run, Ensemble, Watched, CLI_MT, SYSTEM_PYTHON, ZK_CLI};
+use common::scratch;
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const CLIENT_PORT: u16 = 14181;
+
+fn json_lines(bytes: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+fn tool(name: &str) -> Command {
+    let path = match name {
+        "zk-dump" => env!("CARGO_BIN_EXE_zk-dump"),
+        "zab-dump" => env!("CARGO_BIN_EXE_zab-dump"),
+        _ => env!("CARGO_BIN_EXE_fle-dump"),
+    };
+    Command::new(path)
+}
+
+fn kazoo(ensemble: &Ensemble, hosts: &str, truth: &Path, phase: &str) {
+    let out = Command::new(SYSTEM_PYTHON)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/live/kazoo_workload.py"))
+        .arg(hosts)
+        .arg(truth)
+        .arg(phase)
+        .output()
+        .expect("kazoo");
+    assert!(
+        out.status.success(),
+        "kazoo {phase}: {}; logs in {}",
+        String::from_utf8_lossy(&out.stderr),
+        ensemble.dir.display()
+    );
+}
+
+#[test]
+fn capture_of_a_failover_matches_the_servers_and_clients_own_records() {
+    if !live_tests_can_run() {
+        return;
+    }
+    let dir = scratch("live-failover");
+    let pcap = dir.join("ensemble.pcap");
+    let (q, e) = (CLIENT_PORT + 707, CLIENT_PORT + 1707);
+    let mut tcpdump_cmd = Command::new("tcpdump");
+    tcpdump_cmd
+        .args(["-i", "lo", "-s", "0", "-U", "-w"])
+        .arg(&pcap);
+    tcpdump_cmd.arg(format!(
+        "tcp port {CLIENT_PORT} or tcp port {q} or tcp port {e}"
+    ));
+    let tcpdump = Watched::spawn(tcpdump_cmd);
+    tcpdump.wait_stderr("listening on", Duration::from_secs(30));
+
+    let mut ensemble = Ensemble::start(&dir, CLIENT_PORT);
+    let first = ensemble.wait_for_quorum(Duration::from_secs(120));
+    let truth = dir.join("kazoo.jsonl");
+    kazoo(&ensemble, &ensemble.hosts(), &truth, "a");
+    // The C client, one session per command.
+    for cmd in [
+        "cmd:create /c-cli",
+        "cmd:get /c-cli",
+        "cmd:ls2 /",
+        "cmd:delete /c-cli",
+    ] {
+        let out = Command::new(CLI_MT)
+            .arg(ensemble.hosts())
+            .arg(cmd)
+            .output()
+            .expect("cli_mt");
+        assert!(
+            out.status.success(),
+            "cli_mt {cmd}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // The Java client.
+    let out = Command::new(ZK_CLI)
+        .args([
+            "-server",
+            &format!("127.0.0.{first}:{CLIENT_PORT}"),
+            "create",
+            "/java-cli",
+            "from-zkcli",
+        ])
+        .output()
+        .expect("zkCli.sh");
+    assert!(
+        out.status.success(),
+        "zkCli.sh: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Kill the leader; write through the election; bring it back.
+    ensemble.kill(first);
+    let others: Vec<u8> = (1..=3).filter(|i| *i != first).collect();
+    let hosts: Vec<String> = others
+        .iter()
+        .map(|i| format!("127.0.0.{i}:{CLIENT_PORT}"))
+        .collect();
+    kazoo(&ensemble, &hosts.join(","), &truth, "b");
+    let second = ensemble.wait_for_leader(&others, Duration::from_secs(120));
+    ensemble.start_server(first);
+    assert_eq!(
+        ensemble.wait_for_quorum(Duration::from_secs(120)),
+        second,
+        "the old leader rejoins as a follower"
+    );
+
+    // Stop the capture once it holds the restarted server's sync.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = tool("zab-dump")
+            .args([
+                "-q",
+                "--port",
+                &q.to_string(),
+                "--format",
+                "json",
+                "--summary",
+                "--limit",
+                "0",
+                "-r",
+            ])
+            .arg(&pcap)
+            .output()
+            .expect("zab-dump");
+        let summary = json_lines(&out.stdout).pop().unwrap_or(Value::Null);
+        let synced = summary["summary"]["syncs"].as_array().is_some_and(|s| {
+            s.iter()
+                .any(|s| s["sid"] == first && s["duration_ms"].is_number())
+        });
+        if synced {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the restarted server's sync never reached the capture"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let _ = tcpdump.interrupt();
+
+    // ZAB: every logged transaction proposed with the same type, session, cxid and path, and
+    // committed.
+    let txns = ensemble.transactions();
+    assert!(txns.len() > 100, "{} transactions", txns.len());
+    let out = tool("zab-dump")
+        .args(["-q", "--port", &q.to_string(), "--format", "json", "-r"])
+        .arg(&pcap)
+        .output()
+        .expect("zab");
+    assert!(out.status.success());
+    let packets = json_lines(&out.stdout);
+    let mut proposed: HashMap<String, Vec<&Value>> = HashMap::new();
+    let mut committed: HashSet<String> = HashSet::new();
+    for p in &packets {
+        assert_ne!(p["type"], "DecodeError", "{p}");
+        let zxid = p["zxid_hex"].as_str().unwrap_or("").to_string();
+        match p["type"].as_str() {
+            Some("PROPOSAL") => proposed.entry(zxid).or_default().push(&p["txn"]),
+            Some("COMMIT") => {
+                committed.insert(zxid);
+            }
+            _ => {}
+        }
+    }
+    for (zxid, (session, cxid, kind, path)) in &txns {
+        let z = format!("0x{zxid:x}");
+        let seen = proposed
+            .get(&z)
+            .unwrap_or_else(|| panic!("{z} {kind} {path} never proposed"));
+        let cxid = i64::from_str_radix(cxid.trim_start_matches("0x"), 16).expect("cxid");
+        for txn in seen {
+            assert_eq!(txn["type"], kind.as_str(), "{z}");
+            assert_eq!(txn["session"], session.as_str(), "{z}");
+            assert_eq!(txn["cxid"], cxid, "{z}");
+            if !path.is_empty() {
+                assert_eq!(txn["path"], path.as_str(), "{z}");
+            }
+        }
+        assert!(committed.contains(&z), "{z} never committed");
+    }
+
+    // FLE: the elections name the leaders the servers reported.
+    let out = tool("fle-dump")
+        .args([
+            "-q",
+            "--port",
+            &e.to_string(),
+            "--format",
+            "json",
+            "--summary",
+            "--limit",
+            "0",
+            "-r",
+        ])
+        .arg(&pcap)
+        .output()
+        .expect("fle-dump");
+    let elections: Vec<Value> = json_lines(&out.stdout)
+        .into_iter()
+        .map(|m| m["election"].clone())
+        .collect();
+    let elected: Vec<i64> = elections
+        .iter()
+        .filter(|e| e["joined_existing_leader"] == false)
+        .filter_map(|e| e["leader"].as_i64())
+        .collect();
+    assert_eq!(elected, vec![first as i64, second as i64], "{elections:?}");
+    let rejoin = elections.last().expect("elections");
+    assert_eq!(rejoin["joined_existing_leader"], true, "{rejoin}");
+    assert_eq!(rejoin["looking"], serde_json::json!([first]));
+
+    // Client port: every client's traffic decodes; kazoo's requests equal its own log.
+    let stats = dir.join("zk-stats.json");
+    let out = tool("zk-dump")
+        .args([
+            "-q",
+            "--port",
+            &CLIENT_PORT.to_string(),
+            "--format",
+            "json",
+            "-p",
+            "--stats-json",
+        ])
+        .arg(&stats)
+        .arg("-r")
+        .arg(&pcap)
+        .output()
+        .expect("zk-dump");
+    assert!(out.status.success());
+    let s: Value =
+        serde_json::from_str(&std::fs::read_to_string(&stats).expect("stats")).expect("json");
+    assert_eq!(s["zk"]["decode_errors"], 0, "{s}");
+    let messages = json_lines(&out.stdout);
+    let truth_text = std::fs::read_to_string(&truth).expect("truth");
+    let kazoo_ports: HashSet<u64> = truth_text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok()?["client_port"].as_u64())
+        .collect();
+    let mut want: HashMap<(u64, Option<i64>, Option<String>), usize> = HashMap::new();
+    for l in truth_text.lines() {
+        let t: Value = serde_json::from_str(l).expect("truth line");
+        let Some(port) = t["client_port"].as_u64() else {
+            continue;
+        };
+        *want
+            .entry((
+                port,
+                t["opcode"].as_i64(),
+                t["path"].as_str().map(str::to_string),
+            ))
+            .or_default() += 1;
+    }
+    let mut got: HashMap<(u64, Option<i64>, Option<String>), usize> = HashMap::new();
+    for m in messages
+        .iter()
+        .filter(|m| m["dir"] == "request" || m["dir"] == "connect")
+    {
+        let port: u64 = m["client"]
+            .as_str()
+            .and_then(|c| c.rsplit(':').next())
+            .and_then(|p| p.parse().ok())
+            .expect("port");
+        if kazoo_ports.contains(&port) {
+            *got.entry((
+                port,
+                m["opcode"].as_i64(),
+                m["path"].as_str().map(str::to_string),
+            ))
+            .or_default() += 1;
+        }
+    }
+    assert_eq!(got, want, "kazoo's requests versus its own log");
+    // The C and Java clients' writes are on the wire too.
+    assert!(messages
+        .iter()
+        .any(|m| m["type"] == "CreateRequest" && m["path"] == "/java-cli"));
+    for (kind, path) in [
+        ("CreateRequest", "/c-cli"),
+        ("GetDataRequest", "/c-cli"),
+        ("DeleteRequest", "/c-cli"),
+    ] {
+        assert!(
+            messages
+                .iter()
+                .any(|m| m["type"] == kind && m["path"] == path),
+            "{kind} {path}"
+        );
+    }
+}
