@@ -105,14 +105,16 @@ struct Seen {
     sentinel: bool,
 }
 
-/// A pause longer than this after votes converged ends an election.
-const QUIET_NS: i64 = 1_000_000_000;
+/// A pause longer than this after votes converged ends an election. Servers exchange a round
+/// of notifications within milliseconds and decide 200 ms (finalizeWait) after agreeing; a
+/// server that joins later (a restart) starts the next episode.
+const QUIET_NS: i64 = 400_000_000;
 
 /// Reconstructs elections from the notifications of a whole capture.
 ///
 /// An election starts with a LOOKING notification and ends once the votes have converged (a
 /// majority of the voting servers vote for one leader, or servers announce FOLLOWING/LEADING)
-/// and a second passes without notifications. Observers (sentinel votes, OBSERVING) are left
+/// and 400 ms pass without notifications. Observers (sentinel votes, OBSERVING) are left
 /// out: they do not vote. When the servers that answer FOLLOWING/LEADING name the leader the
 /// ensemble already had, the episode is a server (re)joining, not a leaderless period.
 #[derive(Default)]
@@ -397,6 +399,9 @@ impl<W: Write> FleDump<W> {
             }
             ElectionMessage::Notification(n) => {
                 self.counts.notifications += 1;
+                if let Some(config) = n.config {
+                    self.learn_from_config(&config.to_string_lossy());
+                }
                 let sid = match dir {
                     Direction::ToServer => conn.initiator_sid,
                     Direction::ToClient => self.sids.get(&info.server.to_string()).copied(),
@@ -419,6 +424,36 @@ impl<W: Write> FleDump<W> {
             }
         }
         self.emit(m, info, dir == Direction::ToServer);
+    }
+
+    /// Learns server ids from the dynamic configuration carried by notifications
+    /// (`server.N=host:quorumport:electionport[:role][;client]`): an acceptor that never
+    /// initiated a connection (the lowest id, when the others connected to it first) is
+    /// identified this way.
+    fn learn_from_config(&mut self, config: &str) {
+        for line in config.lines() {
+            let Some((key, value)) = line.split_once('=') else {
+                continue;
+            };
+            let Some(Ok(sid)) = key.trim().strip_prefix("server.").map(str::parse::<i64>) else {
+                continue;
+            };
+            let addresses = value.split(';').next().unwrap_or("");
+            // Several addresses (multiAddress) are separated by '|'.
+            for address in addresses.split('|') {
+                let parts: Vec<&str> = address.trim().split(':').collect();
+                if parts.len() >= 3 {
+                    let host = if parts[0] == "localhost" {
+                        "127.0.0.1"
+                    } else {
+                        parts[0]
+                    };
+                    self.sids
+                        .entry(format!("{host}:{}", parts[2]))
+                        .or_insert(sid);
+                }
+            }
+        }
     }
 
     fn decode(&mut self, conn: &mut FleConn, info: &ConnInfo, dir: Direction, ts: Timestamp) {
