@@ -156,6 +156,29 @@ impl Analytics {
         }
     }
 
+    /// Whether this analysis looks at requests only (so callers may skip building messages).
+    pub fn counts_requests_only(&self) -> bool {
+        matches!(self.mode, Mode::Count { .. })
+    }
+
+    /// Counts one request directly (the fast path of `--count-requests`), with the same keys
+    /// as [`Analytics::observe`] would derive from the message object.
+    pub fn count_request(&mut self, kind: &str, path: Option<&str>, client: std::net::SocketAddr) {
+        let Mode::Count { group_by, .. } = self.mode else {
+            return;
+        };
+        if self.is_done() {
+            return;
+        }
+        let key = match group_by {
+            GroupBy::Path => aggregate_path(path, self.depth),
+            GroupBy::Type => kind.to_string(),
+            GroupBy::Client => client.to_string(),
+        };
+        self.bump(key, 1);
+        self.samples += 1;
+    }
+
     /// Whether the requested number of requests or samples has been seen.
     pub fn is_done(&self) -> bool {
         match self.mode {

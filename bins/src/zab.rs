@@ -279,6 +279,8 @@ pub struct ZabDump<W: Write> {
     pub counts: ZabCounts,
     /// Latency, rate and sync measurements.
     pub measurements: Measurements,
+    /// Whether packets are printed at all (`--summary --limit 0` only measures).
+    pub print: bool,
 }
 
 fn learner_key(sid: Option<i64>, info: &ConnInfo) -> String {
@@ -296,6 +298,7 @@ impl<W: Write> ZabDump<W> {
             printer,
             counts: ZabCounts::default(),
             measurements: Measurements::default(),
+            print: true,
         }
     }
 
@@ -379,7 +382,7 @@ impl<W: Write> ZabDump<W> {
         let ptype = packet.packet_type();
         *self.counts.by_type.entry(ptype.name()).or_default() += 1;
         self.measure(conn, info, dir, ts, &packet, frame.len());
-        if !self.wanted(ptype.name()) {
+        if !self.print || !self.wanted(ptype.name()) {
             return;
         }
         merge(&mut m, serde_json::to_value(packet));

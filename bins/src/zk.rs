@@ -297,6 +297,33 @@ impl<W: Write> ZkDump<W> {
                 line: None,
                 after: Vec::new(),
             });
+        if let Some(analytics) = self.analytics.as_mut().filter(|a| a.counts_requests_only()) {
+            // --count-requests needs only type, path and client: no message object is built.
+            if self.observer.is_none() {
+                let (kind, path, ping) = match &classified {
+                    ClientFrame::Connect(_) => ("ConnectRequest", None, false),
+                    ClientFrame::Request(r) => (
+                        OpCode::from_i32(r.opcode).map_or("UnknownRequest", |o| o.request_name()),
+                        r.body.path().flatten().map(|p| p.to_string_lossy()),
+                        r.opcode == OpCode::Ping as i32,
+                    ),
+                    _ => {
+                        self.counts.decode_errors += 1;
+                        return;
+                    }
+                };
+                let wanted = match &self.opts.path_prefix {
+                    None => true,
+                    Some(prefix) => path
+                        .as_deref()
+                        .is_some_and(|p| p.starts_with(prefix.as_str())),
+                };
+                if wanted && (!ping || self.opts.include_pings) {
+                    analytics.count_request(kind, path.as_deref(), info.client);
+                }
+                return;
+            }
+        }
         match &classified {
             ClientFrame::Connect(c) => {
                 let mut m = self.base(ts, info, "connect", "ConnectRequest");
@@ -425,6 +452,25 @@ impl<W: Write> ZkDump<W> {
         let payload = &frame[4..];
         let size = payload.len();
         let classified = conn.tracker.on_server_frame(payload, ts_key(ts));
+        if self.observer.is_none()
+            && self
+                .analytics
+                .as_ref()
+                .is_some_and(|a| a.counts_requests_only())
+        {
+            // Replies only keep the pairing state in step; --count-requests does not show them.
+            match classified {
+                ServerFrame::Reply { reply, .. } if reply.header.xid == xid::NOTIFICATION => {
+                    self.counts.events += 1
+                }
+                ServerFrame::Undecodable { .. } => {
+                    self.counts.decode_errors += 1;
+                    self.counts.replies += 1;
+                }
+                _ => self.counts.replies += 1,
+            }
+            return;
+        }
         let (m, visible, request_line, after) = match classified {
             ServerFrame::Connect(c) => {
                 self.counts.replies += 1;

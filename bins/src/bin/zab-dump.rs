@@ -78,6 +78,7 @@ fn main() -> ExitCode {
         args.output.printer(args.input.iface.is_some())
     };
     let mut dump = ZabDump::new(opts, printer);
+    dump.print = !(args.summary && args.output.limit == Some(0));
     let (outcome, capture) = drive(
         source.as_mut(),
         &mut dump,
