@@ -132,6 +132,32 @@ fn live_capture_of_a_real_ensemble_matches_the_clients_own_log() {
     counts_cmd.args(["--count-requests", "0", "--group-by", "path"]);
     let counts = Watched::spawn(counts_cmd);
     counts.wait_stderr("listening on lo", Duration::from_secs(30));
+    // The other analysis modes live too; each must equal the same mode run on tcpdump's file.
+    let modes: [&[&str]; 4] = [
+        &["--sessions"],
+        &["--errors"],
+        &["--top-watches"],
+        &["--measure-latency", "0", "--group-by", "type"],
+    ];
+    let analyses: Vec<(&[&str], Watched)> = modes
+        .iter()
+        .map(|mode| {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_zk-dump"));
+            cmd.args([
+                "-i",
+                "lo",
+                "--port",
+                &CLIENT_PORT.to_string(),
+                "--format",
+                "json",
+                "-q",
+            ]);
+            cmd.args(*mode);
+            let w = Watched::spawn(cmd);
+            w.wait_stderr("listening on lo", Duration::from_secs(30));
+            (*mode, w)
+        })
+        .collect();
 
     let truth_path = dir.join("truth.jsonl");
     let workload = Command::new(SYSTEM_PYTHON)
@@ -196,6 +222,10 @@ fn live_capture_of_a_real_ensemble_matches_the_clients_own_log() {
 
     // Ctrl-C still reads what the kernel had queued, so the counts are complete.
     let (status, count_lines, _) = counts.interrupt();
+    let analyses: Vec<(&[&str], Vec<String>)> = analyses
+        .into_iter()
+        .map(|(mode, w)| (mode, w.interrupt().1))
+        .collect();
     assert!(status.success());
     let live = parse_lines(&live_lines);
     let truth_text = std::fs::read_to_string(&truth_path).expect("truth log");
@@ -274,5 +304,65 @@ fn live_capture_of_a_real_ensemble_matches_the_clients_own_log() {
             file.get(i),
             live.get(i)
         );
+    }
+
+    // Every analysis mode gave, live, what it gives on the file (latencies aside: two capture
+    // sockets may stamp a packet a microsecond apart).
+    for (mode, live_rows) in analyses {
+        let from_file = Command::new(env!("CARGO_BIN_EXE_zk-dump"))
+            .args([
+                "-q",
+                "--port",
+                &CLIENT_PORT.to_string(),
+                "--format",
+                "json",
+                "-r",
+            ])
+            .arg(&pcap)
+            .args(mode)
+            .output()
+            .expect("zk-dump -r");
+        let file_rows: Vec<String> = String::from_utf8_lossy(&from_file.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        // Every watch of this workload fires, so --top-watches may rightly be empty.
+        assert!(
+            !file_rows.is_empty() || mode[0] == "--top-watches",
+            "{mode:?} printed nothing"
+        );
+        if mode[0] == "--measure-latency" {
+            let counts = |rows: &[String]| -> Vec<(String, u64)> {
+                let mut v: Vec<(String, u64)> = parse_lines(rows)
+                    .iter()
+                    .map(|r| {
+                        (
+                            r["type"].as_str().unwrap_or("").to_string(),
+                            r["count"].as_u64().unwrap_or(0),
+                        )
+                    })
+                    .collect();
+                v.sort();
+                v
+            };
+            assert_eq!(counts(&live_rows), counts(&file_rows), "{mode:?}");
+        } else {
+            let (mut a, mut b) = (
+                without_times(&parse_lines(&live_rows)),
+                without_times(&parse_lines(&file_rows)),
+            );
+            for rows in [&mut a, &mut b] {
+                for r in rows.iter_mut() {
+                    if let Some(o) = r.as_object_mut() {
+                        // Session lifetimes come from packet times too.
+                        for k in ["first_seen", "last_seen", "lifetime_s"] {
+                            o.remove(k);
+                        }
+                    }
+                }
+                rows.sort_by_key(|r| r.to_string());
+            }
+            assert_eq!(a, b, "{mode:?}: live and file differ");
+        }
     }
 }

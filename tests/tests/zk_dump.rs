@@ -706,3 +706,27 @@ fn sessions_watches_errors_and_large_messages() {
         .sum();
     assert_eq!(total, dumped);
 }
+
+#[test]
+fn interval_reprints_the_table_as_capture_time_passes() {
+    let out = zk_dump(&[
+        "-r",
+        &capture(ZK38),
+        "-q",
+        "--count-requests",
+        "0",
+        "--group-by",
+        "type",
+        "--interval",
+        "2",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let marks = text.lines().filter(|l| l.starts_with("--- ")).count();
+    // The kazoo workload spans about ten seconds of capture time: several reprints, then the
+    // final table.
+    assert!(marks >= 3, "{text}");
+    assert!(
+        text.lines().last().is_some_and(|l| l.contains(' ')),
+        "{text}"
+    );
+}
