@@ -114,6 +114,7 @@ pub struct State {
     sessions_overflow: u64,
     watches_set: u64,
     decode_errors: u64,
+    zab_commit: Latency,
     /// The capture counters, refreshed as packets are read.
     pub capture: CaptureStats,
     /// True once a `-r` replay has read its whole input.
@@ -168,6 +169,7 @@ impl Shared {
             sessions_overflow: 0,
             watches_set: 0,
             decode_errors: 0,
+            zab_commit: Latency::default(),
             capture: CaptureStats::default(),
             replay_done: false,
         })))
@@ -181,6 +183,11 @@ impl Shared {
     /// Counts one decoded message.
     pub fn observe(&self, m: &Map<String, Value>) {
         self.lock().observe(m);
+    }
+
+    /// Records one ZAB proposal → commit latency.
+    pub fn zab_commit(&self, micros: u64) {
+        self.lock().zab_commit.observe(micros as f64 / 1e6);
     }
 }
 
@@ -488,6 +495,23 @@ impl Collector for Metrics {
                     .encode_family(&l)?
                     .encode_histogram::<Vec<(&str, String)>>(lat.sum, lat.count, &buckets, None)?;
             }
+        }
+        if st.zab_commit.count > 0 {
+            let lat = &st.zab_commit;
+            let buckets: Vec<(f64, u64)> = BUCKETS
+                .iter()
+                .copied()
+                .chain(std::iter::once(f64::INFINITY))
+                .zip(lat.buckets.iter().copied())
+                .collect();
+            encoder
+                .encode_descriptor(
+                    "zkwire_zab_commit_latency_seconds",
+                    "Leader proposal to commit latency (quorum port)",
+                    None,
+                    MetricType::Histogram,
+                )?
+                .encode_histogram::<Vec<(&str, String)>>(lat.sum, lat.count, &buckets, None)?;
         }
         {
             let mut metric = encoder.encode_descriptor(

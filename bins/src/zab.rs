@@ -281,6 +281,9 @@ pub struct ZabDump<W: Write> {
     pub measurements: Measurements,
     /// Whether packets are printed at all (`--summary --limit 0` only measures).
     pub print: bool,
+    /// Told each live proposal's proposal → commit latency, in microseconds (the stats
+    /// daemon's histogram).
+    pub on_commit: Option<Box<dyn FnMut(u64) + Send>>,
 }
 
 fn learner_key(sid: Option<i64>, info: &ConnInfo) -> String {
@@ -299,6 +302,7 @@ impl<W: Write> ZabDump<W> {
             counts: ZabCounts::default(),
             measurements: Measurements::default(),
             print: true,
+            on_commit: None,
         }
     }
 
@@ -489,7 +493,11 @@ impl<W: Write> ZabDump<W> {
             Packet::Commit { zxid } if dir == Direction::ToClient && conn.syncing.is_none() => {
                 if let Some(entry) = ms.proposals.remove(zxid) {
                     if let Some(first) = entry.first_sent {
-                        let _ = ms.to_commit.record(micros(first, ts));
+                        let us = micros(first, ts);
+                        let _ = ms.to_commit.record(us);
+                        if let Some(tell) = self.on_commit.as_mut() {
+                            tell(us);
+                        }
                     }
                 }
             }

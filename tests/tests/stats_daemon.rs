@@ -233,3 +233,27 @@ fn memory_stays_flat_across_a_long_replay() {
         "RSS grew from {rss_once} to {rss_many} bytes over 25 replays"
     );
 }
+
+#[test]
+fn quorum_port_adds_zab_commit_latency() {
+    let daemon = Daemon::start(&["--quorum-port", "2888"]);
+    let samples = parse_openmetrics(&daemon.get("/metrics"));
+    daemon.stop();
+    let count = samples
+        .iter()
+        .find(|s| s["name"] == "zkwire_zab_commit_latency_seconds_count")
+        .and_then(|s| s["value"].as_f64())
+        .expect("commit latency histogram");
+    // The same figure zab-dump --summary measures on the same capture.
+    let out = Command::new(env!("CARGO_BIN_EXE_zab-dump"))
+        .args(["-q", "--summary", "--limit", "0", "--format", "json", "-r"])
+        .arg(data_dir().join("zk38-mtu1500.pcap"))
+        .output()
+        .expect("zab-dump");
+    let summary: Value = serde_json::from_slice(&out.stdout).expect("summary");
+    assert_eq!(
+        Some(count as u64),
+        summary["summary"]["proposal_to_commit"]["count"].as_u64()
+    );
+    assert!(count > 300.0);
+}

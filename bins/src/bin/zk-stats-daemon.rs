@@ -8,9 +8,11 @@ use zkwire::exit;
 use zkwire::input::{conclude, drive_with, open_source, port_filter, InputArgs};
 use zkwire::output::{Format, Printer};
 use zkwire::stats::{serve, Shared, StatsOptions};
-use zkwire::zk::{ZkDump, ZkOptions};
+use zkwire::zab::{ZabConn, ZabDump, ZabOptions};
+use zkwire::zk::{ZkConn, ZkDump, ZkOptions};
 use zkwire_capture::source::{Next, PacketSource, SourceError};
 use zkwire_capture::{CaptureStats, ReassemblyConfig, StopFlag, Timestamp};
+use zkwire_capture::{ClientIs, CloseReason, ConnInfo, Direction, StreamHandler, TcpSegment};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -34,6 +36,11 @@ struct Args {
     /// ZooKeeper client port (repeat for several).
     #[arg(long = "port", visible_alias = "zookeeper-port", value_name = "PORT", default_values_t = [2181])]
     ports: Vec<u16>,
+
+    /// Also sniff this quorum port (the leader's, e.g. 2888) for ZAB commit latency
+    /// (repeatable).
+    #[arg(long = "quorum-port", value_name = "PORT")]
+    quorum_ports: Vec<u16>,
 
     /// Address to serve HTTP on (loopback by default; port 0 picks a free one).
     #[arg(
@@ -108,6 +115,58 @@ impl PacketSource for Paced {
     }
 }
 
+/// Client and quorum traffic in one capture: each connection goes to the decoder of its port.
+struct Both<W: std::io::Write> {
+    zk: ZkDump<W>,
+    zab: ZabDump<W>,
+}
+
+enum Conn {
+    Zk(Box<ZkConn>),
+    Zab(Box<ZabConn>),
+}
+
+impl<W: std::io::Write> StreamHandler for Both<W> {
+    type Conn = Conn;
+
+    fn open(&mut self, first: &TcpSegment<'_>, ts: Timestamp) -> Option<(Conn, ClientIs)> {
+        if let Some((c, side)) = self.zk.open(first, ts) {
+            return Some((Conn::Zk(Box::new(c)), side));
+        }
+        self.zab
+            .open(first, ts)
+            .map(|(c, side)| (Conn::Zab(Box::new(c)), side))
+    }
+
+    fn data(
+        &mut self,
+        conn: &mut Conn,
+        info: &ConnInfo,
+        dir: Direction,
+        ts: Timestamp,
+        bytes: &[u8],
+    ) {
+        match conn {
+            Conn::Zk(c) => self.zk.data(c, info, dir, ts, bytes),
+            Conn::Zab(c) => self.zab.data(c, info, dir, ts, bytes),
+        }
+    }
+
+    fn gap(&mut self, conn: &mut Conn, info: &ConnInfo, dir: Direction, ts: Timestamp, len: u64) {
+        match conn {
+            Conn::Zk(c) => self.zk.gap(c, info, dir, ts, len),
+            Conn::Zab(c) => self.zab.gap(c, info, dir, ts, len),
+        }
+    }
+
+    fn close(&mut self, conn: Conn, info: &ConnInfo, ts: Timestamp, reason: CloseReason) {
+        match conn {
+            Conn::Zk(c) => self.zk.close(*c, info, ts, reason),
+            Conn::Zab(c) => self.zab.close(*c, info, ts, reason),
+        }
+    }
+}
+
 fn add(total: &CaptureStats, run: &CaptureStats) -> CaptureStats {
     let mut sum = run.clone();
     sum.packets += total.packets;
@@ -155,8 +214,14 @@ fn main() -> ExitCode {
     let mut total = CaptureStats::default();
     let mut outcome = None;
     let mut failure = None;
+    let all_ports: Vec<u16> = args
+        .ports
+        .iter()
+        .chain(&args.quorum_ports)
+        .copied()
+        .collect();
     while !stop.is_stopped() && (live || args.repeat == 0 || runs < args.repeat) {
-        let source = match open_source("zk-stats-daemon", &args.input, &port_filter(&args.ports)) {
+        let source = match open_source("zk-stats-daemon", &args.input, &port_filter(&all_ports)) {
             Ok(s) => s,
             Err(e) => {
                 failure = Some(e);
@@ -183,16 +248,30 @@ fn main() -> ExitCode {
             max_frame: 64 << 20,
             dump_bad_packets: false,
         };
-        let printer = Printer::new(
-            Box::new(std::io::sink()) as Box<dyn std::io::Write>,
-            Format::Json,
-            true,
-            false,
-            None,
-        );
-        let mut dump = ZkDump::new(opts, printer);
+        let sink = || {
+            Printer::new(
+                Box::new(std::io::sink()) as Box<dyn std::io::Write>,
+                Format::Json,
+                true,
+                false,
+                None,
+            )
+        };
+        let mut zk = ZkDump::new(opts, sink());
         let observer = shared.clone();
-        dump.observer = Some(Box::new(move |m| observer.observe(m)));
+        zk.observer = Some(Box::new(move |m| observer.observe(m)));
+        let mut zab = ZabDump::new(
+            ZabOptions {
+                ports: args.quorum_ports.clone(),
+                include_pings: false,
+                types: Vec::new(),
+            },
+            sink(),
+        );
+        zab.print = false;
+        let commits = shared.clone();
+        zab.on_commit = Some(Box::new(move |us| commits.zab_commit(us)));
+        let mut dump = Both { zk, zab };
         let ticker = shared.clone();
         let base = total.clone();
         let mut on_tick = move |_: Timestamp, stats: &CaptureStats| {
