@@ -244,8 +244,13 @@ pub fn conclude(
         return ExitCode::from(exit::FATAL as u8);
     }
     if let Some(e) = outcome.error {
+        // A capture cut short (tcpdump killed mid-write) is normal: what could be read was
+        // decoded, so only a capture with nothing readable is a failure.
+        if capture.packets == 0 {
+            eprintln!("{tool}: error: {e}");
+            return ExitCode::from(exit::FATAL as u8);
+        }
         eprintln!("{tool}: warning: {e}; everything before it was decoded");
-        return ExitCode::from(exit::DAMAGED_INPUT as u8);
     }
     if write_error.is_some() && !broken_pipe {
         return ExitCode::from(exit::FATAL as u8);

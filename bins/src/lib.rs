@@ -17,11 +17,10 @@ pub mod zk;
 pub mod exit {
     /// Everything read and decoded.
     pub const OK: i32 = 0;
-    /// The input could not be opened or read at all (missing file, no permission, bad
-    /// interface, bad filter).
+    /// The input could not be opened or nothing in it could be read (missing file, not a
+    /// capture, no permission, bad interface or filter). A capture that is damaged or cut short
+    /// after readable packets exits 0 with a warning naming the byte offset.
     pub const FATAL: i32 = 1;
     /// Wrong command-line usage (what clap exits with).
     pub const USAGE: i32 = 2;
-    /// The input was damaged or cut short: everything readable was decoded and reported.
-    pub const DAMAGED_INPUT: i32 = 3;
 }

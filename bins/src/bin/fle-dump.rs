@@ -15,8 +15,9 @@ Examples:
   fle-dump -r capture.pcap --summary            each election: rounds, votes, winner, duration
   fle-dump -r capture.pcap --format json --no-config
 
-Exit status: 0 decoded everything; 1 input could not be opened or read; 2 bad usage;
-3 the input was damaged or cut short (everything readable was decoded).";
+Exit status: 0 decoded what could be read (a damaged or cut-short capture gets a warning naming
+the byte offset); 1 nothing could be read (no such file, not a capture, no permission, bad
+interface or filter); 2 bad usage.";
 
 /// Decode ZooKeeper FastLeaderElection traffic (the election port): initial messages of every
 /// protocol generation and notifications of every size, with who sent them.

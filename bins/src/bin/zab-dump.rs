@@ -15,8 +15,9 @@ Examples:
   zab-dump -r capture.pcap --type PROPOSAL --type COMMIT --format json
   zab-dump -r capture.pcap --summary --limit 0  only the summary: latencies, syncs, zxid overflow
 
-Exit status: 0 decoded everything; 1 input could not be opened or read; 2 bad usage;
-3 the input was damaged or cut short (everything readable was decoded).";
+Exit status: 0 decoded what could be read (a damaged or cut-short capture gets a warning naming
+the byte offset); 1 nothing could be read (no such file, not a capture, no permission, bad
+interface or filter); 2 bad usage.";
 
 /// Decode ZooKeeper's quorum protocol (leader <-> learners): every packet type, the
 /// transactions inside proposals, learner handshakes and syncs.

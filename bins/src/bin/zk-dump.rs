@@ -21,8 +21,9 @@ Examples:
   zk-dump -i eth0 --measure-latency 10000 --group-by path --aggregation-depth 2 --sort-by p99
   zk-dump -r capture.pcap --sessions          (also --top-watches, --errors, --large 1048576)
 
-Exit status: 0 decoded everything; 1 input could not be opened or read; 2 bad usage;
-3 the input was damaged or cut short (everything readable was decoded).";
+Exit status: 0 decoded what could be read (a damaged or cut-short capture gets a warning naming
+the byte offset); 1 nothing could be read (no such file, not a capture, no permission, bad
+interface or filter); 2 bad usage.";
 
 /// Decode ZooKeeper client-protocol traffic: every request, its reply (typed and timed),
 /// watch events, connects and four-letter words.

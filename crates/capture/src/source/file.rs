@@ -219,7 +219,10 @@ impl FileSource {
                     }
                 }
                 Err(PcapError::Eof) => return Ok(None),
-                Err(PcapError::Incomplete(_)) => {
+                // pcap-parser reports BufferTooSmall from a record's *claimed* length, before its
+                // bytes were read: read first, and grow only once the buffer is really full, so a
+                // hostile length in a small file costs nothing.
+                Err(PcapError::Incomplete(_) | PcapError::BufferTooSmall) => {
                     if self.reader.reader_exhausted() {
                         if self.reader.data().is_empty() {
                             return Ok(None);
@@ -238,10 +241,6 @@ impl FileSource {
                         // The buffer is full and still holds no whole record: grow it.
                         self.grow()?;
                     }
-                    continue;
-                }
-                Err(PcapError::BufferTooSmall) => {
-                    self.grow()?;
                     continue;
                 }
                 Err(PcapError::UnexpectedEof) => {
