@@ -8,7 +8,7 @@
 //! others (even those the challenge drops), so its id is learned from its own initial messages
 //! and looked up by the address it accepts on.
 
-use crate::output::{Format, Printer};
+use crate::output::{merge_fields, Format, Printer};
 use fle_proto::{ElectionMessage, ElectionStream, Notification, Sender, ServerState, Step};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -390,12 +390,12 @@ impl<W: Write> FleDump<W> {
                         .insert(addr.to_string_lossy().into_owned(), init.sid);
                 }
                 m.insert("kind".into(), json!("initial"));
-                merge(&mut m, serde_json::to_value(init));
+                merge_fields(&mut m, serde_json::to_value(init));
             }
             ElectionMessage::QuorumAuth(auth) => {
                 self.counts.quorum_auth += 1;
                 m.insert("kind".into(), json!("quorum_auth"));
-                merge(&mut m, serde_json::to_value(auth));
+                merge_fields(&mut m, serde_json::to_value(auth));
             }
             ElectionMessage::Notification(n) => {
                 self.counts.notifications += 1;
@@ -417,7 +417,7 @@ impl<W: Write> FleDump<W> {
                     .observe(ts, sid, src.to_string(), dst_sid, dst.to_string(), &n);
                 m.insert("kind".into(), json!("notification"));
                 m.insert("sid".into(), json!(sid));
-                merge(&mut m, serde_json::to_value(n));
+                merge_fields(&mut m, serde_json::to_value(n));
                 if self.opts.no_config {
                     m.remove("config");
                 }
@@ -513,15 +513,6 @@ fn dir_index(dir: Direction) -> usize {
     match dir {
         Direction::ToServer => 0,
         Direction::ToClient => 1,
-    }
-}
-
-/// Adds a record's serialized fields to a message, keeping the keys already set.
-fn merge(m: &mut Map<String, Value>, value: Result<Value, serde_json::Error>) {
-    if let Ok(Value::Object(fields)) = value {
-        for (k, v) in fields {
-            m.entry(k).or_insert(v);
-        }
     }
 }
 

@@ -318,3 +318,16 @@ impl OutputArgs {
         Printer::new(out, self.format, self.utc, self.color_enabled(), limit)
     }
 }
+
+/// Adds a record's serialized fields to a message object, keeping the keys already set (the
+/// common keys every tool puts first).
+pub fn merge_fields(
+    m: &mut serde_json::Map<String, serde_json::Value>,
+    value: Result<serde_json::Value, serde_json::Error>,
+) {
+    if let Ok(serde_json::Value::Object(fields)) = value {
+        for (k, v) in fields {
+            m.entry(k).or_insert(v);
+        }
+    }
+}

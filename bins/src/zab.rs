@@ -4,7 +4,7 @@
 //! `--summary`: proposal → quorum → commit latency, ack lag per follower, write rate, each
 //! learner's sync, and how close the zxid counter is to overflowing.
 
-use crate::output::Printer;
+use crate::output::{merge_fields, Printer};
 use hdrhistogram::Histogram;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -352,7 +352,7 @@ impl<W: Write> ZabDump<W> {
             self.counts.quorum_auth += 1;
             m.insert("type".into(), json!("QUORUM_AUTH"));
             if let Ok((_, auth)) = parse_quorum_auth_packet(frame) {
-                merge(&mut m, serde_json::to_value(auth));
+                merge_fields(&mut m, serde_json::to_value(auth));
             }
             if self.wanted("QUORUM_AUTH") {
                 self.print(&m, src);
@@ -389,7 +389,7 @@ impl<W: Write> ZabDump<W> {
         if !self.print || !self.wanted(ptype.name()) {
             return;
         }
-        merge(&mut m, serde_json::to_value(packet));
+        merge_fields(&mut m, serde_json::to_value(packet));
         let zxid = packet.zxid();
         m.insert("epoch_counter".into(), json!(Zxid(zxid).to_string()));
         m.insert("size".into(), json!(frame.len()));
@@ -547,15 +547,6 @@ fn placeholder(leader_to_learner: bool) -> Framer<QuorumSplitter> {
         },
         true,
     )
-}
-
-/// Adds a record's serialized fields to a message, keeping the keys already set.
-fn merge(m: &mut Map<String, Value>, value: Result<Value, serde_json::Error>) {
-    if let Ok(Value::Object(fields)) = value {
-        for (k, v) in fields {
-            m.entry(k).or_insert(v);
-        }
-    }
 }
 
 impl<W: Write> StreamHandler for ZabDump<W> {

@@ -8,7 +8,7 @@
 //! support; the text format renders the same object zktraffic-style.
 
 use crate::analytics::Analytics;
-use crate::output::{Format, Printer};
+use crate::output::{merge_fields, Format, Printer};
 use serde_json::{json, Map, Value};
 use std::io::Write;
 use std::net::SocketAddr;
@@ -332,7 +332,7 @@ impl<W: Write> ZkDump<W> {
                     m.insert("session".into(), json!(hex64(c.session_id)));
                 }
                 m.insert("size".into(), json!(size));
-                merge(&mut m, serde_json::to_value(c));
+                merge_fields(&mut m, serde_json::to_value(c));
                 if self.opts.show_secrets {
                     if let Some(p) = c.passwd {
                         m.insert("passwd".into(), json!(hex(p)));
@@ -359,7 +359,7 @@ impl<W: Write> ZkDump<W> {
                 if let Some(s) = conn.tracker.session_id().or(conn.client_session) {
                     m.insert("session".into(), json!(hex64(s)));
                 }
-                merge(&mut m, serde_json::to_value(r.body));
+                merge_fields(&mut m, serde_json::to_value(r.body));
                 if let RequestBody::Auth(a) = &r.body {
                     // The identity part of a digest credential (`user:password`) is no secret
                     // (ACLs show it); the password never leaves this function unless asked.
@@ -477,7 +477,7 @@ impl<W: Write> ZkDump<W> {
                 let mut m = self.base(ts, info, "connect_reply", "ConnectReply");
                 m.insert("session".into(), json!(hex64(c.session_id)));
                 m.insert("size".into(), json!(size));
-                merge(&mut m, serde_json::to_value(c));
+                merge_fields(&mut m, serde_json::to_value(c));
                 if c.time_out <= 0 {
                     m.insert("expired".into(), json!(true));
                 }
@@ -552,7 +552,7 @@ impl<W: Write> ZkDump<W> {
                             json!((ts_key(ts).saturating_sub(p.ts)) / 1000),
                         );
                     }
-                    merge(&mut m, serde_json::to_value(reply.body));
+                    merge_fields(&mut m, serde_json::to_value(reply.body));
                     if self.opts.show_secrets {
                         if let ReplyBody::Sasl(t) = reply.body {
                             if let Some(tok) = t.token {
@@ -768,15 +768,6 @@ fn zxid_text(zxid: i64) -> Value {
         json!(-1)
     } else {
         json!(hex64(zxid))
-    }
-}
-
-/// Adds a record's serialized fields to a message, keeping the common keys already set.
-fn merge(m: &mut Map<String, Value>, value: Result<Value, serde_json::Error>) {
-    if let Ok(Value::Object(fields)) = value {
-        for (k, v) in fields {
-            m.entry(k).or_insert(v);
-        }
     }
 }
 

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::data_dir;
+use common::{capture, data_dir, json_lines};
 use serde_json::Value;
 use std::process::{Command, Output};
 
@@ -17,17 +17,6 @@ fn fle_dump(args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run fle-dump")
-}
-
-fn capture(name: &str) -> String {
-    data_dir().join(name).display().to_string()
-}
-
-fn json_lines(out: &Output) -> Vec<Value> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect()
 }
 
 /// Leaders in the order the recipe saw them: `leader: N`, then `sN leader`.

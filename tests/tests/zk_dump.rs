@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{data_dir, has_tcp_payload, scratch, Pcap, Rng};
+use common::{capture, data_dir, has_tcp_payload, json_lines, scratch, Pcap, Rng};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::io::Write;
@@ -20,17 +20,6 @@ fn zk_dump(args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run zk-dump")
-}
-
-fn capture(name: &str) -> String {
-    data_dir().join(name).display().to_string()
-}
-
-fn json_lines(out: &Output) -> Vec<Value> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect()
 }
 
 fn stats_of(extra: &[&str], file: &str) -> (Output, Value) {

@@ -113,3 +113,16 @@ pub fn scratch(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("scratch dir");
     dir
 }
+
+/// Path of a shipped capture, as a string for command lines.
+pub fn capture(name: &str) -> String {
+    data_dir().join(name).display().to_string()
+}
+
+/// A tool's standard output as JSON lines.
+pub fn json_lines(out: &std::process::Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
