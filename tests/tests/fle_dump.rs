@@ -86,24 +86,10 @@ fn every_message_decodes_with_its_fields() {
         ("zk380-A.pcap", &B_PORTS[..]),
         ("zk380-B.pcap", &B_PORTS[..]),
     ] {
-        let dir = common::scratch(&format!("fle-{file}"));
-        let stats = dir.join("stats.json");
-        let stats_arg = stats.display().to_string();
-        let path = capture(file);
-        let mut args = vec![
-            "-r",
-            path.as_str(),
-            "--format",
-            "json",
-            "-q",
-            "--stats-json",
-            stats_arg.as_str(),
-        ];
+        let mut args = vec!["--format", "json"];
         args.extend_from_slice(ports);
-        let out = fle_dump(&args);
+        let (out, s) = common::run_with_stats(env!("CARGO_BIN_EXE_fle-dump"), file, &args);
         assert!(out.status.success(), "{file}");
-        let s: Value =
-            serde_json::from_str(&std::fs::read_to_string(&stats).expect("stats")).expect("json");
         assert_eq!(s["fle"]["decode_errors"], 0, "{file}: {s}");
         assert_eq!(s["fle"]["skipped_bytes"], 0, "{file}: {s}");
         // Capture B has one acceptor frame cut off by the challenge closing the connection

@@ -127,25 +127,10 @@ fn every_capture_decodes_and_snapshots_are_skipped_whole() {
         ("zk380-A.pcap", &AB_PORTS[..]),
         ("zk380-B.pcap", &AB_PORTS[..]),
     ] {
-        let dir = common::scratch(&format!("zab-{file}"));
-        let stats = dir.join("stats.json");
-        let stats_arg = stats.display().to_string();
-        let path = capture(file);
-        let mut args = vec![
-            "-r",
-            path.as_str(),
-            "-q",
-            "--summary",
-            "--limit",
-            "0",
-            "--stats-json",
-            stats_arg.as_str(),
-        ];
+        let mut args = vec!["--summary", "--limit", "0"];
         args.extend_from_slice(ports);
-        let out = zab_dump(&args);
+        let (out, s) = common::run_with_stats(env!("CARGO_BIN_EXE_zab-dump"), file, &args);
         assert!(out.status.success(), "{file}");
-        let s: Value =
-            serde_json::from_str(&std::fs::read_to_string(&stats).expect("stats")).expect("json");
         let zab = &s["zab"];
         assert_eq!(zab["decode_errors"], 0, "{file}: {zab}");
         assert_eq!(zab["skipped_bytes"], 0, "{file}: {zab}");

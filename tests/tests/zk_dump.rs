@@ -23,23 +23,9 @@ fn zk_dump(args: &[&str]) -> Output {
 }
 
 fn stats_of(extra: &[&str], file: &str) -> (Output, Value) {
-    let dir = scratch(&format!("stats-{}-{}", file, extra.len()));
-    let stats = dir.join("stats.json");
-    let stats_arg = stats.display().to_string();
-    let path = capture(file);
-    let mut args = vec![
-        "-r",
-        path.as_str(),
-        "-q",
-        "--format",
-        "json",
-        "--stats-json",
-        stats_arg.as_str(),
-    ];
+    let mut args = vec!["--format", "json"];
     args.extend_from_slice(extra);
-    let out = zk_dump(&args);
-    let text = std::fs::read_to_string(&stats).expect("stats json written");
-    (out, serde_json::from_str(&text).expect("stats json"))
+    common::run_with_stats(env!("CARGO_BIN_EXE_zk-dump"), file, &args)
 }
 
 type Key = (u64, Option<i64>, Option<String>);

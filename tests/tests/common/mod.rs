@@ -126,3 +126,31 @@ pub fn json_lines(out: &std::process::Output) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
         .collect()
 }
+
+/// Runs `bin` on a shipped capture with `-r FILE -q --stats-json TMP` and `args`; returns its
+/// output and the parsed summary JSON.
+pub fn run_with_stats(
+    bin: &str,
+    file: &str,
+    args: &[&str],
+) -> (std::process::Output, serde_json::Value) {
+    let name = Path::new(bin)
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let dir = scratch(&format!(
+        "stats-{name}-{file}-{}",
+        args.join("_").replace('/', "")
+    ));
+    let stats = dir.join("stats.json");
+    let out = std::process::Command::new(bin)
+        .arg("-r")
+        .arg(data_dir().join(file))
+        .arg("-q")
+        .arg("--stats-json")
+        .arg(&stats)
+        .args(args)
+        .output()
+        .expect("run the tool");
+    let text = std::fs::read_to_string(&stats).expect("stats json written");
+    (out, serde_json::from_str(&text).expect("stats json"))
+}
