@@ -5,7 +5,11 @@
 use crate::output::Format;
 use hdrhistogram::Histogram;
 use serde_json::{json, Map, Value};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Tables updated once per message: a fast hasher (keys are bounded by the input anyway).
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// How to group counts and latencies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -70,7 +74,7 @@ pub struct Analytics {
     mode: Mode,
     depth: usize,
     top: usize,
-    counts: HashMap<String, u64>,
+    counts: FastMap<String, u64>,
     order: Vec<String>,
     latencies: HashMap<String, Histogram<u64>>,
     samples: u64,
@@ -103,19 +107,30 @@ fn text<'a>(m: &'a Map<String, Value>, key: &str) -> &'a str {
 
 /// A path cut to its first `depth` components (0 keeps it whole); messages without a path
 /// group under `(none)`.
-pub fn aggregate_path(path: Option<&str>, depth: usize) -> String {
+pub fn aggregate_path(path: Option<&str>, depth: usize) -> Cow<'_, str> {
     let Some(path) = path.filter(|p| !p.is_empty()) else {
-        return "(none)".into();
+        return Cow::Borrowed("(none)");
     };
     if depth == 0 {
-        return path.to_string();
+        return Cow::Borrowed(path);
+    }
+    // A well-formed path ("/a/b", no empty components) is cut in place, without allocating:
+    // this runs for every request of `--count-requests`.
+    let well_formed =
+        path.starts_with('/') && (path == "/" || !path.ends_with('/')) && !path.contains("//");
+    if well_formed {
+        let cut = path
+            .match_indices('/')
+            .nth(depth)
+            .map_or(path.len(), |(at, _)| at);
+        return Cow::Borrowed(&path[..cut]);
     }
     let parts: Vec<&str> = path
         .split('/')
         .filter(|p| !p.is_empty())
         .take(depth)
         .collect();
-    format!("/{}", parts.join("/"))
+    Cow::Owned(format!("/{}", parts.join("/")))
 }
 
 impl Analytics {
@@ -125,7 +140,7 @@ impl Analytics {
             mode,
             depth,
             top,
-            counts: HashMap::new(),
+            counts: FastMap::default(),
             order: Vec::new(),
             latencies: HashMap::new(),
             samples: 0,
@@ -140,18 +155,20 @@ impl Analytics {
 
     fn key(&self, m: &Map<String, Value>, group_by: GroupBy) -> String {
         match group_by {
-            GroupBy::Path => aggregate_path(m.get("path").and_then(Value::as_str), self.depth),
+            GroupBy::Path => {
+                aggregate_path(m.get("path").and_then(Value::as_str), self.depth).into_owned()
+            }
             GroupBy::Type => text(m, "type").to_string(),
             GroupBy::Client => text(m, "client").to_string(),
         }
     }
 
-    fn bump(&mut self, key: String, by: u64) {
-        match self.counts.get_mut(&key) {
+    fn bump(&mut self, key: &str, by: u64) {
+        match self.counts.get_mut(key) {
             Some(n) => *n += by,
             None => {
-                self.order.push(key.clone());
-                self.counts.insert(key, by);
+                self.order.push(key.to_string());
+                self.counts.insert(key.to_string(), by);
             }
         }
     }
@@ -170,12 +187,11 @@ impl Analytics {
         if self.is_done() {
             return;
         }
-        let key = match group_by {
-            GroupBy::Path => aggregate_path(path, self.depth),
-            GroupBy::Type => kind.to_string(),
-            GroupBy::Client => client.to_string(),
-        };
-        self.bump(key, 1);
+        match group_by {
+            GroupBy::Path => self.bump(&aggregate_path(path, self.depth), 1),
+            GroupBy::Type => self.bump(kind, 1),
+            GroupBy::Client => self.bump(&client.to_string(), 1),
+        }
         self.samples += 1;
     }
 
@@ -199,7 +215,7 @@ impl Analytics {
             Mode::Count { group_by, .. } => {
                 if is_request {
                     let key = self.key(m, group_by);
-                    self.bump(key, 1);
+                    self.bump(&key, 1);
                     self.samples += 1;
                 }
             }
@@ -228,7 +244,7 @@ impl Analytics {
                     let path = aggregate_path(m.get("path").and_then(Value::as_str), self.depth);
                     for (table, detail) in [
                         (0, text(m, "type").to_string()),
-                        (1, path),
+                        (1, path.into_owned()),
                         (2, text(m, "client").to_string()),
                     ] {
                         *self.errors[table]
@@ -240,7 +256,7 @@ impl Analytics {
             Mode::Large { bytes, group_by } => {
                 let size = m.get("size").and_then(Value::as_u64).unwrap_or(0);
                 let key = self.key(m, group_by);
-                self.bump(key, size);
+                self.bump(&key, size);
                 if size >= bytes {
                     self.large.push(m.clone());
                 }

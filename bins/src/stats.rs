@@ -141,7 +141,7 @@ const WRITES: [&str; 10] = [
 fn path_key(m: &Map<String, Value>, depth: usize) -> String {
     // zktraffic files messages without a path under "/".
     match m.get("path").and_then(Value::as_str) {
-        Some(p) if !p.is_empty() => crate::analytics::aggregate_path(Some(p), depth),
+        Some(p) if !p.is_empty() => crate::analytics::aggregate_path(Some(p), depth).into_owned(),
         _ => "/".to_string(),
     }
 }

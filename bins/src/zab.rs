@@ -39,7 +39,7 @@ pub struct ZabCounts {
     /// Packets decoded.
     pub packets: u64,
     /// Packets by type.
-    pub by_type: BTreeMap<&'static str, u64>,
+    pub by_type: TypeCounts,
     /// Quorum SASL packets.
     pub quorum_auth: u64,
     /// Packets or records that failed to decode.
@@ -52,6 +52,34 @@ pub struct ZabCounts {
     pub snapshot_bytes: u64,
     /// Bytes of a record cut short when its connection ended.
     pub incomplete_at_close: u64,
+}
+
+/// Packets per quorum packet type: an array indexed by the type's wire value (1..=19), so
+/// counting costs no lookup; serialised as a name → count map like a `BTreeMap` would be.
+#[derive(Debug, Default, Clone)]
+pub struct TypeCounts([u64; 20]);
+
+impl TypeCounts {
+    fn count(&mut self, t: PacketType) {
+        if let Some(n) = self.0.get_mut(t as usize) {
+            *n += 1;
+        }
+    }
+
+    /// (type name, packets) for every type seen, by name.
+    pub fn by_name(&self) -> BTreeMap<&'static str, u64> {
+        PacketType::ALL
+            .iter()
+            .filter_map(|&t| Some((t.name(), *self.0.get(t as usize)?)))
+            .filter(|&(_, n)| n > 0)
+            .collect()
+    }
+}
+
+impl serde::Serialize for TypeCounts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.by_name().serialize(s)
+    }
 }
 
 /// Splits one direction of a quorum connection into records.
@@ -155,8 +183,13 @@ pub struct ZabConn {
     observer: bool,
     syncing: Option<Syncing>,
     /// Proposals sent live to this learner and not yet acknowledged: zxid → time.
-    sent: HashMap<i64, Timestamp>,
+    sent: FastMap<i64, Timestamp>,
+    /// The learner's name in reports (`sid N`, or its address until it says who it is).
+    learner: Option<String>,
 }
+
+/// Maps keyed by zxids, looked up on every proposal and ack.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 #[derive(Default)]
 struct InFlight {
@@ -167,7 +200,7 @@ struct InFlight {
 
 /// Latency and rate measurements for `--summary`.
 pub struct Measurements {
-    proposals: HashMap<i64, InFlight>,
+    proposals: FastMap<i64, InFlight>,
     to_quorum: Histogram<u64>,
     to_commit: Histogram<u64>,
     ack_lag: BTreeMap<String, Histogram<u64>>,
@@ -190,7 +223,7 @@ fn histogram() -> Histogram<u64> {
 impl Default for Measurements {
     fn default() -> Self {
         Measurements {
-            proposals: HashMap::new(),
+            proposals: FastMap::default(),
             to_quorum: histogram(),
             to_commit: histogram(),
             ack_lag: BTreeMap::new(),
@@ -344,17 +377,23 @@ impl<W: Write> ZabDump<W> {
             Direction::ToServer => (info.client, info.server),
             Direction::ToClient => (info.server, info.client),
         };
-        let mut m = Map::new();
-        m.insert("ts".into(), json!(ts.as_secs_f64()));
-        m.insert("src".into(), json!(src.to_string()));
-        m.insert("dst".into(), json!(dst.to_string()));
+        // The message object is built only when it will be printed: `--summary` alone must not
+        // pay for formatting addresses and JSON values on every packet.
+        let header = || {
+            let mut m = Map::new();
+            m.insert("ts".into(), json!(ts.as_secs_f64()));
+            m.insert("src".into(), json!(src.to_string()));
+            m.insert("dst".into(), json!(dst.to_string()));
+            m
+        };
         if is_quorum_auth_start(frame) == Some(true) {
             self.counts.quorum_auth += 1;
-            m.insert("type".into(), json!("QUORUM_AUTH"));
-            if let Ok((_, auth)) = parse_quorum_auth_packet(frame) {
-                merge_fields(&mut m, serde_json::to_value(auth));
-            }
-            if self.wanted("QUORUM_AUTH") {
+            if self.print && self.wanted("QUORUM_AUTH") {
+                let mut m = header();
+                m.insert("type".into(), json!("QUORUM_AUTH"));
+                if let Ok((_, auth)) = parse_quorum_auth_packet(frame) {
+                    merge_fields(&mut m, serde_json::to_value(auth));
+                }
                 self.print(&m, src);
             }
             return;
@@ -373,22 +412,26 @@ impl<W: Write> ZabDump<W> {
             Ok(p) => p,
             Err((error, code, zxid)) => {
                 self.counts.decode_errors += 1;
-                m.insert("type".into(), json!("DecodeError"));
-                m.insert("type_code".into(), json!(code));
-                m.insert("zxid_hex".into(), json!(format!("0x{:x}", zxid as u64)));
-                m.insert("size".into(), json!(frame.len()));
-                m.insert("error".into(), json!(error));
-                self.print(&m, src);
+                if self.print {
+                    let mut m = header();
+                    m.insert("type".into(), json!("DecodeError"));
+                    m.insert("type_code".into(), json!(code));
+                    m.insert("zxid_hex".into(), json!(format!("0x{:x}", zxid as u64)));
+                    m.insert("size".into(), json!(frame.len()));
+                    m.insert("error".into(), json!(error));
+                    self.print(&m, src);
+                }
                 return;
             }
         };
         self.counts.packets += 1;
         let ptype = packet.packet_type();
-        *self.counts.by_type.entry(ptype.name()).or_default() += 1;
+        self.counts.by_type.count(ptype);
         self.measure(conn, info, dir, ts, &packet, frame.len());
         if !self.print || !self.wanted(ptype.name()) {
             return;
         }
+        let mut m = header();
         merge_fields(&mut m, serde_json::to_value(packet));
         let zxid = packet.zxid();
         m.insert("epoch_counter".into(), json!(Zxid(zxid).to_string()));
@@ -418,10 +461,12 @@ impl<W: Write> ZabDump<W> {
         match p {
             Packet::FollowerInfo { info: li, .. } => {
                 conn.sid = li.as_ref().map(|l| l.server_id);
+                conn.learner = None;
                 ms.followers.insert(learner_key(conn.sid, info), ());
             }
             Packet::ObserverInfo { info: li, .. } => {
                 conn.sid = li.as_ref().map(|l| l.server_id);
+                conn.learner = None;
                 conn.observer = true;
             }
             Packet::Diff { .. } | Packet::Trunc { .. } | Packet::Snap { .. }
@@ -472,12 +517,14 @@ impl<W: Write> ZabDump<W> {
             }
             Packet::Ack { zxid } if dir == Direction::ToServer && !conn.observer => {
                 if let Some(sent) = conn.sent.remove(zxid) {
-                    let key = learner_key(conn.sid, info);
-                    let _ = ms
-                        .ack_lag
-                        .entry(key)
-                        .or_insert_with(histogram)
-                        .record(micros(sent, ts));
+                    let key = conn
+                        .learner
+                        .get_or_insert_with(|| learner_key(conn.sid, info));
+                    let lag = match ms.ack_lag.get_mut(key.as_str()) {
+                        Some(h) => h,
+                        None => ms.ack_lag.entry(key.clone()).or_insert_with(histogram),
+                    };
+                    let _ = lag.record(micros(sent, ts));
                 }
                 let need = ms.quorum_acks();
                 if let Some(entry) = ms.proposals.get_mut(zxid) {
@@ -578,7 +625,8 @@ impl<W: Write> StreamHandler for ZabDump<W> {
                 sid: None,
                 observer: false,
                 syncing: None,
-                sent: HashMap::new(),
+                sent: FastMap::default(),
+                learner: None,
             },
             client_is,
         ))

@@ -16,6 +16,9 @@ use crate::link::TcpSegment;
 use crate::stats::CaptureStats;
 use crate::time::Timestamp;
 use std::collections::{BTreeMap, HashMap};
+
+/// Flow tables are keyed by addresses an attacker chooses: a fast hasher, but a seeded one.
+type FlowMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 use std::net::SocketAddr;
 
 /// Which way bytes flow within a connection.
@@ -158,19 +161,32 @@ const SECOND: i64 = 1_000_000_000;
 /// A sequence jump beyond this cannot be the same byte stream.
 const MAX_SEQ_JUMP: i64 = 1 << 30;
 
+/// A connection's addresses, either way round, packed into plain integers so that hashing it
+/// (once per packet) is three word-sized writes rather than a walk over two `SocketAddr`s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 struct FlowKey {
-    lo: SocketAddr,
-    hi: SocketAddr,
+    lo_ip: u128,
+    hi_ip: u128,
+    /// Low end's port, high end's port, and whether the addresses are IPv6.
+    ports: u64,
 }
 
 impl FlowKey {
     fn of(a: SocketAddr, b: SocketAddr) -> FlowKey {
-        if a <= b {
-            FlowKey { lo: a, hi: b }
-        } else {
-            FlowKey { lo: b, hi: a }
+        let (a, b) = (endpoint(a), endpoint(b));
+        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+        FlowKey {
+            lo_ip: lo.0,
+            hi_ip: hi.0,
+            ports: (u64::from(lo.1) << 32) | (u64::from(hi.1) << 16) | u64::from(lo.2),
         }
+    }
+}
+
+fn endpoint(addr: SocketAddr) -> (u128, u16, bool) {
+    match addr {
+        SocketAddr::V4(a) => (u128::from(u32::from(*a.ip())), a.port(), false),
+        SocketAddr::V6(a) => (u128::from(*a.ip()), a.port(), true),
     }
 }
 
@@ -404,6 +420,74 @@ fn trim_front(data: &[u8], missing: u32, skip: u64) -> (&[u8], u32) {
     }
 }
 
+/// One segment of a tracked connection: delivers what it completes and says whether the
+/// connection ended with it.
+fn feed<C, H: StreamHandler<Conn = C>>(
+    flow: &mut Flow<C>,
+    seg: &TcpSegment<'_>,
+    ts: Timestamp,
+    config: &ReassemblyConfig,
+    stats: &mut CaptureStats,
+    total: &mut usize,
+    handler: &mut H,
+) -> Option<CloseReason> {
+    flow.last_seen = ts;
+    let dir = if seg.src == flow.info.client {
+        Direction::ToServer
+    } else {
+        Direction::ToClient
+    };
+    if let Some(ack) = seg.ack {
+        flow.halves[dir.reverse().index()].note_peer_ack(ack);
+    }
+    if seg.rst {
+        return Some(CloseReason::Reset);
+    }
+    let Flow {
+        info, conn, halves, ..
+    } = flow;
+    let conn = conn.as_mut()?;
+    let half = &mut halves[dir.index()];
+    let mut data_seq = seg.seq;
+    if seg.syn {
+        half.isn = Some(seg.seq);
+        data_seq = seg.seq.wrapping_add(1);
+        if half.next_seq.is_none() {
+            half.next_seq = Some(data_seq);
+        }
+    }
+    let mut emit = |ev: Ev<'_>| match ev {
+        Ev::Data(bytes) => handler.data(conn, info, dir, ts, bytes),
+        Ev::Gap(len) => handler.gap(conn, info, dir, ts, len),
+    };
+    if !seg.payload.is_empty() || seg.missing > 0 {
+        half.accept(
+            data_seq,
+            seg.payload,
+            seg.missing,
+            ts,
+            config,
+            stats,
+            total,
+            &mut emit,
+        );
+    } else if half.next_seq.is_none() {
+        half.next_seq = Some(data_seq);
+    }
+    if let Some(since) = half.hole_since {
+        if ts.nanos_since(since) > config.hole_timeout_ns {
+            half.skip_hole(None, stats, total, &mut emit);
+        }
+    }
+    if seg.fin {
+        let end = half.rel(data_seq) + seg.payload.len() as i64 + seg.missing as i64;
+        if end >= 0 {
+            half.fin_at = Some(half.offset + end as u64);
+        }
+    }
+    (halves[0].finished() && halves[1].finished()).then_some(CloseReason::Fin)
+}
+
 struct Flow<C> {
     info: ConnInfo,
     /// `None` once closed: the entry lingers to absorb stragglers.
@@ -415,7 +499,7 @@ struct Flow<C> {
 /// The TCP reassembler: a flow table plus the per-direction stream state.
 pub struct Reassembler<C> {
     config: ReassemblyConfig,
-    flows: HashMap<FlowKey, Flow<C>>,
+    flows: FlowMap<FlowKey, Flow<C>>,
     next_id: u64,
     buffered_total: usize,
     next_sweep: Option<Timestamp>,
@@ -428,7 +512,7 @@ impl<C> Reassembler<C> {
     pub fn new(config: ReassemblyConfig) -> Reassembler<C> {
         Reassembler {
             config,
-            flows: HashMap::new(),
+            flows: FlowMap::default(),
             next_id: 0,
             buffered_total: 0,
             next_sweep: None,
@@ -457,6 +541,24 @@ impl<C> Reassembler<C> {
         self.maybe_sweep(ts, handler);
         let key = FlowKey::of(seg.src, seg.dst);
         let is_new_syn = seg.syn && seg.ack.is_none();
+        // The common case, an established connection, costs one table lookup.
+        if let Some(flow) = self.flows.get_mut(&key) {
+            if flow.conn.is_some() && !is_new_syn {
+                let end = feed(
+                    flow,
+                    seg,
+                    ts,
+                    &self.config,
+                    &mut self.stats,
+                    &mut self.buffered_total,
+                    handler,
+                );
+                if let Some(reason) = end {
+                    self.close_flow(key, ts, reason, handler);
+                }
+                return;
+            }
+        }
         if let Some(flow) = self.flows.get_mut(&key) {
             let restarted = match (&flow.conn, is_new_syn) {
                 (None, true) => true,
@@ -465,7 +567,7 @@ impl<C> Reassembler<C> {
                     flow.last_seen = ts;
                     return;
                 }
-                (Some(_), true) => {
+                (Some(_), _) => {
                     // A retransmitted SYN repeats its sequence number; any other SYN is a new
                     // connection reusing the addresses (or one whose start we never saw).
                     let dir = if seg.src == flow.info.client {
@@ -475,7 +577,6 @@ impl<C> Reassembler<C> {
                     };
                     flow.halves[dir.index()].isn != Some(seg.seq)
                 }
-                (Some(_), false) => false,
             };
             if restarted {
                 if flow.conn.is_some() {
@@ -526,65 +627,17 @@ impl<C> Reassembler<C> {
         let Some(flow) = self.flows.get_mut(&key) else {
             return;
         };
-        flow.last_seen = ts;
-        let dir = if seg.src == flow.info.client {
-            Direction::ToServer
-        } else {
-            Direction::ToClient
-        };
-        if let Some(ack) = seg.ack {
-            flow.halves[dir.reverse().index()].note_peer_ack(ack);
-        }
-        if seg.rst {
-            self.close_flow(key, ts, CloseReason::Reset, handler);
-            return;
-        }
-        let Flow {
-            info, conn, halves, ..
-        } = flow;
-        let Some(conn) = conn.as_mut() else { return };
-        let half = &mut halves[dir.index()];
-        let mut data_seq = seg.seq;
-        if seg.syn {
-            half.isn = Some(seg.seq);
-            data_seq = seg.seq.wrapping_add(1);
-            if half.next_seq.is_none() {
-                half.next_seq = Some(data_seq);
-            }
-        }
-        let stats = &mut self.stats;
-        let total = &mut self.buffered_total;
-        let mut emit = |ev: Ev<'_>| match ev {
-            Ev::Data(bytes) => handler.data(conn, info, dir, ts, bytes),
-            Ev::Gap(len) => handler.gap(conn, info, dir, ts, len),
-        };
-        if !seg.payload.is_empty() || seg.missing > 0 {
-            half.accept(
-                data_seq,
-                seg.payload,
-                seg.missing,
-                ts,
-                &self.config,
-                stats,
-                total,
-                &mut emit,
-            );
-        } else if half.next_seq.is_none() {
-            half.next_seq = Some(data_seq);
-        }
-        if let Some(since) = half.hole_since {
-            if ts.nanos_since(since) > self.config.hole_timeout_ns {
-                half.skip_hole(None, stats, total, &mut emit);
-            }
-        }
-        if seg.fin {
-            let end = half.rel(data_seq) + seg.payload.len() as i64 + seg.missing as i64;
-            if end >= 0 {
-                half.fin_at = Some(half.offset + end as u64);
-            }
-        }
-        if halves[0].finished() && halves[1].finished() {
-            self.close_flow(key, ts, CloseReason::Fin, handler);
+        let end = feed(
+            flow,
+            seg,
+            ts,
+            &self.config,
+            &mut self.stats,
+            &mut self.buffered_total,
+            handler,
+        );
+        if let Some(reason) = end {
+            self.close_flow(key, ts, reason, handler);
         }
     }
 

@@ -53,7 +53,8 @@ pub struct QuorumAuthPacket<'a> {
 pub fn is_quorum_auth_start(buf: &[u8]) -> Option<bool> {
     let magic = QUORUM_AUTH_MAGIC.to_be_bytes();
     let n = buf.len().min(8);
-    if buf[..n] != magic[..n] {
+    // Called on every quorum record: a byte loop, not a call into memcmp for 8 bytes.
+    if buf.iter().zip(magic).any(|(a, b)| *a != b) {
         Some(false)
     } else if n < 8 {
         None

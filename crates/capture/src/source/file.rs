@@ -123,7 +123,8 @@ impl FileSource {
     fn find_packet(&mut self) -> Result<Option<Found>, SourceError> {
         loop {
             if self.to_consume > 0 {
-                self.reader.consume(self.to_consume);
+                // No shift per record: the buffer is compacted once per refill instead.
+                self.reader.consume_noshift(self.to_consume);
                 self.to_consume = 0;
             }
             let step = match self.reader.next() {
