@@ -7,7 +7,7 @@
 use crate::output::{merge_fields, Printer};
 use hdrhistogram::Histogram;
 use serde_json::{json, Map, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, VecDeque};
 use std::io::Write;
 use zab_proto::snapshot::Scan;
 use zab_proto::{
@@ -183,13 +183,72 @@ pub struct ZabConn {
     observer: bool,
     syncing: Option<Syncing>,
     /// Proposals sent live to this learner and not yet acknowledged: zxid → time.
-    sent: FastMap<i64, Timestamp>,
-    /// The learner's name in reports (`sid N`, or its address until it says who it is).
-    learner: Option<String>,
+    sent: ZxidQueue<Timestamp>,
+    /// This learner's row in the ack-lag table, once it acked something.
+    lag_row: Option<usize>,
 }
 
-/// Maps keyed by zxids, looked up on every proposal and ack.
-type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+/// Values keyed by zxid, kept in increasing zxid order: the order in which a leader proposes,
+/// a follower acks and the leader commits. So the lookups done for every quorum packet hit
+/// one end of the queue (no hashing), and what is older than an ack or a commit can be
+/// dropped: ZAB acks and commits in zxid order, so those entries' ends were not captured.
+#[derive(Debug)]
+struct ZxidQueue<V> {
+    items: VecDeque<(i64, V)>,
+}
+
+impl<V> Default for ZxidQueue<V> {
+    fn default() -> Self {
+        ZxidQueue {
+            items: VecDeque::new(),
+        }
+    }
+}
+
+impl<V> ZxidQueue<V> {
+    fn position(&self, zxid: i64) -> Result<usize, usize> {
+        match self.items.back() {
+            Some((last, _)) if *last == zxid => Ok(self.items.len() - 1),
+            Some((last, _)) if *last < zxid => Err(self.items.len()),
+            None => Err(0),
+            Some(_) => self.items.binary_search_by_key(&zxid, |(z, _)| *z),
+        }
+    }
+
+    /// The entry for `zxid`, made with `make` if there is none; the oldest entries are
+    /// forgotten beyond [`MAX_IN_FLIGHT`].
+    fn entry(&mut self, zxid: i64, make: impl FnOnce() -> V) -> &mut V {
+        let at = match self.position(zxid) {
+            Ok(at) => at,
+            Err(at) => {
+                self.items.insert(at, (zxid, make()));
+                if self.items.len() > MAX_IN_FLIGHT {
+                    self.items.pop_front();
+                    at.saturating_sub(1)
+                } else {
+                    at
+                }
+            }
+        };
+        &mut self.items[at].1
+    }
+
+    fn get_mut(&mut self, zxid: i64) -> Option<&mut V> {
+        let at = self.position(zxid).ok()?;
+        self.items.get_mut(at).map(|(_, v)| v)
+    }
+
+    /// Removes and returns the entry for `zxid`, dropping every older one.
+    fn take_through(&mut self, zxid: i64) -> Option<V> {
+        while self.items.front().is_some_and(|(z, _)| *z < zxid) {
+            self.items.pop_front();
+        }
+        match self.items.front() {
+            Some((z, _)) if *z == zxid => self.items.pop_front().map(|(_, v)| v),
+            _ => None,
+        }
+    }
+}
 
 #[derive(Default)]
 struct InFlight {
@@ -200,15 +259,20 @@ struct InFlight {
 
 /// Latency and rate measurements for `--summary`.
 pub struct Measurements {
-    proposals: FastMap<i64, InFlight>,
+    proposals: ZxidQueue<InFlight>,
     to_quorum: Histogram<u64>,
     to_commit: Histogram<u64>,
-    ack_lag: BTreeMap<String, Histogram<u64>>,
+    /// (learner, ack lag), in order of first ack; reported by learner name.
+    ack_lag: Vec<(String, Histogram<u64>)>,
     followers: BTreeMap<String, ()>,
     live_proposals: u64,
     first_proposal: Option<Timestamp>,
     last_proposal: Option<Timestamp>,
     last_zxid: Option<i64>,
+    /// The highest zxid seen committed: a proposal at or below it is a late copy of one
+    /// already measured (each follower has its own send queue, so a slow follower can get a
+    /// PROPOSAL after a faster one got its COMMIT).
+    committed_through: Option<i64>,
     syncs: Vec<SyncReport>,
 }
 
@@ -223,15 +287,16 @@ fn histogram() -> Histogram<u64> {
 impl Default for Measurements {
     fn default() -> Self {
         Measurements {
-            proposals: FastMap::default(),
+            proposals: ZxidQueue::default(),
             to_quorum: histogram(),
             to_commit: histogram(),
-            ack_lag: BTreeMap::new(),
+            ack_lag: Vec::new(),
             followers: BTreeMap::new(),
             live_proposals: 0,
             first_proposal: None,
             last_proposal: None,
             last_zxid: None,
+            committed_through: None,
             syncs: Vec::new(),
         }
     }
@@ -286,9 +351,10 @@ impl Measurements {
                 "forecast_seconds": if rate > 0.0 { Value::from(left as f64 / rate) } else { Value::Null },
             })
         });
-        let ack_lag: Map<String, Value> = self
-            .ack_lag
-            .iter()
+        let mut lags: Vec<&(String, Histogram<u64>)> = self.ack_lag.iter().collect();
+        lags.sort_by(|a, b| a.0.cmp(&b.0));
+        let ack_lag: Map<String, Value> = lags
+            .into_iter()
             .map(|(k, h)| (k.clone(), stats_of(h)))
             .collect();
         json!({
@@ -461,12 +527,12 @@ impl<W: Write> ZabDump<W> {
         match p {
             Packet::FollowerInfo { info: li, .. } => {
                 conn.sid = li.as_ref().map(|l| l.server_id);
-                conn.learner = None;
+                conn.lag_row = None;
                 ms.followers.insert(learner_key(conn.sid, info), ());
             }
             Packet::ObserverInfo { info: li, .. } => {
                 conn.sid = li.as_ref().map(|l| l.server_id);
-                conn.learner = None;
+                conn.lag_row = None;
                 conn.observer = true;
             }
             Packet::Diff { .. } | Packet::Trunc { .. } | Packet::Snap { .. }
@@ -494,40 +560,36 @@ impl<W: Write> ZabDump<W> {
             Packet::Proposal { zxid, .. }
                 if dir == Direction::ToClient && conn.syncing.is_none() =>
             {
-                let entry = ms.proposals.entry(*zxid).or_default();
-                if entry.first_sent.is_none() {
-                    entry.first_sent = Some(ts);
-                    ms.live_proposals += 1;
-                    ms.first_proposal.get_or_insert(ts);
-                    ms.last_proposal = Some(ts);
-                    ms.last_zxid = Some(ms.last_zxid.map_or(*zxid, |z| z.max(*zxid)));
-                }
-                conn.sent.insert(*zxid, ts);
-                if ms.proposals.len() > MAX_IN_FLIGHT {
-                    // Forget the oldest proposals (their commit was never captured).
-                    let mut zxids: Vec<i64> = ms.proposals.keys().copied().collect();
-                    zxids.sort_unstable();
-                    for z in zxids.into_iter().take(MAX_IN_FLIGHT / 10) {
-                        ms.proposals.remove(&z);
+                if ms.committed_through.is_none_or(|c| *zxid > c) {
+                    let entry = ms.proposals.entry(*zxid, InFlight::default);
+                    if entry.first_sent.is_none() {
+                        entry.first_sent = Some(ts);
+                        ms.live_proposals += 1;
+                        ms.first_proposal.get_or_insert(ts);
+                        ms.last_proposal = Some(ts);
+                        ms.last_zxid = Some(ms.last_zxid.map_or(*zxid, |z| z.max(*zxid)));
                     }
                 }
-                if conn.sent.len() > MAX_IN_FLIGHT {
-                    conn.sent.clear();
-                }
+                *conn.sent.entry(*zxid, || ts) = ts;
             }
             Packet::Ack { zxid } if dir == Direction::ToServer && !conn.observer => {
-                if let Some(sent) = conn.sent.remove(zxid) {
-                    let key = conn
-                        .learner
-                        .get_or_insert_with(|| learner_key(conn.sid, info));
-                    let lag = match ms.ack_lag.get_mut(key.as_str()) {
-                        Some(h) => h,
-                        None => ms.ack_lag.entry(key.clone()).or_insert_with(histogram),
-                    };
-                    let _ = lag.record(micros(sent, ts));
+                if let Some(sent) = conn.sent.take_through(*zxid) {
+                    let row = *conn.lag_row.get_or_insert_with(|| {
+                        let name = learner_key(conn.sid, info);
+                        match ms.ack_lag.iter().position(|(n, _)| *n == name) {
+                            Some(row) => row,
+                            None => {
+                                ms.ack_lag.push((name, histogram()));
+                                ms.ack_lag.len() - 1
+                            }
+                        }
+                    });
+                    if let Some((_, lag)) = ms.ack_lag.get_mut(row) {
+                        let _ = lag.record(micros(sent, ts));
+                    }
                 }
                 let need = ms.quorum_acks();
-                if let Some(entry) = ms.proposals.get_mut(zxid) {
+                if let Some(entry) = ms.proposals.get_mut(*zxid) {
                     entry.acks += 1;
                     if entry.acks >= need && entry.quorum_at.is_none() {
                         entry.quorum_at = Some(ts);
@@ -538,7 +600,8 @@ impl<W: Write> ZabDump<W> {
                 }
             }
             Packet::Commit { zxid } if dir == Direction::ToClient && conn.syncing.is_none() => {
-                if let Some(entry) = ms.proposals.remove(zxid) {
+                ms.committed_through = Some(ms.committed_through.map_or(*zxid, |c| c.max(*zxid)));
+                if let Some(entry) = ms.proposals.take_through(*zxid) {
                     if let Some(first) = entry.first_sent {
                         let us = micros(first, ts);
                         let _ = ms.to_commit.record(us);
@@ -625,8 +688,8 @@ impl<W: Write> StreamHandler for ZabDump<W> {
                 sid: None,
                 observer: false,
                 syncing: None,
-                sent: FastMap::default(),
-                learner: None,
+                sent: ZxidQueue::default(),
+                lag_row: None,
             },
             client_is,
         ))
@@ -662,7 +725,7 @@ impl<W: Write> StreamHandler for ZabDump<W> {
             }
         });
         self.counts.skipped_bytes += skipped;
-        conn.sent.clear();
+        conn.sent = ZxidQueue::default();
     }
 
     fn close(&mut self, mut conn: ZabConn, info: &ConnInfo, _ts: Timestamp, _reason: CloseReason) {
