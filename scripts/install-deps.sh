@@ -9,7 +9,7 @@
 #                          the reference OpenMetrics parser that checks zk-stats-daemon's /metrics
 # Packages already present are not reinstalled. Uses sudo when not run as root.
 set -euo pipefail
-packages=(libpcap-dev tshark zookeeper zookeeper-bin python3-kazoo tcpdump python3-prometheus-client)
+packages=(libpcap-dev tshark zookeeper zookeeper-bin python3-kazoo tcpdump tcpreplay python3-prometheus-client)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

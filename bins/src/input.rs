@@ -44,6 +44,12 @@ pub struct InputArgs {
     #[arg(long)]
     pub promisc: bool,
 
+    /// Hand each packet over as soon as it arrives (live only), as tcpdump's option does.
+    /// Without it packets reach the decoder in batches at most 100 ms late, and the kernel
+    /// buffer holds far more of them, so bursts are not dropped.
+    #[arg(long)]
+    pub immediate_mode: bool,
+
     /// After opening the capture, switch to this user (and its groups), as tcpdump -Z does:
     /// nothing after that runs as root.
     #[arg(short = 'Z', long = "drop-privileges", value_name = "USER")]
@@ -84,6 +90,7 @@ pub fn open_source(
         let mut options = LiveOptions::new(iface.clone());
         options.snaplen = args.snaplen;
         options.promiscuous = args.promisc;
+        options.immediate = args.immediate_mode;
         options.buffer_size = args.buffer_size_kib.saturating_mul(1024);
         let filter = if args.expression.is_empty() {
             default_filter.to_string()

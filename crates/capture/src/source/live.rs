@@ -20,12 +20,19 @@ pub struct LiveOptions {
     pub promiscuous: bool,
     /// Kernel buffer size in bytes (0 keeps libpcap's default).
     pub buffer_size: i32,
-    /// Read timeout in milliseconds: how often the reader wakes up with nothing to read.
+    /// Read timeout in milliseconds: how often the reader wakes up with nothing to read, and
+    /// (outside immediate mode) the longest a packet waits in the kernel before delivery.
     pub timeout_ms: i32,
+    /// Deliver every packet as it arrives. Off by default: libpcap then uses a ring of
+    /// variable-size blocks (TPACKET_V3) that packs small packets densely, while immediate
+    /// mode uses one fixed snaplen-sized slot per packet, so the same buffer holds hundreds of
+    /// packets instead of tens of thousands and a burst overflows it.
+    pub immediate: bool,
 }
 
 impl LiveOptions {
-    /// Defaults for an interface: whole packets, not promiscuous, 8 MiB buffer, 200 ms wakeups.
+    /// Defaults for an interface: whole packets, not promiscuous, 8 MiB buffer, packets
+    /// delivered in blocks at least every 100 ms.
     pub fn new(iface: impl Into<String>) -> LiveOptions {
         LiveOptions {
             iface: iface.into(),
@@ -33,7 +40,8 @@ impl LiveOptions {
             snaplen: 262_144,
             promiscuous: false,
             buffer_size: 8 << 20,
-            timeout_ms: 200,
+            timeout_ms: 100,
+            immediate: false,
         }
     }
 }
@@ -64,7 +72,7 @@ impl LiveSource {
             .snaplen(options.snaplen)
             .promisc(options.promiscuous)
             .timeout(options.timeout_ms)
-            .immediate_mode(true);
+            .immediate_mode(options.immediate);
         if options.buffer_size > 0 {
             inactive = inactive.buffer_size(options.buffer_size);
         }
@@ -146,8 +154,8 @@ impl PacketSource for LiveSource {
     }
 
     fn interrupter(&mut self) -> Option<Box<dyn Fn() + Send + Sync>> {
-        // libpcap may block in poll() indefinitely when no packets arrive (immediate mode,
-        // TPACKET_V3): pcap_breakloop wakes it up, and the next read reports the end.
+        // libpcap may block in poll() indefinitely when no packets arrive: pcap_breakloop
+        // wakes it up, and the next read reports the end.
         let handle = self.capture.as_mut()?.breakloop_handle();
         Some(Box::new(move || handle.breakloop()))
     }
