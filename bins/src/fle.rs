@@ -150,22 +150,31 @@ impl Episode {
         }
     }
 
+    /// The leader the servers' last votes settle on: one named by a majority of them (in any
+    /// state), else the one named by the servers that already follow or lead. Votes from
+    /// earlier in the episode do not count: a follower of a leader that just died may still
+    /// answer FOLLOWING for it before it notices and starts looking itself.
     fn winner(&self, majority: usize) -> Option<i64> {
-        if let Some((leader, _)) = self.decided.iter().max_by_key(|(_, n)| **n) {
-            return Some(*leader);
+        let tally = |decided_only: bool| {
+            let mut tally: BTreeMap<i64, usize> = BTreeMap::new();
+            for v in self
+                .votes
+                .values()
+                .filter(|v| v.leader != fle_proto::NO_VOTE)
+            {
+                if !decided_only || v.state != ServerState::Looking.name() {
+                    *tally.entry(v.leader).or_default() += 1;
+                }
+            }
+            tally
+        };
+        if let Some((leader, _)) = tally(false).into_iter().find(|(_, n)| *n >= majority) {
+            return Some(leader);
         }
-        let mut tally: BTreeMap<i64, usize> = BTreeMap::new();
-        for v in self
-            .votes
-            .values()
-            .filter(|v| v.leader != fle_proto::NO_VOTE)
-        {
-            *tally.entry(v.leader).or_default() += 1;
-        }
-        tally
+        tally(true)
             .into_iter()
-            .find(|(_, n)| *n >= majority)
-            .map(|(l, _)| l)
+            .max_by_key(|(_, n)| *n)
+            .map(|(leader, _)| leader)
     }
 }
 
@@ -583,5 +592,59 @@ impl<W: Write> StreamHandler for FleDump<W> {
 
     fn wants_more(&self) -> bool {
         !self.printer.done()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fle_proto::ServerState::{Following, Leading, Looking};
+
+    /// Feeds (ms, sender sid, state, vote) notifications to a tracker.
+    fn elections(notes: &[(i64, i64, ServerState, i64)]) -> Vec<Election> {
+        let mut tracker = ElectionTracker::default();
+        for &(ms, sid, state, leader) in notes {
+            let n = Notification {
+                state,
+                leader,
+                zxid: 0x1_0000_0000,
+                election_epoch: 1,
+                peer_epoch: Some(1),
+                version: Some(2),
+                config: None,
+                opaque_tail: &[],
+            };
+            let ts = Timestamp(ms * 1_000_000);
+            tracker.observe(ts, Some(sid), String::new(), None, String::new(), &n);
+        }
+        tracker.finish(&HashMap::new())
+    }
+
+    #[test]
+    fn a_stale_following_vote_for_a_dead_leader_does_not_win_the_next_election() {
+        let got = elections(&[
+            // Leader 3 elected.
+            (0, 1, Looking, 3),
+            (1, 2, Looking, 3),
+            (2, 3, Looking, 3),
+            // Leader 3 dies; 1 looks first while 2 still answers as 3's follower, then 2 looks too.
+            (5_000, 1, Looking, 1),
+            (5_001, 2, Following, 3),
+            (5_010, 2, Looking, 2),
+            (5_011, 1, Looking, 2),
+            // 3 restarts and is told who leads.
+            (9_000, 3, Looking, 3),
+            (9_001, 1, Following, 2),
+            (9_002, 2, Leading, 2),
+        ]);
+        let summary: Vec<(Option<i64>, bool)> = got
+            .iter()
+            .map(|e| (e.leader, e.joined_existing_leader))
+            .collect();
+        assert_eq!(
+            summary,
+            [(Some(3), false), (Some(2), false), (Some(2), true)]
+        );
+        assert_eq!(got[2].looking, [3]);
     }
 }
