@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use zkwire_capture::source::{LiveOptions, LiveSource};
 use zkwire_capture::{
     run, CaptureStats, FileSource, PacketSource, PipelineOptions, Reassembler, ReassemblyConfig,
-    RunOutcome, SourceError, StopFlag, StreamHandler,
+    RunOutcome, SourceError, StopFlag, StreamHandler, Take,
 };
 
 /// Where packets come from, and how to capture them live.
@@ -55,6 +55,10 @@ pub struct InputArgs {
     #[arg(short = 'Z', long = "drop-privileges", value_name = "USER")]
     pub drop_privileges: Option<String>,
 
+    /// Stop after reading this many packets (tcpdump's -c; here -c is zktraffic's colours).
+    #[arg(long, value_name = "N")]
+    pub max_packets: Option<u64>,
+
     /// No progress bar when reading a file.
     #[arg(long)]
     pub no_progress: bool,
@@ -82,6 +86,18 @@ pub fn port_filter(ports: &[u16]) -> String {
 /// user gave no expression. A live capture announces itself on stderr once packets are being
 /// captured (as tcpdump does), so scripts can wait for that line before generating traffic.
 pub fn open_source(
+    tool: &str,
+    args: &InputArgs,
+    default_filter: &str,
+) -> Result<Box<dyn PacketSource>, SourceError> {
+    let source = open_unlimited(tool, args, default_filter)?;
+    Ok(match args.max_packets {
+        Some(limit) => Box::new(Take::new(source, limit)),
+        None => source,
+    })
+}
+
+fn open_unlimited(
     tool: &str,
     args: &InputArgs,
     default_filter: &str,

@@ -32,6 +32,6 @@ pub use pipeline::{run, PipelineOptions, RunOutcome, StopFlag};
 pub use reassembly::{
     ClientIs, CloseReason, ConnInfo, Direction, Reassembler, ReassemblyConfig, StreamHandler,
 };
-pub use source::{FileSource, Next, PacketSource, RawPacket, SourceError};
+pub use source::{FileSource, Next, PacketSource, RawPacket, SourceError, Take};
 pub use stats::CaptureStats;
 pub use time::Timestamp;

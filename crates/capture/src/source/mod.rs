@@ -112,3 +112,100 @@ pub enum SourceError {
         detail: String,
     },
 }
+
+impl<S: PacketSource + ?Sized> PacketSource for Box<S> {
+    fn next_packet(&mut self) -> Result<Next<'_>, SourceError> {
+        (**self).next_packet()
+    }
+
+    fn progress(&self) -> (u64, Option<u64>) {
+        (**self).progress()
+    }
+
+    fn drops(&mut self) -> Option<(u64, u64)> {
+        (**self).drops()
+    }
+
+    fn interrupter(&mut self) -> Option<Box<dyn Fn() + Send + Sync>> {
+        (**self).interrupter()
+    }
+}
+
+/// The first `limit` packets of another source, then the end (tcpdump's `-c`): lets a live
+/// run stop by itself once it has seen a known number of packets.
+pub struct Take<S> {
+    inner: S,
+    left: u64,
+}
+
+impl<S: PacketSource> Take<S> {
+    /// At most `limit` packets of `inner`.
+    pub fn new(inner: S, limit: u64) -> Take<S> {
+        Take { inner, left: limit }
+    }
+}
+
+impl<S: PacketSource> PacketSource for Take<S> {
+    fn next_packet(&mut self) -> Result<Next<'_>, SourceError> {
+        if self.left == 0 {
+            return Ok(Next::End);
+        }
+        let next = self.inner.next_packet()?;
+        if let Next::Packet(_) = next {
+            self.left -= 1;
+        }
+        Ok(next)
+    }
+
+    fn progress(&self) -> (u64, Option<u64>) {
+        self.inner.progress()
+    }
+
+    fn drops(&mut self) -> Option<(u64, u64)> {
+        self.inner.drops()
+    }
+
+    fn interrupter(&mut self) -> Option<Box<dyn Fn() + Send + Sync>> {
+        self.inner.interrupter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Endless(u64);
+
+    impl PacketSource for Endless {
+        fn next_packet(&mut self) -> Result<Next<'_>, SourceError> {
+            self.0 += 1;
+            if self.0 % 3 == 0 {
+                return Ok(Next::Idle);
+            }
+            Ok(Next::Packet(RawPacket {
+                ts: Timestamp(self.0 as i64),
+                link: LinkType::ETHERNET,
+                data: &[],
+                orig_len: 0,
+            }))
+        }
+    }
+
+    #[test]
+    fn take_ends_after_the_limit_counting_packets_not_idle_wakeups() {
+        let mut source = Take::new(Endless(0), 5);
+        let mut packets = 0;
+        let mut calls = 0;
+        loop {
+            calls += 1;
+            match source.next_packet().expect("no error") {
+                Next::Packet(_) => packets += 1,
+                Next::Idle => {}
+                Next::End => break,
+            }
+        }
+        assert_eq!(packets, 5);
+        assert!(calls > 6, "idle wakeups were not counted as packets");
+        assert!(matches!(source.next_packet(), Ok(Next::End)));
+    }
+}
