@@ -541,7 +541,9 @@ impl<C> Reassembler<C> {
         self.maybe_sweep(ts, handler);
         let key = FlowKey::of(seg.src, seg.dst);
         let is_new_syn = seg.syn && seg.ack.is_none();
-        // The common case, an established connection, costs one table lookup.
+        // The common cases cost one table lookup: a segment of an established connection,
+        // and one of a connection that is not tracked (another protocol's, say).
+        let mut tracked = false;
         if let Some(flow) = self.flows.get_mut(&key) {
             if flow.conn.is_some() && !is_new_syn {
                 let end = feed(
@@ -558,8 +560,6 @@ impl<C> Reassembler<C> {
                 }
                 return;
             }
-        }
-        if let Some(flow) = self.flows.get_mut(&key) {
             let restarted = match (&flow.conn, is_new_syn) {
                 (None, true) => true,
                 (None, false) => {
@@ -578,14 +578,17 @@ impl<C> Reassembler<C> {
                     flow.halves[dir.index()].isn != Some(seg.seq)
                 }
             };
+            let open = flow.conn.is_some();
             if restarted {
-                if flow.conn.is_some() {
+                if open {
                     self.close_flow(key, ts, CloseReason::Restarted, handler);
                 }
                 self.flows.remove(&key);
+            } else {
+                tracked = true;
             }
         }
-        if !self.flows.contains_key(&key) {
+        if !tracked {
             // Pure ACKs, lone FINs and RSTs do not reveal a stream worth tracking.
             if !seg.syn && seg.payload.is_empty() && seg.missing == 0 {
                 self.stats.ignored_segments += 1;
