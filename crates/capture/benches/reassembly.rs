@@ -1,34 +1,22 @@
-//! Reassembly throughput on a real capture beside the cost of merely iterating its records.
+//! The capture crate's layers on a real capture, bottom up: merely iterating its records, link
+//! decoding (`decode_tcp` on every frame, frames read beforehand), the whole pipeline through
+//! reassembly, and length-prefix framing of the reassembled client-port streams (chunks as the
+//! reassembler delivered them, collected beforehand).
 //!
 //! `ZKWIRE_BENCH_CAPTURE=/path/big.pcap cargo bench -p zkwire-capture` benchmarks any capture;
 //! by default the shipped `tests/data/zk38-mtu1500.pcap` is used. `scripts/bench.sh` makes a
 //! large capture and runs the whole suite.
 
+mod support;
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use std::io::Cursor;
-use std::sync::Arc;
+use support::{capture, frames, source, Streams, CLIENT_PORT};
 use zkwire_capture::source::Next;
 use zkwire_capture::{
-    run, ClientIs, CloseReason, ConnInfo, Direction, FileSource, PacketSource, PipelineOptions,
-    Reassembler, ReassemblyConfig, StreamHandler, TcpSegment, Timestamp,
+    decode_tcp, run, ClientIs, CloseReason, ConnInfo, Direction, Framer, FramerEvent,
+    LengthPrefixed, PacketSource, PipelineOptions, Plausibility, Reassembler, ReassemblyConfig,
+    StreamHandler, TcpSegment, Timestamp,
 };
-
-fn capture() -> Arc<[u8]> {
-    let path = std::env::var("ZKWIRE_BENCH_CAPTURE").unwrap_or_else(|_| {
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../tests/data/zk38-mtu1500.pcap"
-        )
-        .to_string()
-    });
-    std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("read {path}: {e}"))
-        .into()
-}
-
-fn source(bytes: &Arc<[u8]>) -> FileSource {
-    FileSource::from_reader("bench".into(), Cursor::new(bytes.clone()), None).expect("capture")
-}
 
 /// Accepts every connection and counts the bytes delivered, like the cheapest possible tool.
 struct Count(u64);
@@ -52,11 +40,22 @@ impl StreamHandler for Count {
     fn close(&mut self, _: (), _: &ConnInfo, _: Timestamp, _: CloseReason) {}
 }
 
+/// The client protocol's framing (zk-dump's minimum lengths), without a protocol check: the
+/// shipped capture's connections start at their SYN, so the framer never hunts.
+fn client_framing(dir: Direction) -> LengthPrefixed {
+    let min_len = if dir == Direction::ToServer { 8 } else { 16 };
+    LengthPrefixed::new(min_len, 64 << 20, |_| Plausibility::Yes)
+}
+
 fn bench(c: &mut Criterion) {
     let bytes = capture();
+    let frames = frames(&bytes);
+    let client = Streams::collect(&bytes, CLIENT_PORT);
+    let frame_bytes = frames.iter().map(|(_, f)| f.len() as u64).sum();
+
     let mut group = c.benchmark_group("capture");
-    group.throughput(Throughput::Bytes(bytes.len() as u64));
     group.sample_size(20);
+    group.throughput(Throughput::Bytes(bytes.len() as u64));
     group.bench_function("iterate_records", |b| {
         b.iter(|| {
             let mut src = source(&bytes);
@@ -67,6 +66,22 @@ fn bench(c: &mut Criterion) {
             n
         })
     });
+    group.throughput(Throughput::ElementsAndBytes {
+        elements: frames.len() as u64,
+        bytes: frame_bytes,
+    });
+    group.bench_function("link", |b| {
+        b.iter(|| {
+            let mut n = 0usize;
+            for (link, frame) in &frames {
+                if let Ok(segment) = decode_tcp(*link, frame) {
+                    n += segment.payload.len();
+                }
+            }
+            n
+        })
+    });
+    group.throughput(Throughput::Bytes(bytes.len() as u64));
     group.bench_function("decode_and_reassemble", |b| {
         b.iter(|| {
             let mut src = source(&bytes);
@@ -79,6 +94,21 @@ fn bench(c: &mut Criterion) {
                 PipelineOptions::default(),
             );
             count.0
+        })
+    });
+    group.throughput(Throughput::Bytes(client.total_bytes()));
+    group.bench_function("framing", |b| {
+        b.iter(|| {
+            let mut framers: Vec<Framer<LengthPrefixed>> = (client.streams.iter())
+                .map(|s| Framer::new(client_framing(s.dir), client.conns[s.conn].syn_seen))
+                .collect();
+            let mut messages = 0u64;
+            for chunk in &client.chunks {
+                framers[chunk.stream].push(&chunk.bytes, &mut |e| {
+                    messages += u64::from(matches!(e, FramerEvent::Message(_)));
+                });
+            }
+            messages
         })
     });
     group.finish();

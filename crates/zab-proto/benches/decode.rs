@@ -1,0 +1,103 @@
+//! Quorum-protocol decoding of every QuorumPacket of a real capture, one step at a time:
+//! `packet_boundary` (where each record ends, asked at each record start of the reassembled
+//! stream), `parse_quorum_packet` (the record), and `decode_packet` (its data by type and
+//! direction, on records parsed beforehand). The port-2888 streams are reassembled once, before
+//! timing, with zkwire-capture; SASL prelude packets and snapshot streams are not records.
+//!
+//! `ZKWIRE_BENCH_CAPTURE=/path/big.pcap cargo bench -p zab-proto` benchmarks any capture; by
+//! default the shipped `tests/data/zk38-mtu1500.pcap` is used.
+
+#[path = "../../capture/benches/support/mod.rs"]
+mod support;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use support::{capture, throughput, Streams, QUORUM_PORT};
+use zab_proto::{
+    decode_packet, is_quorum_auth_start, packet_boundary, parse_quorum_packet,
+    quorum_auth_boundary, snapshot_stream_boundary, Boundary, Direction, PacketType,
+};
+
+/// A QuorumPacket: the stream from its first byte on, and its length.
+struct Record<'a> {
+    rest: &'a [u8],
+    len: usize,
+    dir: Direction,
+}
+
+impl Record<'_> {
+    fn bytes(&self) -> &[u8] {
+        &self.rest[..self.len]
+    }
+}
+
+/// Every QuorumPacket of a leader ↔ learner stream.
+fn find_records<'a>(stream: &'a [u8], dir: Direction, out: &mut Vec<Record<'a>>) {
+    let (mut at, mut snapshot_next) = (0, false);
+    while at < stream.len() {
+        let rest = &stream[at..];
+        let boundary = if std::mem::take(&mut snapshot_next) {
+            snapshot_stream_boundary(rest)
+        } else if is_quorum_auth_start(rest) == Some(true) {
+            quorum_auth_boundary(rest)
+        } else {
+            let boundary = packet_boundary(rest);
+            if let Boundary::Complete(len) = boundary {
+                let kind =
+                    PacketType::from_i32(i32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]));
+                snapshot_next = dir == Direction::LeaderToLearner
+                    && kind.is_some_and(PacketType::followed_by_snapshot_stream);
+                out.push(Record { rest, len, dir });
+            }
+            boundary
+        };
+        match boundary {
+            Boundary::Complete(len) => at += len,
+            _ => break,
+        }
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let quorum = Streams::collect(&capture(), QUORUM_PORT);
+    let joined = quorum.joined();
+    let mut records = Vec::new();
+    for (stream, bytes) in quorum.streams.iter().zip(&joined) {
+        let dir = match stream.dir {
+            zkwire_capture::Direction::ToServer => Direction::LearnerToLeader,
+            zkwire_capture::Direction::ToClient => Direction::LeaderToLearner,
+        };
+        find_records(bytes, dir, &mut records);
+    }
+    let packets: Vec<_> = (records.iter())
+        .map(|r| (parse_quorum_packet(r.bytes()).expect("record").1, r.dir))
+        .collect();
+
+    let mut group = c.benchmark_group("zab-proto");
+    group.sample_size(20);
+    group.throughput(throughput(records.iter().map(Record::bytes)));
+    group.bench_function("packet_boundary", |b| {
+        b.iter(|| {
+            (records.iter())
+                .filter(|r| packet_boundary(r.rest) == Boundary::Complete(r.len))
+                .count()
+        })
+    });
+    group.bench_function("parse_quorum_packet", |b| {
+        b.iter(|| {
+            (records.iter())
+                .filter(|r| parse_quorum_packet(r.bytes()).is_ok())
+                .count()
+        })
+    });
+    group.bench_function("decode_packet", |b| {
+        b.iter(|| {
+            (packets.iter())
+                .filter(|(p, dir)| decode_packet(p, Some(*dir)).is_ok())
+                .count()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
