@@ -1,22 +1,30 @@
 #!/usr/bin/env bash
-# Offline decoding speed and memory, as issue "Performance" defines them: on a large capture
-# made from the shipped one, the time of `zk-dump --count-requests 0` and of
-# `zab-dump --summary` beside the time of merely reading the records with
-# `tcpdump -r FILE -w /dev/null`, their ratio, packets/s, bytes/s, and peak RSS at 1x and 4x the
-# file size (flat memory means O(active flows), not O(file)). Then the criterion benchmarks.
-# Speed targets live here, never in tests.
+# Offline decoding speed and memory, as the "Performance" issue defines them: on a large real
+# capture, the time of `zk-dump --count-requests 0` and of `zab-dump --summary` beside the time
+# of merely reading the records with `tcpdump -r FILE -w /dev/null`, their ratio, packets/s,
+# bytes/s and peak RSS, at 1x and at 4x the file size (flat memory: O(active flows), not
+# O(file)). Then the criterion benchmarks of every layer. Speed targets live here, never in tests.
 #
-# usage: scripts/bench.sh [COPIES]   (default 100 copies: about 270 MB, 430k packets)
+# usage: scripts/bench.sh [CAPTURE]
+#   CAPTURE defaults to target/bench/loadgen.pcap: record it once with
+#   `sudo scripts/record-big-capture.sh target/bench/loadgen.pcap` (3 minutes of load_gen on a
+#   real 3.8 ensemble, about 1 GB and 5 million packets). Without it, 100 copies of the
+#   shipped capture stand in. The 4x file is made from CAPTURE by scripts/make-big-capture.py.
+#   BENCH_CRITERION=0 skips the criterion benchmarks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-copies=${1:-100}
 mkdir -p target/bench
+capture=${1:-target/bench/loadgen.pcap}
+if [ ! -f "$capture" ]; then
+  echo "bench.sh: $capture is missing (sudo scripts/record-big-capture.sh $capture records one);" \
+    "using 100 copies of tests/data/zk38-mtu1500.pcap instead" >&2
+  capture=target/bench/zk38-x100.pcap
+  [ -f "$capture" ] || python3 scripts/make-big-capture.py tests/data/zk38-mtu1500.pcap 100 "$capture"
+fi
+x4=target/bench/$(basename "$capture" .pcap)-x4.pcap
+[ "$x4" -nt "$capture" ] || python3 scripts/make-big-capture.py "$capture" 4 "$x4"
 cargo build --release --bin zk-dump --bin zab-dump
-make_capture() {
-  local n=$1 out=$PWD/target/bench/zk38-x$1.pcap
-  [ -f "$out" ] || python3 scripts/make-big-capture.py tests/data/zk38-mtu1500.pcap "$n" "$out"
-  echo "$out"
-}
+
 measure() { # prints "seconds peak_kb" of the best of 3 runs
   local best="" kb=""
   for _ in 1 2 3; do
@@ -26,23 +34,29 @@ measure() { # prints "seconds peak_kb" of the best of 3 runs
   done
   echo "$best $kb"
 }
-for scale in 1 4; do
-  file=$(make_capture $((copies * scale)))
+for file in "$capture" "$x4"; do
   size=$(stat -c %s "$file")
-  cat "$file" > /dev/null # warm the page cache
+  cat "$file" > /dev/null # from the page cache, like the runs that follow
   read -r base base_kb < <(measure tcpdump -r "$file" -w /dev/null)
-  read -r zk zk_kb < <(measure target/release/zk-dump -q --count-requests 0 -r "$file")
-  read -r zab zab_kb < <(measure target/release/zab-dump -q --summary --limit 0 -r "$file")
-  python3 - "$file" "$size" "$base" "$zk" "$zk_kb" "$zab" "$zab_kb" <<'PY'
-import subprocess, sys
-f, size, base, zk, zk_kb, zab, zab_kb = sys.argv[1], int(sys.argv[2]), *map(float, sys.argv[3:])
-pkts = int(subprocess.run(["capinfos", "-c", "-M", f], capture_output=True, text=True).stdout.split()[-1]) \
-    if subprocess.run(["which", "capinfos"], capture_output=True).returncode == 0 else 0
+  read -r zk zk_kb < <(measure target/release/zk-dump -q --no-progress --count-requests 0 -r "$file")
+  read -r zab zab_kb < <(measure target/release/zab-dump -q --no-progress --summary --limit 0 -r "$file")
+  target/release/zk-dump -q --no-progress --count-requests 0 --stats-json /tmp/zkwire-bench.json -r "$file" > /dev/null
+  packets=$(python3 -c 'import json; print(json.load(open("/tmp/zkwire-bench.json"))["capture"]["packets"])')
+  python3 - "$file" "$size" "$packets" "$base" "$base_kb" "$zk" "$zk_kb" "$zab" "$zab_kb" <<'PY'
+import sys
+f, size, pkts = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+base, base_kb, zk, zk_kb, zab, zab_kb = map(float, sys.argv[4:])
 print(f"{f}: {size/1e6:.0f} MB, {pkts} packets")
-print(f"  tcpdump -r -w /dev/null          {base:6.3f} s")
-for name, t, kb in (("zk-dump --count-requests 0", zk, zk_kb), ("zab-dump --summary", zab, zab_kb)):
-    rate = f"{pkts/t/1e3:8.0f}k pkt/s" if pkts else ""
-    print(f"  {name:<31} {t:6.3f} s  ratio {t/base:4.2f}  {size/t/1e6:7.0f} MB/s {rate}  peak RSS {kb/1024:6.1f} MiB")
+rows = (("tcpdump -r FILE -w /dev/null", base, base_kb),
+        ("zk-dump --count-requests 0", zk, zk_kb),
+        ("zab-dump --summary", zab, zab_kb))
+for name, t, kb in rows:
+    ratio = "" if name.startswith("tcpdump") else f"ratio {t/base:4.2f}"
+    rate = f"{pkts/t/1e6:5.2f} M pkt/s" if pkts else ""
+    print(f"  {name:<29} {t:6.3f} s  {ratio:10}  {size/t/1e6:6.0f} MB/s  {rate}  peak RSS {kb/1024:6.1f} MiB")
 PY
 done
-ZKWIRE_BENCH_CAPTURE="$(make_capture "$copies")" cargo bench -p zkwire-capture --bench reassembly -- --noplot
+if [ "${BENCH_CRITERION:-1}" != 0 ]; then
+  # On the shipped capture, so numbers compare across machines and commits.
+  cargo bench --workspace --bench '*' -- --noplot
+fi
