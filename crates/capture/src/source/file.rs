@@ -19,6 +19,11 @@ const INITIAL_BUFFER: usize = 1 << 20;
 /// A single record larger than this is treated as corruption rather than buffered.
 const MAX_RECORD: usize = 256 << 20;
 
+type LegacyFrameParser =
+    fn(
+        &[u8],
+    ) -> pcap_parser::nom::IResult<&[u8], pcap_parser::LegacyPcapBlock<'_>, PcapError<&[u8]>>;
+
 #[derive(Debug, Clone, Copy)]
 struct Interface {
     link: LinkType,
@@ -32,6 +37,9 @@ pub struct FileSource {
     reader: Box<dyn PcapReaderIterator + Send>,
     to_consume: usize,
     legacy: Option<Interface>,
+    /// The record parser of a classic pcap file, once its header was read: records are then
+    /// parsed straight from the buffer, without pcap-parser's block enum (see `find_packet`).
+    legacy_frames: Option<LegacyFrameParser>,
     interfaces: Vec<Interface>,
     last_ts: Timestamp,
     bytes_read: Arc<AtomicU64>,
@@ -107,6 +115,7 @@ impl FileSource {
             reader,
             to_consume: 0,
             legacy: None,
+            legacy_frames: None,
             interfaces: Vec::new(),
             last_ts: Timestamp(0),
             bytes_read,
@@ -121,6 +130,28 @@ impl FileSource {
 
     /// Reads blocks until a packet block is found; returns where its bytes are.
     fn find_packet(&mut self) -> Result<Option<Found>, SourceError> {
+        // Classic pcap, the common case: a whole record in the buffer is parsed in place.
+        // Anything else — a record cut by the buffer's end, the end of the file, a damaged
+        // record — takes the general path below, which parses the same bytes again.
+        if let (Some(parse), Some(iface)) = (self.legacy_frames, self.legacy) {
+            self.reader.consume_noshift(self.to_consume);
+            self.to_consume = 0;
+            let data = self.reader.data();
+            if let Ok((rest, b)) = parse(data) {
+                self.to_consume = data.len() - rest.len();
+                return Ok(Some(Found {
+                    ts: Timestamp::from_parts(
+                        b.ts_sec as i64,
+                        b.ts_usec as u64,
+                        iface.units_per_sec,
+                    ),
+                    link: iface.link,
+                    addr: b.data.as_ptr() as usize,
+                    len: b.data.len(),
+                    orig_len: b.origlen,
+                }));
+            }
+        }
         loop {
             if self.to_consume > 0 {
                 // No shift per record: the buffer is compacted once per refill instead.
@@ -142,6 +173,11 @@ impl FileSource {
                                 units_per_sec: units,
                                 offset_secs: 0,
                             });
+                            self.legacy_frames = match (h.is_modified_format(), h.is_bigendian()) {
+                                (true, _) => None,
+                                (false, true) => Some(pcap_parser::pcap::parse_pcap_frame_be),
+                                (false, false) => Some(pcap_parser::pcap::parse_pcap_frame),
+                            };
                             None
                         }
                         PcapBlockOwned::Legacy(b) => {
