@@ -811,3 +811,42 @@ pub fn summary_text(report: &Value) -> Vec<String> {
     }
     lines
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zxid_queue_finds_entries_in_and_out_of_order_and_drops_what_an_ack_passed() {
+        let mut q: ZxidQueue<&str> = ZxidQueue::default();
+        for (z, v) in [(10, "a"), (11, "b"), (13, "d")] {
+            *q.entry(z, || v) = v;
+        }
+        // A zxid below the newest (a late or resent proposal) goes in its place.
+        *q.entry(12, || "c") = "c";
+        assert_eq!(q.entry(11, || "new"), &mut "b", "an existing entry is kept");
+        assert_eq!(q.get_mut(12), Some(&mut "c"));
+        assert_eq!(q.get_mut(14), None);
+        // An ack or commit for 12 takes it and forgets 10 and 11, whose ends were missed.
+        assert_eq!(q.take_through(12), Some("c"));
+        assert_eq!(q.get_mut(10), None);
+        assert_eq!(q.get_mut(11), None);
+        assert_eq!(q.take_through(12), None);
+        assert_eq!(q.take_through(13), Some("d"));
+        assert!(q.items.is_empty());
+    }
+
+    #[test]
+    fn zxid_queue_is_bounded() {
+        let mut q: ZxidQueue<()> = ZxidQueue::default();
+        for z in 0..(MAX_IN_FLIGHT as i64 + 10) {
+            q.entry(z, || ());
+        }
+        assert_eq!(q.items.len(), MAX_IN_FLIGHT);
+        assert_eq!(
+            q.items.front().map(|(z, _)| *z),
+            Some(10),
+            "the oldest went first"
+        );
+    }
+}
