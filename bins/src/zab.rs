@@ -446,7 +446,7 @@ impl<W: Write> ZabDump<W> {
         // The message object is built only when it will be printed: `--summary` alone must not
         // pay for formatting addresses and JSON values on every packet.
         let header = || {
-            let mut m = Map::new();
+            let mut m = Map::with_capacity(24);
             m.insert("ts".into(), json!(ts.as_secs_f64()));
             m.insert("src".into(), json!(src.to_string()));
             m.insert("dst".into(), json!(dst.to_string()));

@@ -205,7 +205,8 @@ impl<W: Write> ZkDump<W> {
     }
 
     fn base(&self, ts: Timestamp, info: &ConnInfo, dir: &str, kind: &str) -> Map<String, Value> {
-        let mut m = Map::new();
+        // Sized for a whole message: growing the map field by field rehashes it several times.
+        let mut m = Map::with_capacity(24);
         m.insert("ts".into(), json!(ts.as_secs_f64()));
         m.insert("client".into(), json!(info.client.to_string()));
         m.insert("server".into(), json!(info.server.to_string()));
