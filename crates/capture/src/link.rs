@@ -91,13 +91,26 @@ pub fn decode_tcp(link: LinkType, frame: &[u8]) -> Result<TcpSegment<'_>, Skip> 
 }
 
 /// The common case, decoded with etherparse's header slices alone: IPv4 or IPv6 right after the
-/// link header, TCP right after IP, lengths consistent, no fragment. Anything else (VLAN tags,
-/// extension headers, fragments, odd lengths, garbage) returns `None` and goes through the
+/// link header (and up to two VLAN tags), TCP right after IP, lengths consistent, no fragment.
+/// Anything else (extension headers, fragments, odd lengths, garbage) returns `None` and goes
+/// through the
 /// general lax slicer, to which this is held equal by a property test. It exists because the
 /// general slicer costs several times more per packet, and most packets are plain.
 fn decode_plain_tcp(link: LinkType, frame: &[u8]) -> Option<TcpSegment<'_>> {
     let (ether_type, ip) = match link {
-        LinkType::ETHERNET => (read_u16(frame, 12).ok()?, frame.get(14..)?),
+        LinkType::ETHERNET => {
+            // Up to two VLAN tags (802.1Q, 802.1ad QinQ), as production captures often carry.
+            let mut at = 12;
+            let mut ether_type = read_u16(frame, at).ok()?;
+            for _ in 0..2 {
+                if ether_type != 0x8100 && ether_type != 0x88a8 {
+                    break;
+                }
+                at += 4;
+                ether_type = read_u16(frame, at).ok()?;
+            }
+            (ether_type, frame.get(at + 2..)?)
+        }
         LinkType::LINUX_SLL => (read_u16(frame, 14).ok()?, frame.get(16..)?),
         LinkType::LINUX_SLL2 => (read_u16(frame, 0).ok()?, frame.get(20..)?),
         LinkType::RAW
@@ -433,7 +446,17 @@ mod tests {
                 f[0..2].copy_from_slice(&ether_type.to_be_bytes());
                 (LinkType::LINUX_SLL2, f)
             }
-            _ => (LinkType::RAW, Vec::new()),
+            3 => (LinkType::RAW, Vec::new()),
+            tags => {
+                // Ethernet with one (802.1Q) or two (802.1ad + 802.1Q) VLAN tags.
+                let mut f = vec![0u8; 12];
+                if tags == 5 {
+                    f.extend_from_slice(&[0x88, 0xa8, 0x00, 0x07]);
+                }
+                f.extend_from_slice(&[0x81, 0x00, 0x00, 0x2a]);
+                f.extend_from_slice(&ether_type.to_be_bytes());
+                (LinkType::ETHERNET, f)
+            }
         };
         frame.extend_from_slice(ip);
         (lt, frame)
@@ -446,13 +469,13 @@ mod tests {
         #[test]
         fn plain_path_agrees_with_the_lax_slicer(
             v6 in proptest::bool::ANY,
-            link in 0usize..4,
+            link in 0usize..6,
             payload_len in 0usize..120,
             flags in 0u8..16,
             seq in proptest::num::u32::ANY,
             pad in 0usize..8,
             cut in proptest::option::of(0usize..200),
-            mutations in proptest::collection::vec((0usize..80, proptest::num::u8::ANY), 0..3),
+            mutations in proptest::collection::vec((0usize..90, proptest::num::u8::ANY), 0..3),
         ) {
             let builder = if v6 {
                 PacketBuilder::ipv6([1; 16], [2; 16], 64)
