@@ -45,7 +45,7 @@ fn workload() -> (Vec<Counted>, Vec<Map<String, Value>>) {
             let frame = tracker.on_client_frame(&f.payload, f.ts, path_of);
             let kind = match &frame {
                 ClientFrame::Connect(_) => Some("ConnectRequest"),
-                ClientFrame::Request(r) => (OpCode::from_i32(r.opcode))
+                ClientFrame::Request(r) => Some(r.opcode)
                     .filter(|&op| op != OpCode::Ping)
                     .map(OpCode::request_name),
                 _ => None,
@@ -58,7 +58,7 @@ fn workload() -> (Vec<Counted>, Vec<Map<String, Value>>) {
             ..
         } = tracker.on_server_frame(&f.payload, f.ts)
         {
-            let Some(op) = OpCode::from_i32(request.opcode).filter(|&o| o != OpCode::Ping) else {
+            let Some(op) = Some(request.opcode).filter(|&o| o != OpCode::Ping) else {
                 continue;
             };
             let mut m = Map::new();

@@ -9,15 +9,11 @@ use hdrhistogram::Histogram;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, VecDeque};
 use std::io::Write;
-use zab_proto::snapshot::Scan;
 use zab_proto::{
-    decode_packet, is_quorum_auth_start, packet_boundary, parse_quorum_auth_packet,
-    parse_quorum_packet, plausible_packet_start, quorum_auth_boundary, Boundary, Packet,
-    PacketType, SnapshotScanner, Zxid,
+    Learner, Packet, PacketType, QuorumConnection, QuorumDirection, QuorumEvent, Zxid,
 };
 use zkwire_capture::{
-    ClientIs, CloseReason, ConnInfo, Direction, FrameLen, Framer, FramerEvent, Plausibility,
-    Splitter, StreamHandler, TcpSegment, Timestamp,
+    ClientIs, CloseReason, ConnInfo, Direction, StreamHandler, TcpSegment, Timestamp,
 };
 
 /// What to show.
@@ -82,75 +78,6 @@ impl serde::Serialize for TypeCounts {
     }
 }
 
-/// Splits one direction of a quorum connection into records.
-pub struct QuorumSplitter {
-    leader_to_learner: bool,
-    snapshot: Option<SnapshotScanner>,
-}
-
-fn boundary(b: Boundary) -> FrameLen {
-    match b {
-        Boundary::Complete(n) => FrameLen::Complete(n),
-        Boundary::Incomplete(n) => FrameLen::Incomplete(n),
-        _ => FrameLen::Invalid,
-    }
-}
-
-impl Splitter for QuorumSplitter {
-    fn frame_len(&mut self, buf: &[u8]) -> FrameLen {
-        if let Some(scanner) = &mut self.snapshot {
-            return match scanner.feed(buf) {
-                Ok(Scan::Done { consumed }) => {
-                    self.snapshot = None;
-                    if consumed > 0 {
-                        FrameLen::Discard(consumed)
-                    } else {
-                        self.frame_len(buf)
-                    }
-                }
-                Ok(Scan::NeedMore { consumed, needed }) if consumed > 0 => {
-                    let _ = needed;
-                    FrameLen::Discard(consumed)
-                }
-                Ok(Scan::NeedMore { needed, .. }) => {
-                    FrameLen::Incomplete(buf.len() + needed.max(1))
-                }
-                Err(_) => {
-                    self.snapshot = None;
-                    FrameLen::Invalid
-                }
-            };
-        }
-        match is_quorum_auth_start(buf) {
-            Some(true) => return boundary(quorum_auth_boundary(buf)),
-            None => return FrameLen::Incomplete(buf.len() + 1),
-            Some(false) => {}
-        }
-        let len = boundary(packet_boundary(buf));
-        if let FrameLen::Complete(_) = len {
-            let code = i32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
-            let snap = PacketType::from_i32(code).is_some_and(|t| t.followed_by_snapshot_stream());
-            if snap && self.leader_to_learner {
-                self.snapshot = Some(SnapshotScanner::new());
-            }
-        }
-        len
-    }
-
-    fn plausible(&mut self, buf: &[u8]) -> Plausibility {
-        match plausible_packet_start(buf) {
-            None => Plausibility::NeedMore,
-            Some(true) => Plausibility::Yes,
-            Some(false) => Plausibility::No,
-        }
-    }
-
-    fn resynced(&mut self) {
-        // A snapshot cannot be resumed from its middle.
-        self.snapshot = None;
-    }
-}
-
 /// A learner's synchronisation with the leader.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SyncReport {
@@ -175,12 +102,15 @@ struct Syncing {
     bytes: u64,
 }
 
-/// Per-connection state.
+/// Per-connection state: zab-proto's decoder, and what `--summary` measures per learner.
 pub struct ZabConn {
-    to_leader: Framer<QuorumSplitter>,
-    to_learner: Framer<QuorumSplitter>,
-    sid: Option<i64>,
-    observer: bool,
+    quorum: QuorumConnection,
+    learner: LearnerState,
+}
+
+/// What `--summary` measures on one learner's connection.
+#[derive(Default)]
+struct LearnerState {
     syncing: Option<Syncing>,
     /// Proposals sent live to this learner and not yet acknowledged: zxid → time.
     sent: ZxidQueue<Timestamp>,
@@ -431,17 +361,29 @@ impl<W: Write> ZabDump<W> {
         self.printer.print(&line);
     }
 
-    fn on_record(
+    fn on_event(
         &mut self,
-        conn: &mut ZabConn,
+        conn: &mut LearnerState,
         info: &ConnInfo,
-        dir: Direction,
         ts: Timestamp,
-        frame: &[u8],
+        ev: QuorumEvent<'_>,
     ) {
+        let dir = match &ev {
+            QuorumEvent::Packet { direction, .. }
+            | QuorumEvent::QuorumAuth { direction, .. }
+            | QuorumEvent::BadPacket { direction, .. } => *direction,
+            QuorumEvent::Snapshot { bytes } => {
+                self.counts.snapshot_bytes += bytes;
+                if let Some(sync) = conn.syncing.as_mut() {
+                    sync.bytes += bytes;
+                }
+                return;
+            }
+            _ => return,
+        };
         let (src, dst) = match dir {
-            Direction::ToServer => (info.client, info.server),
-            Direction::ToClient => (info.server, info.client),
+            QuorumDirection::LearnerToLeader => (info.client, info.server),
+            QuorumDirection::LeaderToLearner => (info.server, info.client),
         };
         // The message object is built only when it will be printed: `--summary` alone must not
         // pay for formatting addresses and JSON values on every packet.
@@ -452,91 +394,91 @@ impl<W: Write> ZabDump<W> {
             m.insert("dst".into(), json!(dst.to_string()));
             m
         };
-        if is_quorum_auth_start(frame) == Some(true) {
-            self.counts.quorum_auth += 1;
-            if self.print && self.wanted("QUORUM_AUTH") {
-                let mut m = header();
-                m.insert("type".into(), json!("QUORUM_AUTH"));
-                if let Ok((_, auth)) = parse_quorum_auth_packet(frame) {
-                    merge_fields(&mut m, serde_json::to_value(auth));
+        match ev {
+            QuorumEvent::QuorumAuth { auth, .. } => {
+                self.counts.quorum_auth += 1;
+                if self.print && self.wanted("QUORUM_AUTH") {
+                    let mut m = header();
+                    m.insert("type".into(), json!("QUORUM_AUTH"));
+                    if let Some(auth) = auth {
+                        merge_fields(&mut m, serde_json::to_value(auth));
+                    }
+                    self.print(&m, src);
                 }
-                self.print(&m, src);
             }
-            return;
-        }
-        let zdir = match dir {
-            Direction::ToServer => zab_proto::Direction::LearnerToLeader,
-            Direction::ToClient => zab_proto::Direction::LeaderToLearner,
-        };
-        let packet = match parse_quorum_packet(frame) {
-            Ok((_, qp)) => {
-                decode_packet(&qp, Some(zdir)).map_err(|e| (e.to_string(), qp.packet_type, qp.zxid))
-            }
-            Err(e) => Err((format!("{e:?}"), -1, 0)),
-        };
-        let packet = match packet {
-            Ok(p) => p,
-            Err((error, code, zxid)) => {
+            QuorumEvent::BadPacket {
+                error,
+                packet_type,
+                zxid,
+                record,
+                ..
+            } => {
                 self.counts.decode_errors += 1;
                 if self.print {
                     let mut m = header();
                     m.insert("type".into(), json!("DecodeError"));
-                    m.insert("type_code".into(), json!(code));
-                    m.insert("zxid_hex".into(), json!(format!("0x{:x}", zxid as u64)));
-                    m.insert("size".into(), json!(frame.len()));
-                    m.insert("error".into(), json!(error));
+                    m.insert("type_code".into(), json!(packet_type.unwrap_or(-1)));
+                    let zxid = zxid.unwrap_or_default();
+                    m.insert("zxid_hex".into(), json!(format!("0x{:x}", zxid.0 as u64)));
+                    m.insert("size".into(), json!(record.len()));
+                    m.insert("error".into(), json!(error.to_string()));
                     self.print(&m, src);
                 }
-                return;
             }
-        };
-        self.counts.packets += 1;
-        let ptype = packet.packet_type();
-        self.counts.by_type.count(ptype);
-        self.measure(conn, info, dir, ts, &packet, frame.len());
-        if !self.print || !self.wanted(ptype.name()) {
-            return;
+            QuorumEvent::Packet {
+                packet,
+                size,
+                learner,
+                ..
+            } => {
+                self.counts.packets += 1;
+                let ptype = packet.packet_type();
+                self.counts.by_type.count(ptype);
+                self.measure(conn, learner, info, dir, ts, &packet, size);
+                if !self.print || !self.wanted(ptype.name()) {
+                    return;
+                }
+                let mut m = header();
+                merge_fields(&mut m, serde_json::to_value(packet));
+                m.insert("epoch_counter".into(), json!(packet.zxid().to_string()));
+                m.insert("size".into(), json!(size));
+                if let Some(sid) = learner.sid {
+                    m.insert("learner_sid".into(), json!(sid));
+                }
+                self.print(&m, src);
+            }
+            _ => {}
         }
-        let mut m = header();
-        merge_fields(&mut m, serde_json::to_value(packet));
-        let zxid = packet.zxid();
-        m.insert("epoch_counter".into(), json!(Zxid(zxid).to_string()));
-        m.insert("size".into(), json!(frame.len()));
-        if let Some(sid) = conn.sid {
-            m.insert("learner_sid".into(), json!(sid));
-        }
-        self.print(&m, src);
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn measure(
         &mut self,
-        conn: &mut ZabConn,
+        conn: &mut LearnerState,
+        learner: Learner,
         info: &ConnInfo,
-        dir: Direction,
+        dir: QuorumDirection,
         ts: Timestamp,
         p: &Packet<'_>,
         size: usize,
     ) {
         let ms = &mut self.measurements;
         if let Some(sync) = conn.syncing.as_mut() {
-            if dir == Direction::ToClient {
+            if dir == QuorumDirection::LeaderToLearner {
                 sync.packets += 1;
                 sync.bytes += size as u64;
             }
         }
         match p {
-            Packet::FollowerInfo { info: li, .. } => {
-                conn.sid = li.as_ref().map(|l| l.server_id);
+            Packet::FollowerInfo { .. } => {
                 conn.lag_row = None;
-                ms.followers.insert(learner_key(conn.sid, info), ());
+                ms.followers.insert(learner_key(learner.sid, info), ());
             }
-            Packet::ObserverInfo { info: li, .. } => {
-                conn.sid = li.as_ref().map(|l| l.server_id);
+            Packet::ObserverInfo { .. } => {
                 conn.lag_row = None;
-                conn.observer = true;
             }
             Packet::Diff { .. } | Packet::Trunc { .. } | Packet::Snap { .. }
-                if dir == Direction::ToClient =>
+                if dir == QuorumDirection::LeaderToLearner =>
             {
                 conn.syncing = Some(Syncing {
                     mode: p.packet_type().name(),
@@ -545,10 +487,10 @@ impl<W: Write> ZabDump<W> {
                     bytes: size as u64,
                 });
             }
-            Packet::UpToDate { .. } if dir == Direction::ToClient => {
+            Packet::UpToDate { .. } if dir == QuorumDirection::LeaderToLearner => {
                 if let Some(s) = conn.syncing.take() {
                     ms.syncs.push(SyncReport {
-                        sid: conn.sid,
+                        sid: learner.sid,
                         learner: info.client.to_string(),
                         mode: s.mode,
                         packets: s.packets,
@@ -558,24 +500,26 @@ impl<W: Write> ZabDump<W> {
                 }
             }
             Packet::Proposal { zxid, .. }
-                if dir == Direction::ToClient && conn.syncing.is_none() =>
+                if dir == QuorumDirection::LeaderToLearner && conn.syncing.is_none() =>
             {
-                if ms.committed_through.is_none_or(|c| *zxid > c) {
-                    let entry = ms.proposals.entry(*zxid, InFlight::default);
+                if ms.committed_through.is_none_or(|c| zxid.0 > c) {
+                    let entry = ms.proposals.entry(zxid.0, InFlight::default);
                     if entry.first_sent.is_none() {
                         entry.first_sent = Some(ts);
                         ms.live_proposals += 1;
                         ms.first_proposal.get_or_insert(ts);
                         ms.last_proposal = Some(ts);
-                        ms.last_zxid = Some(ms.last_zxid.map_or(*zxid, |z| z.max(*zxid)));
+                        ms.last_zxid = Some(ms.last_zxid.map_or(zxid.0, |z| z.max(zxid.0)));
                     }
                 }
-                *conn.sent.entry(*zxid, || ts) = ts;
+                *conn.sent.entry(zxid.0, || ts) = ts;
             }
-            Packet::Ack { zxid } if dir == Direction::ToServer && !conn.observer => {
-                if let Some(sent) = conn.sent.take_through(*zxid) {
+            Packet::Ack { zxid }
+                if dir == QuorumDirection::LearnerToLeader && !learner.observer =>
+            {
+                if let Some(sent) = conn.sent.take_through(zxid.0) {
                     let row = *conn.lag_row.get_or_insert_with(|| {
-                        let name = learner_key(conn.sid, info);
+                        let name = learner_key(learner.sid, info);
                         match ms.ack_lag.iter().position(|(n, _)| *n == name) {
                             Some(row) => row,
                             None => {
@@ -589,7 +533,7 @@ impl<W: Write> ZabDump<W> {
                     }
                 }
                 let need = ms.quorum_acks();
-                if let Some(entry) = ms.proposals.get_mut(*zxid) {
+                if let Some(entry) = ms.proposals.get_mut(zxid.0) {
                     entry.acks += 1;
                     if entry.acks >= need && entry.quorum_at.is_none() {
                         entry.quorum_at = Some(ts);
@@ -599,9 +543,11 @@ impl<W: Write> ZabDump<W> {
                     }
                 }
             }
-            Packet::Commit { zxid } if dir == Direction::ToClient && conn.syncing.is_none() => {
-                ms.committed_through = Some(ms.committed_through.map_or(*zxid, |c| c.max(*zxid)));
-                if let Some(entry) = ms.proposals.take_through(*zxid) {
+            Packet::Commit { zxid }
+                if dir == QuorumDirection::LeaderToLearner && conn.syncing.is_none() =>
+            {
+                ms.committed_through = Some(ms.committed_through.map_or(zxid.0, |c| c.max(zxid.0)));
+                if let Some(entry) = ms.proposals.take_through(zxid.0) {
                     if let Some(first) = entry.first_sent {
                         let us = micros(first, ts);
                         let _ = ms.to_commit.record(us);
@@ -623,40 +569,19 @@ impl<W: Write> ZabDump<W> {
         ts: Timestamp,
         bytes: &[u8],
     ) {
-        // The framer is moved out so that records can go to the decoder, which needs the
-        // connection, straight from the framer's buffer.
-        let mut framer = match dir {
-            Direction::ToServer => std::mem::replace(&mut conn.to_leader, placeholder(false)),
-            Direction::ToClient => std::mem::replace(&mut conn.to_learner, placeholder(true)),
-        };
-        let (mut skipped, mut discarded) = (0u64, 0u64);
-        framer.push(bytes, &mut |ev| match ev {
-            FramerEvent::Message(m) => self.on_record(conn, info, dir, ts, m),
-            FramerEvent::Skipped(n) => skipped += n,
-            FramerEvent::Discarded(n) => discarded += n,
+        let ZabConn { quorum, learner } = conn;
+        quorum.push(quorum_direction(dir), bytes, &mut |ev| {
+            self.on_event(learner, info, ts, ev)
         });
-        self.counts.skipped_bytes += skipped;
-        self.counts.snapshot_bytes += discarded;
-        if let Some(sync) = conn.syncing.as_mut() {
-            if dir == Direction::ToClient {
-                sync.bytes += discarded;
-            }
-        }
-        match dir {
-            Direction::ToServer => conn.to_leader = framer,
-            Direction::ToClient => conn.to_learner = framer,
-        }
     }
 }
 
-fn placeholder(leader_to_learner: bool) -> Framer<QuorumSplitter> {
-    Framer::new(
-        QuorumSplitter {
-            leader_to_learner,
-            snapshot: None,
-        },
-        true,
-    )
+/// The leader owns the quorum port: the TCP client is the learner.
+fn quorum_direction(dir: Direction) -> QuorumDirection {
+    match dir {
+        Direction::ToServer => QuorumDirection::LearnerToLeader,
+        Direction::ToClient => QuorumDirection::LeaderToLearner,
+    }
 }
 
 impl<W: Write> StreamHandler for ZabDump<W> {
@@ -671,28 +596,11 @@ impl<W: Write> StreamHandler for ZabDump<W> {
             return None;
         };
         self.counts.connections += 1;
-        let at_start = first.syn;
-        let framer = |leader_to_learner| {
-            Framer::new(
-                QuorumSplitter {
-                    leader_to_learner,
-                    snapshot: None,
-                },
-                at_start,
-            )
+        let conn = ZabConn {
+            quorum: QuorumConnection::new(first.syn),
+            learner: LearnerState::default(),
         };
-        Some((
-            ZabConn {
-                to_leader: framer(false),
-                to_learner: framer(true),
-                sid: None,
-                observer: false,
-                syncing: None,
-                sent: ZxidQueue::default(),
-                lag_row: None,
-            },
-            client_is,
-        ))
+        Some((conn, client_is))
     }
 
     fn data(
@@ -714,27 +622,20 @@ impl<W: Write> StreamHandler for ZabDump<W> {
         _ts: Timestamp,
         _len: u64,
     ) {
-        let framer = match dir {
-            Direction::ToServer => &mut conn.to_leader,
-            Direction::ToClient => &mut conn.to_learner,
-        };
-        let mut skipped = 0;
-        framer.gap(&mut |ev| {
-            if let FramerEvent::Skipped(n) = ev {
-                skipped += n;
-            }
-        });
-        self.counts.skipped_bytes += skipped;
-        conn.sent = ZxidQueue::default();
+        conn.quorum.gap(quorum_direction(dir));
+        conn.learner.sent = ZxidQueue::default();
     }
 
     fn close(&mut self, mut conn: ZabConn, info: &ConnInfo, _ts: Timestamp, _reason: CloseReason) {
-        self.counts.resyncs += conn.to_leader.stats.resyncs + conn.to_learner.stats.resyncs;
-        self.counts.incomplete_at_close +=
-            (conn.to_leader.finish() + conn.to_learner.finish()) as u64;
-        if let Some(s) = conn.syncing.take() {
+        let (to_leader, to_learner) = conn.quorum.framer_stats();
+        self.counts.resyncs += to_leader.resyncs + to_learner.resyncs;
+        // Bytes dropped while hunting (the framer counts the cut-short tail apart, below).
+        self.counts.skipped_bytes += to_leader.skipped_bytes + to_learner.skipped_bytes;
+        let incomplete = conn.quorum.finish() as u64;
+        self.counts.incomplete_at_close += incomplete;
+        if let Some(s) = conn.learner.syncing.take() {
             self.measurements.syncs.push(SyncReport {
-                sid: conn.sid,
+                sid: conn.quorum.learner().sid,
                 learner: info.client.to_string(),
                 mode: s.mode,
                 packets: s.packets,

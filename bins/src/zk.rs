@@ -13,14 +13,11 @@ use serde_json::{json, Map, Value};
 use std::io::Write;
 use std::net::SocketAddr;
 use zk_proto::codes::xid;
-use zk_proto::framing::{plausible_reply_frame_with_limit, plausible_request_frame_with_limit};
-use zk_proto::tracker::{ClientFrame, Pending, ServerFrame};
 use zk_proto::{
-    error_name, four_letter_word, ConnectionTracker, FourLetterWord, OpCode, ReplyBody, RequestBody,
+    error_name, ClientConnection, ConnectionState, Event, OpCode, ReplyBody, RequestBody,
 };
 use zkwire_capture::{
-    ClientIs, CloseReason, ConnInfo, Direction, Framer, FramerEvent, LengthPrefixed, Plausibility,
-    StreamHandler, TcpSegment, Timestamp,
+    ClientIs, CloseReason, ConnInfo, Direction, StreamHandler, TcpSegment, Timestamp,
 };
 
 /// What to show and how.
@@ -77,10 +74,9 @@ pub struct ZkCounts {
     pub skipped_bytes: u64,
 }
 
-/// Data kept with each outstanding request.
+/// Data kept with each outstanding request (its path is kept by zk-proto's decoder).
 #[derive(Debug)]
 pub struct PendingInfo {
-    path: Option<Box<str>>,
     visible: bool,
     /// The request's text line, held back in paired text mode until the reply comes.
     line: Option<String>,
@@ -89,31 +85,19 @@ pub struct PendingInfo {
     after: Vec<String>,
 }
 
-enum Mode {
-    /// Connection start seen; waiting for the first client bytes to tell Jute from 4lw/TLS.
-    Start(Vec<u8>),
-    Jute,
-    FourLetter {
-        word: FourLetterWord,
-        reply: Vec<u8>,
-        reply_len: u64,
-    },
-    Tls,
+impl Default for PendingInfo {
+    fn default() -> Self {
+        PendingInfo {
+            visible: true,
+            line: None,
+            after: Vec::new(),
+        }
+    }
 }
 
-/// Per-connection state.
+/// Per-connection state: zk-proto's decoder of both directions.
 pub struct ZkConn {
-    mode: Mode,
-    to_server: Framer<LengthPrefixed>,
-    to_client: Framer<LengthPrefixed>,
-    session: Session,
-}
-
-/// The protocol state of a connection, apart from its framers (so a framer can hand messages
-/// straight to the decoder without copying them).
-pub struct Session {
-    tracker: ConnectionTracker<PendingInfo>,
-    client_session: Option<i64>,
+    decoder: ClientConnection<PendingInfo>,
 }
 
 /// A receiver of every decoded message object.
@@ -135,40 +119,12 @@ pub struct ZkDump<W: Write> {
     last_report: Option<Timestamp>,
 }
 
-const FOUR_LETTER_REPLY_KEEP: usize = 64 * 1024;
-
-fn check_request(buf: &[u8]) -> Plausibility {
-    if buf.len() < 12 {
-        return Plausibility::NeedMore;
-    }
-    if plausible_request_frame_with_limit(buf, u32::MAX >> 1) {
-        Plausibility::Yes
-    } else {
-        Plausibility::No
-    }
-}
-
-fn check_reply(buf: &[u8]) -> Plausibility {
-    if buf.len() < 20 {
-        return Plausibility::NeedMore;
-    }
-    if plausible_reply_frame_with_limit(buf, u32::MAX >> 1) {
-        Plausibility::Yes
-    } else {
-        Plausibility::No
-    }
-}
-
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn hex64(v: i64) -> String {
     format!("0x{:x}", v as u64)
-}
-
-fn ts_key(ts: Timestamp) -> u64 {
-    ts.0.max(0) as u64
 }
 
 impl<W: Write> ZkDump<W> {
@@ -276,60 +232,125 @@ impl<W: Write> ZkDump<W> {
         }
     }
 
-    fn on_client_frame(
+    /// Whether `--count-requests` runs alone: it needs only type, path and client, so no
+    /// message object is built.
+    fn counting_only(&self) -> bool {
+        self.observer.is_none()
+            && self
+                .analytics
+                .as_ref()
+                .is_some_and(|a| a.counts_requests_only())
+    }
+
+    fn on_event(
         &mut self,
-        conn: &mut Session,
+        state: &mut ConnectionState<PendingInfo>,
         info: &ConnInfo,
         ts: Timestamp,
-        frame: &[u8],
+        ev: Event<'_, PendingInfo>,
+    ) {
+        match ev {
+            Event::Tls => {
+                self.counts.tls_connections += 1;
+                let m = self.base(ts, info, "tls", "TlsConnection");
+                self.show_connection_line(&m, info, 0);
+            }
+            Event::FourLetterWord { word, size } => {
+                self.counts.four_letter_words += 1;
+                self.counts.messages += 1;
+                let mut m = self.base(ts, info, "four_letter", "FourLetterRequest");
+                m.insert("word".into(), json!(word.as_str()));
+                m.insert("size".into(), json!(size));
+                self.show_connection_line(&m, info, 0);
+            }
+            Event::FourLetterReply { word, reply, size } => {
+                self.counts.messages += 1;
+                let mut m = self.base(ts, info, "four_letter", "FourLetterReply");
+                m.insert("word".into(), json!(word.as_str()));
+                m.insert("size".into(), json!(size));
+                let text = String::from_utf8_lossy(reply);
+                match self.printer.format() {
+                    Format::Json => m.insert("reply".into(), json!(text)),
+                    Format::Text => m.insert(
+                        "first_line".into(),
+                        json!(text.lines().next().unwrap_or("")),
+                    ),
+                };
+                let paired = self.printer.format() == Format::Text && !self.opts.unpaired;
+                self.show_connection_line(&m, info, usize::from(paired));
+            }
+            Event::Unanswered(p) => {
+                self.counts.unanswered_requests += 1;
+                if let Some(line) = p.data.line {
+                    // Paired mode held this request back; it never got a reply.
+                    self.print_line(&format!("{line} (no reply)"));
+                }
+                for line in p.data.after {
+                    self.print_line(&line);
+                }
+            }
+            Event::Connect { .. } | Event::Request { .. } | Event::BadRequest { .. } => {
+                self.on_client_event(state, info, ts, ev)
+            }
+            _ => self.on_server_event(state, info, ts, ev),
+        }
+    }
+
+    /// Observes and prints a line about the connection itself (TLS, four-letter words), which
+    /// a path filter hides.
+    fn show_connection_line(&mut self, m: &Map<String, Value>, info: &ConnInfo, indent: usize) {
+        if self.opts.path_prefix.is_none() {
+            self.observe(m);
+            let line = self.render(m, info, indent);
+            self.print_line(&line);
+        }
+    }
+
+    /// `--count-requests` alone: counts the request by type, path and client.
+    fn count_request(&mut self, info: &ConnInfo, ev: &Event<'_, PendingInfo>) {
+        let (kind, path, ping) = match ev {
+            Event::Connect { .. } => ("ConnectRequest", None, false),
+            Event::Request { request, .. } => (
+                request.opcode.request_name(),
+                request.body.path().map(|p| p.to_string_lossy()),
+                request.opcode == OpCode::Ping,
+            ),
+            _ => {
+                self.counts.decode_errors += 1;
+                return;
+            }
+        };
+        let wanted = match &self.opts.path_prefix {
+            None => true,
+            Some(prefix) => path
+                .as_deref()
+                .is_some_and(|p| p.starts_with(prefix.as_str())),
+        };
+        if let Some(analytics) = self.analytics.as_mut() {
+            if wanted && (!ping || self.opts.include_pings) {
+                analytics.count_request(kind, path.as_deref(), info.client);
+            }
+        }
+    }
+
+    fn on_client_event(
+        &mut self,
+        state: &mut ConnectionState<PendingInfo>,
+        info: &ConnInfo,
+        ts: Timestamp,
+        ev: Event<'_, PendingInfo>,
     ) {
         self.counts.messages += 1;
         self.counts.requests += 1;
-        let payload = &frame[4..];
-        let size = payload.len();
-        let paired = self.printer.format() == Format::Text && !self.opts.unpaired;
-        let mut built: Option<(Map<String, Value>, bool)> = None;
-        let mut pending_path: Option<Box<str>> = None;
-        let classified = conn
-            .tracker
-            .on_client_frame(payload, ts_key(ts), |_| PendingInfo {
-                path: None,
-                visible: true,
-                line: None,
-                after: Vec::new(),
-            });
-        if let Some(analytics) = self.analytics.as_mut().filter(|a| a.counts_requests_only()) {
-            // --count-requests needs only type, path and client: no message object is built.
-            if self.observer.is_none() {
-                let (kind, path, ping) = match &classified {
-                    ClientFrame::Connect(_) => ("ConnectRequest", None, false),
-                    ClientFrame::Request(r) => (
-                        OpCode::from_i32(r.opcode).map_or("UnknownRequest", |o| o.request_name()),
-                        r.body.path().flatten().map(|p| p.to_string_lossy()),
-                        r.opcode == OpCode::Ping as i32,
-                    ),
-                    _ => {
-                        self.counts.decode_errors += 1;
-                        return;
-                    }
-                };
-                let wanted = match &self.opts.path_prefix {
-                    None => true,
-                    Some(prefix) => path
-                        .as_deref()
-                        .is_some_and(|p| p.starts_with(prefix.as_str())),
-                };
-                if wanted && (!ping || self.opts.include_pings) {
-                    analytics.count_request(kind, path.as_deref(), info.client);
-                }
-                return;
-            }
+        if self.counting_only() {
+            self.count_request(info, &ev);
+            return;
         }
-        match &classified {
-            ClientFrame::Connect(c) => {
+        let paired = self.printer.format() == Format::Text && !self.opts.unpaired;
+        let (m, visible, queued) = match ev {
+            Event::Connect { request: c, size } => {
                 let mut m = self.base(ts, info, "connect", "ConnectRequest");
                 if c.session_id != 0 {
-                    conn.client_session = Some(c.session_id);
                     m.insert("session".into(), json!(hex64(c.session_id)));
                 }
                 m.insert("size".into(), json!(size));
@@ -339,100 +360,60 @@ impl<W: Write> ZkDump<W> {
                         m.insert("passwd".into(), json!(hex(p)));
                     }
                 }
-                let visible = self.opts.path_prefix.is_none();
-                built = Some((m, visible));
+                (m, self.opts.path_prefix.is_none(), false)
             }
-            ClientFrame::Request(r) => {
-                let op = OpCode::from_i32(r.opcode);
-                let kind = op.map_or("UnknownRequest", |o| o.request_name());
-                let mut m = self.base(ts, info, "request", kind);
-                m.insert("opcode".into(), json!(r.opcode));
+            Event::Request { request: r, size } => {
+                let mut m = self.base(ts, info, "request", r.opcode.request_name());
+                m.insert("opcode".into(), json!(r.opcode.as_i32()));
                 m.insert("xid".into(), json!(r.xid));
-                let path = r
-                    .body
-                    .path()
-                    .flatten()
-                    .map(|p| p.to_string_lossy().into_owned());
+                let path = r.body.path().map(|p| p.to_string_lossy());
                 if let Some(p) = &path {
                     m.insert("path".into(), json!(p));
                 }
                 m.insert("size".into(), json!(size));
-                if let Some(s) = conn.tracker.session_id().or(conn.client_session) {
+                if let Some(s) = state.session_id() {
                     m.insert("session".into(), json!(hex64(s)));
                 }
                 merge_fields(&mut m, serde_json::to_value(r.body));
-                if let RequestBody::Auth(a) = &r.body {
-                    // The identity part of a digest credential (`user:password`) is no secret
-                    // (ACLs show it); the password never leaves this function unless asked.
-                    let scheme = a
-                        .scheme
-                        .map(|s| s.to_string_lossy().into_owned())
-                        .unwrap_or_default();
-                    if let (Some(cred), "digest") = (a.auth, scheme.as_str()) {
-                        let user = cred.split(|b| *b == b':').next().unwrap_or_default();
-                        m.insert("auth_user".into(), json!(String::from_utf8_lossy(user)));
-                    }
-                }
-                if self.opts.show_secrets {
-                    match &r.body {
-                        RequestBody::Auth(a) => {
-                            if let Some(cred) = a.auth {
-                                m.insert("credential".into(), json!(String::from_utf8_lossy(cred)));
-                            }
-                        }
-                        RequestBody::Sasl(t) => {
-                            if let Some(tok) = t.token {
-                                m.insert("token".into(), json!(hex(tok)));
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-                let is_ping = r.opcode == OpCode::Ping as i32;
+                self.add_credentials(&mut m, &r.body);
+                let is_ping = r.opcode == OpCode::Ping;
                 let visible =
                     (!is_ping || self.opts.include_pings) && self.path_wanted(path.as_deref());
-                pending_path = path.map(String::into_boxed_str);
-                built = Some((m, visible));
+                (m, visible, true)
             }
-            ClientFrame::Undecodable { error, xid, opcode } => {
+            Event::BadRequest {
+                error,
+                xid,
+                opcode,
+                payload,
+            } => {
                 self.counts.decode_errors += 1;
                 let mut m = self.base(ts, info, "request", "DecodeError");
                 if let Some(op) = opcode {
-                    m.insert("opcode".into(), json!(op));
+                    m.insert("opcode".into(), json!(op.as_i32()));
                 }
                 if let Some(x) = xid {
                     m.insert("xid".into(), json!(x));
                 }
-                m.insert("size".into(), json!(size));
+                m.insert("size".into(), json!(payload.len()));
                 m.insert("error".into(), json!(error.to_string()));
                 if self.opts.dump_bad_packets {
                     m.insert("hex".into(), json!(hex(payload)));
                 }
-                built = Some((m, true));
+                (m, true, xid.is_some() && opcode.is_some())
             }
-            _ => {}
-        }
-        let queued = matches!(
-            classified,
-            ClientFrame::Request(_)
-                | ClientFrame::Undecodable {
-                    xid: Some(_),
-                    opcode: Some(_),
-                    ..
-                }
-        );
-        let Some((m, visible)) = built else { return };
+            _ => return,
+        };
         if visible {
             self.observe(&m);
         }
         let line = visible.then(|| self.render(&m, info, 0));
-        // Fill in the entry the tracker just queued for this request.
+        // Fill in the entry the decoder just queued for this request.
         if queued {
-            if let Some(p) = conn.tracker.last_pending_mut() {
-                p.data.path = pending_path;
+            if let Some(p) = state.last_pending_mut() {
                 p.data.visible = visible;
-                if paired && !matches!(classified, ClientFrame::Connect(_)) {
-                    p.data.line = line.clone();
+                if paired {
+                    p.data.line = line;
                     return;
                 }
             }
@@ -442,29 +423,50 @@ impl<W: Write> ZkDump<W> {
         }
     }
 
-    fn on_server_frame(
+    /// The identity part of a digest credential, and credentials themselves when asked.
+    fn add_credentials(&self, m: &mut Map<String, Value>, body: &RequestBody<'_>) {
+        if let RequestBody::Auth(a) = body {
+            // The identity part of a digest credential (`user:password`) is no secret (ACLs
+            // show it); the password never leaves this function unless asked.
+            let scheme = a
+                .scheme
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if let (Some(cred), "digest") = (a.auth, scheme.as_str()) {
+                let user = cred.split(|b| *b == b':').next().unwrap_or_default();
+                m.insert("auth_user".into(), json!(String::from_utf8_lossy(user)));
+            }
+        }
+        if self.opts.show_secrets {
+            match body {
+                RequestBody::Auth(a) => {
+                    if let Some(cred) = a.auth {
+                        m.insert("credential".into(), json!(String::from_utf8_lossy(cred)));
+                    }
+                }
+                RequestBody::Sasl(t) => {
+                    if let Some(tok) = t.token {
+                        m.insert("token".into(), json!(hex(tok)));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn on_server_event(
         &mut self,
-        conn: &mut Session,
+        state: &mut ConnectionState<PendingInfo>,
         info: &ConnInfo,
         ts: Timestamp,
-        frame: &[u8],
+        ev: Event<'_, PendingInfo>,
     ) {
         self.counts.messages += 1;
-        let payload = &frame[4..];
-        let size = payload.len();
-        let classified = conn.tracker.on_server_frame(payload, ts_key(ts));
-        if self.observer.is_none()
-            && self
-                .analytics
-                .as_ref()
-                .is_some_and(|a| a.counts_requests_only())
-        {
+        if self.counting_only() {
             // Replies only keep the pairing state in step; --count-requests does not show them.
-            match classified {
-                ServerFrame::Reply { reply, .. } if reply.header.xid == xid::NOTIFICATION => {
-                    self.counts.events += 1
-                }
-                ServerFrame::Undecodable { .. } => {
+            match ev {
+                Event::Watch { .. } => self.counts.events += 1,
+                Event::BadReply { .. } => {
                     self.counts.decode_errors += 1;
                     self.counts.replies += 1;
                 }
@@ -472,8 +474,8 @@ impl<W: Write> ZkDump<W> {
             }
             return;
         }
-        let (m, visible, request_line, after) = match classified {
-            ServerFrame::Connect(c) => {
+        let (m, visible, held) = match ev {
+            Event::ConnectReply { reply: c, size } => {
                 self.counts.replies += 1;
                 let mut m = self.base(ts, info, "connect_reply", "ConnectReply");
                 m.insert("session".into(), json!(hex64(c.session_id)));
@@ -487,99 +489,89 @@ impl<W: Write> ZkDump<W> {
                         m.insert("passwd".into(), json!(hex(p)));
                     }
                 }
-                (m, self.opts.path_prefix.is_none(), None, Vec::new())
+                (m, self.opts.path_prefix.is_none(), None)
             }
-            ServerFrame::Reply { reply, matched } => {
-                if reply.header.xid == xid::NOTIFICATION {
-                    self.counts.events += 1;
-                    let ReplyBody::Notification(ev) = reply.body else {
-                        // parse_reply always decodes xid -1 as a notification.
-                        return;
-                    };
-                    let name =
-                        zk_proto::event_type_name(ev.event_type).unwrap_or("UnknownWatchEvent");
-                    let mut m = self.base(ts, info, "event", &format!("Event{name}"));
-                    let path = ev.path.map(|p| p.to_string_lossy().into_owned());
-                    if let Some(p) = &path {
-                        m.insert("path".into(), json!(p));
-                    }
-                    m.insert("xid".into(), json!(-1));
-                    m.insert("zxid".into(), json!(zxid_text(reply.header.zxid)));
-                    m.insert("size".into(), json!(size));
-                    if let Some(s) = conn.tracker.session_id().or(conn.client_session) {
-                        m.insert("session".into(), json!(hex64(s)));
-                    }
-                    m.insert("event".into(), json!(name));
-                    m.insert(
-                        "state".into(),
-                        json!(zk_proto::keeper_state_name(ev.state)
-                            .map_or(Value::from(ev.state), Value::from)),
-                    );
-                    let visible = self.path_wanted(path.as_deref());
-                    (m, visible, None, Vec::new())
+            Event::Watch { event, zxid, size } => {
+                self.counts.events += 1;
+                let name =
+                    zk_proto::event_type_name(event.event_type).unwrap_or("UnknownWatchEvent");
+                let mut m = self.base(ts, info, "event", &format!("Event{name}"));
+                let path = event.path.map(|p| p.to_string_lossy().into_owned());
+                if let Some(p) = &path {
+                    m.insert("path".into(), json!(p));
+                }
+                m.insert("xid".into(), json!(-1));
+                m.insert("zxid".into(), json!(zxid_text(zxid)));
+                m.insert("size".into(), json!(size));
+                if let Some(s) = state.session_id() {
+                    m.insert("session".into(), json!(hex64(s)));
+                }
+                m.insert("event".into(), json!(name));
+                m.insert(
+                    "state".into(),
+                    json!(zk_proto::keeper_state_name(event.state)
+                        .map_or(Value::from(event.state), Value::from)),
+                );
+                let visible = self.path_wanted(path.as_deref());
+                (m, visible, None)
+            }
+            Event::Reply {
+                reply,
+                request,
+                latency_ns,
+                size,
+            } => {
+                self.counts.replies += 1;
+                let kind = reply.opcode.map_or("unknown", |op| op.reply_name());
+                if reply.opcode.is_some() {
+                    self.counts.typed_replies += 1;
                 } else {
-                    self.counts.replies += 1;
-                    let typed = reply.opcode.is_some();
-                    let kind = match reply.opcode.and_then(OpCode::from_i32) {
-                        Some(op) if typed => op.reply_name(),
-                        _ => "unknown",
-                    };
-                    if typed {
-                        self.counts.typed_replies += 1;
-                    } else {
-                        self.counts.unmatched_replies += 1;
-                    }
-                    let mut m = self.base(ts, info, "reply", kind);
-                    if let Some(op) = reply.opcode {
-                        m.insert("opcode".into(), json!(op));
-                    }
-                    m.insert("xid".into(), json!(reply.header.xid));
-                    if let Some(p) = matched.as_ref().and_then(|p| p.data.path.as_deref()) {
-                        m.insert("path".into(), json!(p));
-                    }
-                    m.insert("size".into(), json!(size));
-                    if let Some(s) = conn.tracker.session_id().or(conn.client_session) {
-                        m.insert("session".into(), json!(hex64(s)));
-                    }
-                    m.insert("zxid".into(), json!(zxid_text(reply.header.zxid)));
-                    m.insert("err".into(), json!(reply.header.err));
-                    m.insert(
-                        "error".into(),
-                        json!(error_name(reply.header.err).unwrap_or("UNKNOWN")),
-                    );
-                    if let Some(p) = &matched {
-                        m.insert(
-                            "latency_us".into(),
-                            json!((ts_key(ts).saturating_sub(p.ts)) / 1000),
-                        );
-                    }
-                    merge_fields(&mut m, serde_json::to_value(reply.body));
-                    if self.opts.show_secrets {
-                        if let ReplyBody::Sasl(t) = reply.body {
-                            if let Some(tok) = t.token {
-                                m.insert("token".into(), json!(hex(tok)));
-                            }
+                    self.counts.unmatched_replies += 1;
+                }
+                let mut m = self.base(ts, info, "reply", kind);
+                if let Some(op) = reply.opcode {
+                    m.insert("opcode".into(), json!(op.as_i32()));
+                }
+                m.insert("xid".into(), json!(reply.header.xid));
+                if let Some(p) = request.as_ref().and_then(|p| p.path.as_deref()) {
+                    m.insert("path".into(), json!(p));
+                }
+                m.insert("size".into(), json!(size));
+                if let Some(s) = state.session_id() {
+                    m.insert("session".into(), json!(hex64(s)));
+                }
+                m.insert("zxid".into(), json!(zxid_text(reply.header.zxid)));
+                m.insert("err".into(), json!(reply.header.err));
+                m.insert(
+                    "error".into(),
+                    json!(error_name(reply.header.err).unwrap_or("UNKNOWN")),
+                );
+                if let Some(ns) = latency_ns {
+                    m.insert("latency_us".into(), json!(ns / 1000));
+                }
+                merge_fields(&mut m, serde_json::to_value(reply.body));
+                if self.opts.show_secrets {
+                    if let ReplyBody::Sasl(t) = reply.body {
+                        if let Some(tok) = t.token {
+                            m.insert("token".into(), json!(hex(tok)));
                         }
                     }
-                    let (visible, line, after) = match matched {
-                        Some(Pending { data, .. }) => (data.visible, data.line, data.after),
-                        None => {
-                            let ping = reply.header.xid == xid::PING;
-                            (
-                                self.opts.path_prefix.is_none()
-                                    && (!ping || self.opts.include_pings),
-                                None,
-                                Vec::new(),
-                            )
-                        }
-                    };
-                    (m, visible, line, after)
+                }
+                match request {
+                    Some(p) => (m, p.data.visible, Some(p.data)),
+                    None => {
+                        let ping = reply.header.xid == xid::PING;
+                        let visible =
+                            self.opts.path_prefix.is_none() && (!ping || self.opts.include_pings);
+                        (m, visible, None)
+                    }
                 }
             }
-            ServerFrame::Undecodable {
+            Event::BadReply {
                 error,
                 header,
-                matched,
+                request,
+                payload,
             } => {
                 self.counts.replies += 1;
                 self.counts.decode_errors += 1;
@@ -589,38 +581,31 @@ impl<W: Write> ZkDump<W> {
                     m.insert("zxid".into(), json!(zxid_text(h.zxid)));
                     m.insert("err".into(), json!(h.err));
                 }
-                if let Some(p) = &matched {
-                    m.insert("opcode".into(), json!(p.opcode));
+                if let Some(p) = &request {
+                    m.insert("opcode".into(), json!(p.opcode.as_i32()));
                 }
-                m.insert("size".into(), json!(size));
+                m.insert("size".into(), json!(payload.len()));
                 m.insert("error".into(), json!(error.to_string()));
                 if self.opts.dump_bad_packets {
                     m.insert("hex".into(), json!(hex(payload)));
                 }
-                let (line, after) =
-                    matched.map_or((None, Vec::new()), |p| (p.data.line, p.data.after));
-                (m, true, line, after)
+                (m, true, request.map(|p| p.data))
             }
             _ => return,
         };
+        let (request_line, after) = held.map_or((None, Vec::new()), |d| (d.line, d.after));
         let paired = self.printer.format() == Format::Text && !self.opts.unpaired;
         if visible {
             self.observe(&m);
             if let Some(line) = request_line {
                 self.print_line(&line);
             }
-            let line = self.render(
-                &m,
-                info,
-                usize::from(paired && m.get("dir") == Some(&json!("reply"))),
-            );
-            if paired && m.get("dir") == Some(&json!("event")) {
+            let dir = m.get("dir").and_then(Value::as_str).unwrap_or("");
+            let (is_reply, is_event) = (dir == "reply", dir == "event");
+            let line = self.render(&m, info, usize::from(paired && is_reply));
+            if paired && is_event {
                 // Hold the event behind the newest request still waiting for its reply.
-                if let Some(p) = conn
-                    .tracker
-                    .last_pending_mut()
-                    .filter(|p| p.data.line.is_some())
-                {
+                if let Some(p) = state.last_pending_mut().filter(|p| p.data.line.is_some()) {
                     p.data.after.push(line);
                     return;
                 }
@@ -632,135 +617,19 @@ impl<W: Write> ZkDump<W> {
         }
     }
 
-    fn start_mode(&mut self, conn: &mut ZkConn, info: &ConnInfo, ts: Timestamp) -> Option<Vec<u8>> {
-        let Mode::Start(buf) = &mut conn.mode else {
-            return None;
-        };
-        if buf.is_empty() {
-            return None;
-        }
-        if buf[0] == 0x16 {
-            conn.mode = Mode::Tls;
-            self.counts.tls_connections += 1;
-            let m = self.base(ts, info, "tls", "TlsConnection");
-            if self.opts.path_prefix.is_none() {
-                self.observe(&m);
-                let line = self.render(&m, info, 0);
-                self.print_line(&line);
-            }
-            return None;
-        }
-        if buf.len() < 4 {
-            return None;
-        }
-        let held = std::mem::take(buf);
-        if let Some(word) = four_letter_word(&held[..4]) {
-            self.counts.four_letter_words += 1;
-            self.counts.messages += 1;
-            let mut m = self.base(ts, info, "four_letter", "FourLetterRequest");
-            m.insert("word".into(), json!(word.as_str()));
-            m.insert("size".into(), json!(held.len()));
-            conn.mode = Mode::FourLetter {
-                word,
-                reply: Vec::new(),
-                reply_len: 0,
-            };
-            if self.opts.path_prefix.is_none() {
-                self.observe(&m);
-                let line = self.render(&m, info, 0);
-                self.print_line(&line);
-            }
-            return None;
-        }
-        conn.mode = Mode::Jute;
-        Some(held)
-    }
-
-    fn push_frames(
-        &mut self,
-        conn: &mut ZkConn,
-        info: &ConnInfo,
-        dir: Direction,
-        ts: Timestamp,
-        bytes: &[u8],
-    ) {
-        let ZkConn {
-            to_server,
-            to_client,
-            session,
-            ..
-        } = conn;
-        let framer = match dir {
-            Direction::ToServer => to_server,
-            Direction::ToClient => to_client,
-        };
-        let mut skipped = 0u64;
-        framer.push(bytes, &mut |ev| match ev {
-            FramerEvent::Message(m) => match dir {
-                Direction::ToServer => self.on_client_frame(session, info, ts, m),
-                Direction::ToClient => self.on_server_frame(session, info, ts, m),
-            },
-            FramerEvent::Skipped(n) => skipped += n,
-            FramerEvent::Discarded(_) => {}
-        });
-        self.counts.skipped_bytes += skipped;
-    }
-
     fn finish_conn(&mut self, conn: &mut ZkConn, info: &ConnInfo, ts: Timestamp) {
-        if let Mode::FourLetter {
-            word,
-            reply,
-            reply_len,
-        } = &conn.mode
-        {
-            self.counts.messages += 1;
-            let mut m = self.base(ts, info, "four_letter", "FourLetterReply");
-            m.insert("word".into(), json!(word.as_str()));
-            m.insert("size".into(), json!(reply_len));
-            let text = String::from_utf8_lossy(reply);
-            match self.printer.format() {
-                Format::Json => {
-                    m.insert("reply".into(), json!(text));
-                }
-                Format::Text => {
-                    m.insert(
-                        "first_line".into(),
-                        json!(text.lines().next().unwrap_or("")),
-                    );
-                }
-            }
-            if self.opts.path_prefix.is_none() {
-                self.observe(&m);
-                let paired = self.printer.format() == Format::Text && !self.opts.unpaired;
-                let line = self.render(&m, info, usize::from(paired));
-                self.print_line(&line);
-            }
-        }
+        conn.decoder
+            .finish(&mut |state, ev| self.on_event(state, info, ts, ev));
         if self.analytics.is_some() || self.observer.is_some() {
             let mut m = self.base(ts, info, "closed", "ConnectionClosed");
-            if let Some(s) = conn
-                .session
-                .tracker
-                .session_id()
-                .or(conn.session.client_session)
-            {
+            if let Some(s) = conn.decoder.state().session_id() {
                 m.insert("session".into(), json!(hex64(s)));
             }
             self.observe(&m);
         }
-        let unanswered: Vec<Pending<PendingInfo>> = conn.session.tracker.close().collect();
-        self.counts.unanswered_requests += unanswered.len() as u64;
-        for p in unanswered {
-            if let Some(line) = p.data.line {
-                // Paired mode held this request back; it never got a reply.
-                self.print_line(&format!("{line} (no reply)"));
-            }
-            for line in p.data.after {
-                self.print_line(&line);
-            }
-        }
-        self.counts.resyncs += conn.to_server.stats.resyncs + conn.to_client.stats.resyncs;
-        self.counts.skipped_bytes += (conn.to_server.finish() + conn.to_client.finish()) as u64;
+        let (to_server, to_client) = conn.decoder.framer_stats();
+        self.counts.resyncs += to_server.resyncs + to_client.resyncs;
+        self.counts.skipped_bytes += to_server.skipped_bytes + to_client.skipped_bytes;
     }
 }
 
@@ -801,24 +670,8 @@ impl<W: Write> StreamHandler for ZkDump<W> {
             m.insert("type".into(), json!("ConnectionOpened"));
             observer(&m);
         }
-        let at_start = first.syn;
-        let max = self.opts.max_frame;
-        Some((
-            ZkConn {
-                mode: if at_start {
-                    Mode::Start(Vec::new())
-                } else {
-                    Mode::Jute
-                },
-                to_server: Framer::new(LengthPrefixed::new(8, max, check_request), at_start),
-                to_client: Framer::new(LengthPrefixed::new(16, max, check_reply), at_start),
-                session: Session {
-                    tracker: ConnectionTracker::new(at_start),
-                    client_session: None,
-                },
-            },
-            client_is,
-        ))
+        let decoder = ClientConnection::new(first.syn, self.opts.max_frame);
+        Some((ZkConn { decoder }, client_is))
     }
 
     fn data(
@@ -829,35 +682,9 @@ impl<W: Write> StreamHandler for ZkDump<W> {
         ts: Timestamp,
         bytes: &[u8],
     ) {
-        match &mut conn.mode {
-            Mode::Start(buf) => {
-                if dir == Direction::ToClient {
-                    // The server spoke first: not a four-letter word; decode as Jute.
-                    let held = std::mem::take(buf);
-                    conn.mode = Mode::Jute;
-                    if !held.is_empty() {
-                        self.push_frames(conn, info, Direction::ToServer, ts, &held);
-                    }
-                    self.push_frames(conn, info, dir, ts, bytes);
-                    return;
-                }
-                buf.extend_from_slice(bytes);
-                if let Some(held) = self.start_mode(conn, info, ts) {
-                    self.push_frames(conn, info, Direction::ToServer, ts, &held);
-                }
-            }
-            Mode::Jute => self.push_frames(conn, info, dir, ts, bytes),
-            Mode::FourLetter {
-                reply, reply_len, ..
-            } => {
-                if dir == Direction::ToClient {
-                    *reply_len += bytes.len() as u64;
-                    let room = FOUR_LETTER_REPLY_KEEP.saturating_sub(reply.len());
-                    reply.extend_from_slice(&bytes[..bytes.len().min(room)]);
-                }
-            }
-            Mode::Tls => {}
-        }
+        conn.decoder.push(dir, ts, bytes, &mut |state, ev| {
+            self.on_event(state, info, ts, ev)
+        });
     }
 
     fn gap(
@@ -868,20 +695,7 @@ impl<W: Write> StreamHandler for ZkDump<W> {
         _ts: Timestamp,
         _len: u64,
     ) {
-        let mut skipped = 0;
-        let framer = match dir {
-            Direction::ToServer => &mut conn.to_server,
-            Direction::ToClient => &mut conn.to_client,
-        };
-        framer.gap(&mut |ev| {
-            if let FramerEvent::Skipped(n) = ev {
-                skipped += n
-            }
-        });
-        self.counts.skipped_bytes += skipped;
-        if let Mode::Start(_) = conn.mode {
-            conn.mode = Mode::Jute;
-        }
+        conn.decoder.gap(dir);
     }
 
     fn close(&mut self, mut conn: ZkConn, info: &ConnInfo, ts: Timestamp, _reason: CloseReason) {

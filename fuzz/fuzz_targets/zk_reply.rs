@@ -1,4 +1,4 @@
-//! `zk_proto::parse_reply` with the request opcode chosen by the first input byte (see
+//! `zk_proto::decode_reply` with the request opcode chosen by the first input byte (see
 //! `zkwire_fuzz::reply_opcode`: an index into `OpCode::ALL`, untyped, or a raw i32) and the rest
 //! as the frame payload; also fed to a connection tracker as a server frame.
 //!
@@ -7,14 +7,14 @@
 
 use libfuzzer_sys::fuzz_target;
 use zk_proto::tracker::ConnectionTracker;
-use zk_proto::{parse_reply, plausible_reply_frame, Encode};
+use zk_proto::{decode_reply, plausible_reply_frame, Encode};
 use zkwire_fuzz::reply_opcode;
 
 fuzz_target!(|data: &[u8]| {
     let Some((op, payload)) = reply_opcode(data) else {
         return;
     };
-    if let Ok(reply) = parse_reply(payload, op) {
+    if let Ok(reply) = decode_reply(payload, op) {
         assert_eq!(reply.to_bytes().len(), payload.len());
         let _ = format!("{reply:?}");
     }
@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
     if let Some(xid) = payload.first_chunk::<4>().map(|b| i32::from_be_bytes(*b)) {
         if payload.len() >= 16 && ![-1, -2, -4].contains(&xid) {
             assert!(
-                parse_reply(payload, None).is_ok(),
+                decode_reply(payload, None).is_ok(),
                 "untyped reply must decode"
             );
         }

@@ -1,4 +1,4 @@
-//! `zk_proto::parse_request` on arbitrary frame payloads (the bytes after the 4-byte length
+//! `zk_proto::decode_request` on arbitrary frame payloads (the bytes after the 4-byte length
 //! prefix), plus the request-side stream helpers and the connection tracker.
 //!
 //! Checks: no panic; a decoded request has a known opcode, re-encodes to exactly as many bytes
@@ -9,12 +9,12 @@
 use libfuzzer_sys::fuzz_target;
 use zk_proto::tracker::ConnectionTracker;
 use zk_proto::{
-    four_letter_word, frame_len, parse_request, plausible_request_frame, Encode, FrameStatus,
+    four_letter_word, frame_len, decode_request, plausible_request_frame, Encode, FrameStatus,
     OpCode,
 };
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(req) = parse_request(data) {
+    if let Ok(req) = decode_request(data) {
         assert!(OpCode::from_i32(req.opcode).is_some());
         assert_eq!(req.to_bytes().len(), data.len());
         let _ = req.body.path();
@@ -26,7 +26,7 @@ fuzz_target!(|data: &[u8]| {
     match frame_len(data, 1 << 20) {
         FrameStatus::Complete { total_len } => {
             assert!(total_len <= data.len());
-            let _ = parse_request(&data[4..total_len]);
+            let _ = decode_request(&data[4..total_len]);
         }
         FrameStatus::Incomplete { needed } => assert!(needed > 0),
         FrameStatus::Invalid { .. } => {}

@@ -10,7 +10,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use zk_proto::{parse_reply, parse_request, Encode};
+use zk_proto::{decode_reply, decode_request, Encode};
 use zkwire_fuzz::reply_opcode;
 
 fuzz_target!(|data: &[u8]| {
@@ -18,10 +18,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     if sel & 1 == 0 {
-        if let Ok(a) = parse_request(rest) {
+        if let Ok(a) = decode_request(rest) {
             let enc = a.to_bytes();
             assert_eq!(enc.len(), rest.len(), "request re-encoding changed length");
-            let b = parse_request(&enc).expect("re-encoded request must decode");
+            let b = decode_request(&enc).expect("re-encoded request must decode");
             assert_eq!(a, b);
             assert_eq!(b.to_bytes(), enc);
         }
@@ -29,10 +29,10 @@ fuzz_target!(|data: &[u8]| {
         let Some((op, payload)) = reply_opcode(rest) else {
             return;
         };
-        if let Ok(a) = parse_reply(payload, op) {
+        if let Ok(a) = decode_reply(payload, op) {
             let enc = a.to_bytes();
             assert_eq!(enc.len(), payload.len(), "reply re-encoding changed length");
-            let b = parse_reply(&enc, op).expect("re-encoded reply must decode");
+            let b = decode_reply(&enc, op).expect("re-encoded reply must decode");
             assert_eq!(a, b);
             assert_eq!(b.to_bytes(), enc);
         }

@@ -483,7 +483,8 @@ fn request_counts_equal_the_ground_truth_in_every_grouping() {
     let by_path = expected(&|t| t["path"].as_str().unwrap_or("(none)").to_string());
     let by_type = expected(&|t| match t["opcode"].as_i64() {
         None => "ConnectRequest".to_string(),
-        Some(op) => zk_proto::OpCode::from_i32(op as i32)
+        Some(op) => Some(zk_proto::OpCode::from_i32(op as i32))
+            .filter(|op| op.is_known())
             .expect("known opcode")
             .request_name()
             .to_string(),

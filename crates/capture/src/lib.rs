@@ -10,23 +10,21 @@
 //!   frames, whose missing bytes become a hole, never data.
 //! * [`reassembly`]: the TCP reassembler, which turns segments into in-order byte streams
 //!   per connection and direction, with explicit gap events where bytes will never arrive.
-//! * [`framing`]: the [`framing::Framer`], which turns a byte stream into whole messages using a
-//!   protocol-supplied [`framing::Splitter`], and finds the next plausible boundary after a gap.
+//! * [`framing`] (from `zkwire-jute`, shared with the protocol crates): the [`Framer`], which
+//!   turns a byte stream into whole messages using a protocol-supplied [`Splitter`] — every
+//!   protocol crate ships its own — and finds the next plausible boundary after a gap.
 //! * [`pipeline`]: the loop that drives packets from a source through the layers above.
 //!
 //! Everything below the source is sans-IO and deterministic: the same packets in the same order
 //! give the same events, whatever the wall clock says.
 #![forbid(unsafe_code)]
 
-pub mod framing;
 pub mod link;
 pub mod pipeline;
 pub mod reassembly;
 pub mod source;
 pub mod stats;
-pub mod time;
 
-pub use framing::{FrameLen, Framer, FramerEvent, LengthPrefixed, Plausibility, Splitter};
 pub use link::{decode_tcp, LinkType, TcpSegment};
 pub use pipeline::{run, PipelineOptions, RunOutcome, StopFlag};
 pub use reassembly::{
@@ -34,4 +32,8 @@ pub use reassembly::{
 };
 pub use source::{FileSource, Next, PacketSource, RawPacket, SourceError, Take};
 pub use stats::CaptureStats;
-pub use time::Timestamp;
+pub use zkwire_jute::Timestamp;
+pub use zkwire_jute::{framing, time};
+pub use zkwire_jute::{
+    Boundary, Framer, FramerEvent, FramerStats, LengthPrefixed, Plausibility, Splitter,
+};

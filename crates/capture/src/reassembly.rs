@@ -21,29 +21,13 @@ use std::collections::{BTreeMap, HashMap};
 type FlowMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 use std::net::SocketAddr;
 
-/// Which way bytes flow within a connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Direction {
-    /// From the client (the connection's initiator) to the server.
-    ToServer,
-    /// From the server to the client.
-    ToClient,
-}
+pub use zkwire_jute::Direction;
 
-impl Direction {
-    fn index(self) -> usize {
-        match self {
-            Direction::ToServer => 0,
-            Direction::ToClient => 1,
-        }
-    }
-
-    /// The other direction.
-    pub fn reverse(self) -> Direction {
-        match self {
-            Direction::ToServer => Direction::ToClient,
-            Direction::ToClient => Direction::ToServer,
-        }
+/// Index of a direction in per-direction arrays.
+fn index(dir: Direction) -> usize {
+    match dir {
+        Direction::ToServer => 0,
+        Direction::ToClient => 1,
     }
 }
 
@@ -438,7 +422,7 @@ fn feed<C, H: StreamHandler<Conn = C>>(
         Direction::ToClient
     };
     if let Some(ack) = seg.ack {
-        flow.halves[dir.reverse().index()].note_peer_ack(ack);
+        flow.halves[index(dir.reverse())].note_peer_ack(ack);
     }
     if seg.rst {
         return Some(CloseReason::Reset);
@@ -447,7 +431,7 @@ fn feed<C, H: StreamHandler<Conn = C>>(
         info, conn, halves, ..
     } = flow;
     let conn = conn.as_mut()?;
-    let half = &mut halves[dir.index()];
+    let half = &mut halves[index(dir)];
     let mut data_seq = seg.seq;
     if seg.syn {
         half.isn = Some(seg.seq);
@@ -575,7 +559,7 @@ impl<C> Reassembler<C> {
                     } else {
                         Direction::ToClient
                     };
-                    flow.halves[dir.index()].isn != Some(seg.seq)
+                    flow.halves[index(dir)].isn != Some(seg.seq)
                 }
             };
             let open = flow.conn.is_some();
@@ -658,7 +642,7 @@ impl<C> Reassembler<C> {
             return;
         };
         for dir in [Direction::ToServer, Direction::ToClient] {
-            let half = &mut flow.halves[dir.index()];
+            let half = &mut flow.halves[index(dir)];
             let info = &flow.info;
             let mut emit = |ev: Ev<'_>| match ev {
                 Ev::Data(bytes) => handler.data(&mut conn, info, dir, ts, bytes),
@@ -724,7 +708,7 @@ impl<C> Reassembler<C> {
                 continue;
             }
             for dir in [Direction::ToServer, Direction::ToClient] {
-                let half = &mut flow.halves[dir.index()];
+                let half = &mut flow.halves[index(dir)];
                 if half
                     .hole_since
                     .is_some_and(|s| now.nanos_since(s) > self.config.hole_timeout_ns)
@@ -798,17 +782,17 @@ mod tests {
             bytes: &[u8],
         ) {
             self.streams
-                .entry((info.id, dir.index()))
+                .entry((info.id, index(dir)))
                 .or_default()
                 .extend_from_slice(bytes);
         }
         fn gap(&mut self, _: &mut (), info: &ConnInfo, dir: Direction, _: Timestamp, len: u64) {
             let at = self
                 .streams
-                .get(&(info.id, dir.index()))
+                .get(&(info.id, index(dir)))
                 .map_or(0, |s| s.len());
             self.gaps
-                .entry((info.id, dir.index()))
+                .entry((info.id, index(dir)))
                 .or_default()
                 .push((at, len));
         }

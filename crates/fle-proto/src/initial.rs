@@ -20,7 +20,7 @@ use nom::error::{Error, ErrorKind};
 use nom::{Err, IResult, Needed};
 use zk_proto::jute::{parse_int, parse_long, write_int, write_long, Encode, JuteStr};
 
-use crate::error::{Boundary, DecodeError};
+use zkwire_jute::{Boundary, DecodeError};
 
 /// Protocol version of the 3.5.0+ initial message (`0xFFFFFFFFFFFF0000`).
 pub const PROTOCOL_VERSION_V1: i64 = -65536;

@@ -73,19 +73,12 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub mod auth;
-mod error;
 pub mod initial;
 pub mod notification;
 #[cfg(feature = "serde")]
 mod ser;
 pub mod stream;
 
-pub use auth::{
-    decode_quorum_auth_packet, parse_quorum_auth_packet, quorum_auth_boundary,
-    starts_with_quorum_auth, AuthStatus, QuorumAuthPacket, QUORUM_AUTH_MAGIC,
-};
-pub use error::{Boundary, DecodeError};
 pub use initial::{
     challenge, decode_initial_message, initial_message_boundary, parse_initial_message, Addresses,
     ChallengeOutcome, InitialFormat, InitialMessage, PROTOCOL_VERSION_V1, PROTOCOL_VERSION_V2,
@@ -96,7 +89,14 @@ pub use notification::{
     NotificationFormat, ServerState, NO_VOTE, PACKET_MAX_SIZE,
 };
 pub use stream::{ElectionMessage, ElectionStream, Sender, Step};
-pub use zk_proto::jute::{Encode, JuteStr};
+/// The quorum-SASL prelude, shared with the quorum port (from `zkwire-jute`).
+pub use zkwire_jute::quorum_auth;
+pub use zkwire_jute::quorum_auth::{
+    decode_quorum_auth_packet, parse_quorum_auth_packet, quorum_auth_boundary,
+    starts_with_quorum_auth, AuthStatus, QuorumAuthPacket, QUORUM_AUTH_MAGIC,
+};
+pub use zkwire_jute::{nom, Boundary, DecodeError, Plausibility};
+pub use zkwire_jute::{Encode, JuteStr};
 
 /// Compiles and runs the README's example as a doctest, so it cannot drift from the API.
 #[cfg(doctest)]

@@ -14,7 +14,8 @@
 
 use zk_proto::jute::{write_int, write_long, Encode, JuteStr};
 
-use crate::error::{Boundary, DecodeError};
+use zkwire_jute::jute::{int_at, long_at};
+use zkwire_jute::{Boundary, DecodeError};
 
 /// Largest frame payload receivers accept (`QuorumCnxManager.PACKETMAXSIZE`, 512 KiB); a
 /// larger length prefix makes the receiver close the connection.
@@ -221,18 +222,6 @@ impl Encode for Notification<'_> {
     }
 }
 
-fn int_at(p: &[u8], at: usize) -> Option<i32> {
-    p.get(at..)?
-        .first_chunk::<4>()
-        .map(|b| i32::from_be_bytes(*b))
-}
-
-fn long_at(p: &[u8], at: usize) -> Option<i64> {
-    p.get(at..)?
-        .first_chunk::<8>()
-        .map(|b| i64::from_be_bytes(*b))
-}
-
 /// Decodes a notification payload (the bytes after the 4-byte length), choosing the format
 /// from its length as a current receiver does (spec §4.5):
 ///
@@ -313,7 +302,7 @@ pub fn parse_framed_notification(buf: &[u8]) -> Result<(Notification<'_>, usize)
         Boundary::Incomplete(total) => Err(DecodeError::Truncated {
             needed: Some(total - buf.len()),
         }),
-        Boundary::Invalid => Err(DecodeError::invalid("frame length", 0)),
+        Boundary::Invalid | Boundary::Discard(_) => Err(DecodeError::invalid("frame length", 0)),
     }
 }
 

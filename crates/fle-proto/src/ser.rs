@@ -6,13 +6,12 @@
 //!   `state` (name), `leader`, `zxid` (number) and `zxid_hex` (`"0x…"` of the unsigned value),
 //!   `election_epoch`, `peer_epoch` (null in the 28-byte format), `version` (null before
 //!   40 bytes), `config` (text or null), `sentinel_vote` (observer's `Long.MIN_VALUE` vote).
-//! * [`QuorumAuthPacket`] → `status` (name, or the number if unknown) and `token_len` (null
-//!   for a null token); the token itself is a credential exchange and is never emitted.
+//! * `QuorumAuthPacket` (from `zkwire-jute`) → `magic`, `status`, `status_name` and
+//!   `token_len`; the token itself is a credential exchange and is never emitted.
 
 use serde::ser::{SerializeStruct, Serializer};
 use serde::Serialize;
 
-use crate::auth::QuorumAuthPacket;
 use crate::initial::InitialMessage;
 use crate::notification::{Notification, ServerState};
 
@@ -65,18 +64,6 @@ impl Serialize for Notification<'_> {
         st.serialize_field("version", &self.version)?;
         st.serialize_field("config", &self.config.map(|c| c.to_string_lossy()))?;
         st.serialize_field("sentinel_vote", &self.is_sentinel_vote())?;
-        st.end()
-    }
-}
-
-impl Serialize for QuorumAuthPacket<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("QuorumAuthPacket", 2)?;
-        match self.status() {
-            Some(k) => st.serialize_field("status", k.name())?,
-            None => st.serialize_field("status", &self.status)?,
-        }
-        st.serialize_field("token_len", &self.token.map(<[u8]>::len))?;
         st.end()
     }
 }

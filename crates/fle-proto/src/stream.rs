@@ -21,14 +21,16 @@
 //! once seen. The caller keeps the byte buffer and drops `len` bytes after each [`Step`] that
 //! carries one.
 
-use crate::auth::{parse_quorum_auth_packet, starts_with_quorum_auth, QuorumAuthPacket};
-use crate::error::{Boundary, DecodeError};
 use crate::initial::{
     parse_initial_message, InitialMessage, PROTOCOL_VERSION_V1, PROTOCOL_VERSION_V2,
 };
 use crate::notification::{
     frame_verdict, notification_frame_len, parse_notification, Notification, PACKET_MAX_SIZE,
 };
+use zkwire_jute::quorum_auth::{
+    parse_quorum_auth_packet, starts_with_quorum_auth, QuorumAuthPacket,
+};
+use zkwire_jute::{Boundary, DecodeError, Plausibility};
 
 /// Which peer wrote the bytes a decoder is fed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -203,7 +205,7 @@ impl ElectionStream {
             self.phase = Phase::Initial;
             return self.initial(buf);
         }
-        if starts_with_quorum_auth(buf) == Some(true) {
+        if starts_with_quorum_auth(buf) == Plausibility::Yes {
             self.phase = Phase::Prelude;
             return self.prelude(buf);
         }
@@ -230,8 +232,8 @@ impl ElectionStream {
         match starts_with_quorum_auth(buf) {
             // Fewer than 8 bytes that agree with the magic so far; no frame can start with
             // them (0x5f… is far above any frame length), so waiting loses nothing.
-            None => Step::NeedMore { at_least: 8 },
-            Some(true) => match parse_quorum_auth_packet(buf) {
+            Plausibility::NeedMore => Step::NeedMore { at_least: 8 },
+            Plausibility::Yes => match parse_quorum_auth_packet(buf) {
                 Ok((rest, p)) => Step::Message {
                     len: buf.len() - rest.len(),
                     message: ElectionMessage::QuorumAuth(p),
@@ -248,7 +250,7 @@ impl ElectionStream {
                     Step::Invalid
                 }
             },
-            Some(false) => {
+            Plausibility::No => {
                 self.phase = Phase::Frames;
                 self.frame(buf)
             }
@@ -265,7 +267,7 @@ impl ElectionStream {
                 Err(error) => Step::BadFrame { len, error },
             },
             Boundary::Incomplete(at_least) => Step::NeedMore { at_least },
-            Boundary::Invalid => {
+            Boundary::Invalid | Boundary::Discard(_) => {
                 self.phase = Phase::Broken;
                 Step::Invalid
             }

@@ -83,6 +83,6 @@ fn auth_token_is_not_emitted() {
     };
     assert_eq!(
         to_value(ElectionMessage::QuorumAuth(p)).unwrap(),
-        json!({"quorum_auth": {"status": "SUCCESS", "token_len": 6}})
+        json!({"quorum_auth": {"magic": "0x5f2435013501edcc", "status": 1, "status_name": "SUCCESS", "token_len": 6}})
     );
 }

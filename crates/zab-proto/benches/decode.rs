@@ -13,15 +13,16 @@ mod support;
 use criterion::{criterion_group, criterion_main, Criterion};
 use support::{capture, throughput, Streams, QUORUM_PORT};
 use zab_proto::{
-    decode_packet, is_quorum_auth_start, packet_boundary, parse_quorum_packet,
-    quorum_auth_boundary, snapshot_stream_boundary, Boundary, Direction, PacketType,
+    decode_packet, packet_boundary, parse_quorum_packet, quorum_auth_boundary,
+    snapshot_stream_boundary, starts_with_quorum_auth, Boundary, PacketType, Plausibility,
+    QuorumDirection,
 };
 
 /// A QuorumPacket: the stream from its first byte on, and its length.
 struct Record<'a> {
     rest: &'a [u8],
     len: usize,
-    dir: Direction,
+    dir: QuorumDirection,
 }
 
 impl Record<'_> {
@@ -31,20 +32,20 @@ impl Record<'_> {
 }
 
 /// Every QuorumPacket of a leader ↔ learner stream.
-fn find_records<'a>(stream: &'a [u8], dir: Direction, out: &mut Vec<Record<'a>>) {
+fn find_records<'a>(stream: &'a [u8], dir: QuorumDirection, out: &mut Vec<Record<'a>>) {
     let (mut at, mut snapshot_next) = (0, false);
     while at < stream.len() {
         let rest = &stream[at..];
         let boundary = if std::mem::take(&mut snapshot_next) {
             snapshot_stream_boundary(rest)
-        } else if is_quorum_auth_start(rest) == Some(true) {
+        } else if starts_with_quorum_auth(rest) == Plausibility::Yes {
             quorum_auth_boundary(rest)
         } else {
             let boundary = packet_boundary(rest);
             if let Boundary::Complete(len) = boundary {
                 let kind =
                     PacketType::from_i32(i32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]));
-                snapshot_next = dir == Direction::LeaderToLearner
+                snapshot_next = dir == QuorumDirection::LeaderToLearner
                     && kind.is_some_and(PacketType::followed_by_snapshot_stream);
                 out.push(Record { rest, len, dir });
             }
@@ -63,8 +64,8 @@ fn bench(c: &mut Criterion) {
     let mut records = Vec::new();
     for (stream, bytes) in quorum.streams.iter().zip(&joined) {
         let dir = match stream.dir {
-            zkwire_capture::Direction::ToServer => Direction::LearnerToLeader,
-            zkwire_capture::Direction::ToClient => Direction::LeaderToLearner,
+            zkwire_capture::Direction::ToServer => QuorumDirection::LearnerToLeader,
+            zkwire_capture::Direction::ToClient => QuorumDirection::LeaderToLearner,
         };
         find_records(bytes, dir, &mut records);
     }

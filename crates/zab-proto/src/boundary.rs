@@ -6,8 +6,8 @@
 //!
 //! A connection carries, in order:
 //! 1. optionally, the SASL prelude: zero or more [`QuorumAuthPacket`](crate::QuorumAuthPacket)s
-//!    in each direction, each recognised by its 8-byte magic ([`crate::is_quorum_auth_start`]);
-//!    use [`quorum_auth_boundary`] for their length. The magic can never start a QuorumPacket,
+//!    in each direction, each recognised by its 8-byte magic ([`crate::starts_with_quorum_auth`]);
+//!    use [`crate::quorum_auth_boundary`] for their length. The magic can never start a QuorumPacket,
 //!    so testing each record start for it is safe (no extra state needed);
 //! 2. QuorumPackets: [`packet_boundary`];
 //! 3. exactly once, in the **leader → learner** direction only, right after a `SNAP` packet
@@ -15,6 +15,8 @@
 //!    snapshot stream that is not a QuorumPacket: use
 //!    [`crate::snapshot::SnapshotScanner`] (incremental) or
 //!    [`crate::snapshot_stream_boundary`] (one buffer) until it ends, then go back to 2.
+//!
+//! [`crate::stream::QuorumSplitter`] does all of this for a [`zkwire_jute::Framer`].
 //!
 //! So the only state is one flag per leader → learner stream, "a snapshot stream is next",
 //! set when a SNAP packet ([`PacketType::followed_by_snapshot_stream`]) has been framed, plus
@@ -25,9 +27,10 @@
 //! stream cannot be resynchronised by grammar — scan for the 14-byte signature
 //! `00 00 00 0a "BenWasHere"` followed by a plausible packet instead.
 
-use crate::auth::QUORUM_AUTH_MAGIC;
 use crate::data::decode_packet;
 use crate::packet::{parse_quorum_packet, PacketType};
+use zkwire_jute::jute::{int_at, long_at};
+use zkwire_jute::{Boundary, Plausibility};
 
 /// Default ceiling for `data` and string lengths (64 MiB): far above ZooKeeper's 1 MiB
 /// `jute.maxbuffer` default, because operators raise it.
@@ -45,30 +48,6 @@ pub const PLAUSIBLE_MAX_AUTHINFO: u32 = 64;
 
 /// Minimum size of a QuorumPacket (null data, null authinfo).
 pub const MIN_PACKET_LEN: usize = 20;
-
-/// Where the record starting at `buf[0]` ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Boundary {
-    /// `buf[..n]` is one whole record.
-    Complete(usize),
-    /// The record is at least this many bytes long in total (more than `buf.len()`); wait for
-    /// that many bytes and ask again.
-    Incomplete(usize),
-    /// The bytes cannot start a record (bad type, negative or oversized length, bad magic).
-    Invalid,
-}
-
-fn int_at(b: &[u8], at: usize) -> Option<i32> {
-    b.get(at..at.checked_add(4)?)
-        .map(|s| i32::from_be_bytes([s[0], s[1], s[2], s[3]]))
-}
-
-fn long_at(b: &[u8], at: usize) -> Option<i64> {
-    let s = b.get(at..at.checked_add(8)?)?;
-    let mut a = [0u8; 8];
-    a.copy_from_slice(s);
-    Some(i64::from_be_bytes(a))
-}
 
 /// Length of a Jute buffer/ustring payload from its prefix: `Some(0)` for null (-1), `None`
 /// for other negatives or lengths above `max`.
@@ -129,27 +108,6 @@ pub fn packet_boundary_with_limit(buf: &[u8], max_data_len: u32) -> Boundary {
     Boundary::Complete(pos)
 }
 
-/// Where the QuorumAuthPacket starting at `buf[0]` ends (`Invalid` when the magic does not
-/// match — as soon as a differing byte is visible — or the token length is bad).
-pub fn quorum_auth_boundary(buf: &[u8]) -> Boundary {
-    const HEAD: usize = 16;
-    if crate::auth::is_quorum_auth_start(buf) == Some(false) {
-        return Boundary::Invalid;
-    }
-    debug_assert!(buf.len() < 8 || long_at(buf, 0) == Some(QUORUM_AUTH_MAGIC));
-    let Some(n) = int_at(buf, 12) else {
-        return Boundary::Incomplete(HEAD);
-    };
-    let Some(n) = payload_len(n, DEFAULT_MAX_DATA_LEN) else {
-        return Boundary::Invalid;
-    };
-    if buf.len() >= HEAD + n {
-        Boundary::Complete(HEAD + n)
-    } else {
-        Boundary::Incomplete(HEAD + n)
-    }
-}
-
 /// Header-level plausibility of a packet at `b[0]`: type, zxid and the data length the type
 /// can have. `None` when `b` is too short to judge, `Some(false)` as soon as anything visible
 /// is wrong.
@@ -188,12 +146,12 @@ fn header_plausible(b: &[u8], max_data_len: u32) -> Option<bool> {
 }
 
 /// [`plausible_packet_start_with_limit`] with [`PLAUSIBLE_MAX_DATA_LEN`].
-pub fn plausible_packet_start(buf: &[u8]) -> Option<bool> {
+pub fn plausible_packet_start(buf: &[u8]) -> Plausibility {
     plausible_packet_start_with_limit(buf, PLAUSIBLE_MAX_DATA_LEN)
 }
 
 /// Whether `buf` plausibly starts at a QuorumPacket boundary, for resynchronisation after a
-/// gap. `None` means "need more bytes to tell".
+/// gap ([`Plausibility::NeedMore`] until the bytes at hand can tell).
 ///
 /// Checks, failing fast on the first visible problem: a known type; a zxid of -1 where the
 /// type always carries -1, else a non-negative zxid with epoch < 2^24; a data length the type
@@ -202,14 +160,21 @@ pub fn plausible_packet_start(buf: &[u8]) -> Option<bool> {
 /// types that carry one. Once the whole packet is in `buf`, its data must decode with
 /// [`crate::decode_packet`]; and when the next packet's 16-byte header is in `buf` too (and
 /// the packet is not SNAP, which a snapshot stream follows), that header must be plausible.
-pub fn plausible_packet_start_with_limit(buf: &[u8], max_data_len: u32) -> Option<bool> {
+pub fn plausible_packet_start_with_limit(buf: &[u8], max_data_len: u32) -> Plausibility {
+    match packet_start(buf, max_data_len) {
+        None => Plausibility::NeedMore,
+        Some(yes) => Plausibility::from(yes),
+    }
+}
+
+fn packet_start(buf: &[u8], max_data_len: u32) -> Option<bool> {
     if !header_plausible(buf, max_data_len)? {
         return Some(false);
     }
     let n = match packet_boundary_with_limit(buf, max_data_len) {
         Boundary::Complete(n) => n,
         Boundary::Incomplete(_) => return None,
-        Boundary::Invalid => return Some(false),
+        Boundary::Invalid | Boundary::Discard(_) => return Some(false),
     };
     let Ok((_, qp)) = parse_quorum_packet(&buf[..n]) else {
         return Some(false);
@@ -257,31 +222,19 @@ mod tests {
 
     #[test]
     fn plausibility() {
-        assert_eq!(plausible_packet_start(&COMMIT[..10]), None);
-        assert_eq!(plausible_packet_start(&COMMIT), Some(true));
+        use Plausibility::{NeedMore, No, Yes};
+        assert_eq!(plausible_packet_start(&COMMIT[..10]), NeedMore);
+        assert_eq!(plausible_packet_start(&COMMIT), Yes);
         let mut two = COMMIT.to_vec();
         two.extend_from_slice(&COMMIT);
-        assert_eq!(plausible_packet_start(&two), Some(true));
+        assert_eq!(plausible_packet_start(&two), Yes);
         two[23] = 0x30;
-        assert_eq!(plausible_packet_start(&two), Some(false));
+        assert_eq!(plausible_packet_start(&two), No);
         // COMMIT with data is not a layout COMMIT has.
         let mut d = COMMIT;
         d[15] = 0;
         d[12..16].copy_from_slice(&4i32.to_be_bytes());
-        assert_eq!(plausible_packet_start(&d), Some(false));
-        assert_eq!(
-            plausible_packet_start(&[0x5f, 0x24, 0x35, 0x01]),
-            Some(false)
-        );
-    }
-
-    #[test]
-    fn auth_boundary() {
-        let mut a = QUORUM_AUTH_MAGIC.to_be_bytes().to_vec();
-        assert_eq!(quorum_auth_boundary(&a[..3]), Boundary::Incomplete(16));
-        a.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 2, 9, 9]);
-        assert_eq!(quorum_auth_boundary(&a), Boundary::Complete(18));
-        assert_eq!(quorum_auth_boundary(&a[..17]), Boundary::Incomplete(18));
-        assert_eq!(quorum_auth_boundary(&COMMIT), Boundary::Invalid);
+        assert_eq!(plausible_packet_start(&d), No);
+        assert_eq!(plausible_packet_start(&[0x5f, 0x24, 0x35, 0x01]), No);
     }
 }

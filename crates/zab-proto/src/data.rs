@@ -16,10 +16,13 @@ use zk_proto::jute::{parse_bool, parse_int, parse_long, write_buffer, Encode, Ju
 use zk_proto::message::{parse_request_body, RequestBody};
 use zk_proto::records::Id;
 
-use crate::error::{complete, from_nom, DecodeError, Direction};
-use crate::macros::record;
 use crate::packet::{PacketType, QuorumPacket};
 use crate::txn::{decode_txn_entry, parse_create_session_txn, CreateSessionTxn, TxnEntry};
+use crate::zxid::Zxid;
+use crate::QuorumDirection as Direction;
+use zkwire_jute::error::{complete, from_nom};
+use zkwire_jute::jute_record as record;
+use zkwire_jute::DecodeError;
 
 /// The protocol version Zab 1.0 peers announce (`0x10000`, in LearnerInfo and LEADERINFO).
 pub const ZAB_1_0_PROTOCOL_VERSION: i32 = 0x10000;
@@ -170,17 +173,11 @@ pub struct RequestData<'a> {
     pub session_id: i64,
     /// The client's xid (0 for server-generated requests).
     pub cxid: i32,
-    /// Client opcode (`type` on the wire); always known after a successful decode.
-    pub op: i32,
+    /// Client opcode (`type` on the wire); always a known, forwardable one after a
+    /// successful decode.
+    pub op: OpCode,
     /// The request body.
     pub body: ForwardedBody<'a>,
-}
-
-impl RequestData<'_> {
-    /// The opcode as an [`OpCode`].
-    pub fn opcode(&self) -> Option<OpCode> {
-        OpCode::from_i32(self.op)
-    }
 }
 
 /// Decodes REQUEST data (must be consumed exactly).
@@ -192,14 +189,15 @@ pub fn decode_request_data(data: &[u8]) -> Result<RequestData<'_>, DecodeError> 
         Ok((i, (s, c, t)))
     }
     let (rest, (session_id, cxid, op)) = head(data).map_err(|e| from_nom(data, e))?;
-    let body = match OpCode::from_i32(op) {
-        Some(OpCode::CreateSession) => {
+    let op = OpCode::from_i32(op);
+    let body = match op {
+        OpCode::CreateSession => {
             ForwardedBody::CreateSession(complete(data, parse_create_session_txn(rest))?)
         }
-        None | Some(OpCode::Notification | OpCode::Error) => {
-            return Err(DecodeError::UnknownOpcode(op))
+        OpCode::Unknown(_) | OpCode::Notification | OpCode::Error => {
+            return Err(DecodeError::UnknownOpcode(op.as_i32()))
         }
-        Some(code) => ForwardedBody::Client(complete(data, parse_request_body(code, rest))?),
+        code => ForwardedBody::Client(complete(data, parse_request_body(code, rest))?),
     };
     Ok(RequestData {
         session_id,
@@ -213,7 +211,7 @@ impl Encode for RequestData<'_> {
     fn encode(&self, out: &mut Vec<u8>) {
         self.session_id.encode(out);
         self.cxid.encode(out);
-        self.op.encode(out);
+        self.op.as_i32().encode(out);
         self.body.encode(out);
     }
 }
@@ -232,7 +230,7 @@ pub enum Packet<'a> {
     /// REQUEST (1), learner → leader.
     Request {
         /// Always -1 in practice.
-        zxid: i64,
+        zxid: Zxid,
         /// The forwarded request.
         request: RequestData<'a>,
         /// The client connection's auth ids (null when none).
@@ -241,32 +239,32 @@ pub enum Packet<'a> {
     /// PROPOSAL (2), leader → follower.
     Proposal {
         /// The transaction's zxid.
-        zxid: i64,
+        zxid: Zxid,
         /// The transaction.
         txn: TxnEntry<'a>,
     },
     /// ACK (3), learner → leader.
     Ack {
         /// Acknowledged zxid (`newEpoch<<32` for the NEWLEADER / UPTODATE acks).
-        zxid: i64,
+        zxid: Zxid,
     },
     /// COMMIT (4), leader → follower.
     Commit {
         /// Committed zxid.
-        zxid: i64,
+        zxid: Zxid,
     },
     /// PING (5). Leader → learner pings have null data (`sessions: None`); learner → leader
     /// pings carry a (possibly empty) session table.
     Ping {
         /// Leader: its last proposed zxid; learner: echoes the leader's.
-        zxid: i64,
+        zxid: Zxid,
         /// Sessions touched since the last ping (learner → leader only).
         sessions: Option<PingSessions<'a>>,
     },
     /// REVALIDATE (6) learner → leader: a client re-attached a session at the learner.
     RevalidateRequest {
         /// -1.
-        zxid: i64,
+        zxid: Zxid,
         /// The session.
         session_id: i64,
         /// Requested timeout, ms.
@@ -275,7 +273,7 @@ pub enum Packet<'a> {
     /// REVALIDATE (6) leader → learner: whether the session is still valid.
     RevalidateReply {
         /// -1.
-        zxid: i64,
+        zxid: Zxid,
         /// The session.
         session_id: i64,
         /// Whether the session is valid.
@@ -284,82 +282,82 @@ pub enum Packet<'a> {
     /// SYNC (7), leader → learner: answer to a forwarded sync.
     Sync {
         /// 0.
-        zxid: i64,
+        zxid: Zxid,
     },
     /// INFORM (8), leader → observer: a committed transaction.
     Inform {
         /// The transaction's zxid.
-        zxid: i64,
+        zxid: Zxid,
         /// The transaction.
         txn: TxnEntry<'a>,
     },
     /// COMMITANDACTIVATE (9), leader → follower: commit of a reconfig txn (3.5+).
     CommitAndActivate {
         /// The reconfig transaction's zxid.
-        zxid: i64,
+        zxid: Zxid,
         /// The leader the new config designates.
         designated_leader: i64,
     },
     /// NEWLEADER (10), leader → learner.
     NewLeader {
         /// `newEpoch<<32`.
-        zxid: i64,
+        zxid: Zxid,
         /// The config text (3.5+); `None` when data is null (≤ 3.4, or pre-1.0 learners).
         config: Option<JuteStr<'a>>,
     },
     /// FOLLOWERINFO (11), follower → leader, first packet.
     FollowerInfo {
         /// 3.4+: `acceptedEpoch<<32`; 3.3: last logged zxid.
-        zxid: i64,
+        zxid: Zxid,
         /// The LearnerInfo; `None` when data is null.
         info: Option<LearnerInfo>,
     },
     /// UPTODATE (12), leader → learner.
     UpToDate {
         /// -1.
-        zxid: i64,
+        zxid: Zxid,
     },
     /// DIFF (13), leader → learner; PROPOSAL/COMMIT pairs follow.
     Diff {
         /// Last committed zxid the learner will have after the diff.
-        zxid: i64,
+        zxid: Zxid,
     },
     /// TRUNC (14), leader → learner.
     Trunc {
         /// zxid to truncate back to.
-        zxid: i64,
+        zxid: Zxid,
     },
     /// SNAP (15), leader → learner; a raw snapshot stream follows (see
     /// [`crate::snapshot`]).
     Snap {
         /// The leader's last processed zxid.
-        zxid: i64,
+        zxid: Zxid,
     },
     /// OBSERVERINFO (16), observer → leader, first packet.
     ObserverInfo {
         /// As for FOLLOWERINFO.
-        zxid: i64,
+        zxid: Zxid,
         /// The LearnerInfo; `None` when data is null.
         info: Option<LearnerInfo>,
     },
     /// LEADERINFO (17), leader → learner, first packet (3.4+).
     LeaderInfo {
         /// `newEpoch<<32`.
-        zxid: i64,
+        zxid: Zxid,
         /// `0x10000`.
         protocol_version: i32,
     },
     /// ACKEPOCH (18), learner → leader (3.4+).
     AckEpoch {
         /// The learner's last logged zxid.
-        zxid: i64,
+        zxid: Zxid,
         /// The learner's current epoch, or -1 if it had already accepted this epoch.
         current_epoch: i32,
     },
     /// INFORMANDACTIVATE (19), leader → observer: a reconfig txn (3.5+).
     InformAndActivate {
         /// The reconfig transaction's zxid.
-        zxid: i64,
+        zxid: Zxid,
         /// The leader the new config designates.
         designated_leader: i64,
         /// The transaction.
@@ -410,7 +408,7 @@ impl<'a> Packet<'a> {
     }
 
     /// The packet's zxid field.
-    pub const fn zxid(&self) -> i64 {
+    pub const fn zxid(&self) -> Zxid {
         use Packet::*;
         match *self {
             Request { zxid, .. }
@@ -550,8 +548,8 @@ fn check_direction(
 ) -> Result<(), DecodeError> {
     match hint {
         Some(d) if d != actual => Err(DecodeError::DirectionMismatch {
-            packet: t,
-            direction: d,
+            packet: t.name(),
+            direction: d.as_str(),
         }),
         _ => Ok(()),
     }
@@ -565,7 +563,7 @@ fn exact<const N: usize>(t: PacketType, data: Option<&[u8]>) -> Result<[u8; N], 
             Ok(a)
         }
         _ => Err(DecodeError::UnexpectedDataLength {
-            packet: t,
+            packet: t.name(),
             len: data.map(<[u8]>::len),
         }),
     }
@@ -573,7 +571,7 @@ fn exact<const N: usize>(t: PacketType, data: Option<&[u8]>) -> Result<[u8; N], 
 
 fn required(t: PacketType, data: Option<&[u8]>) -> Result<&[u8], DecodeError> {
     data.ok_or(DecodeError::UnexpectedDataLength {
-        packet: t,
+        packet: t.name(),
         len: None,
     })
 }
@@ -613,7 +611,7 @@ pub fn decode_packet<'a>(
     let no_data = || match data {
         None | Some([]) => Ok(()),
         Some(d) => Err(DecodeError::UnexpectedDataLength {
-            packet: t,
+            packet: t.name(),
             len: Some(d.len()),
         }),
     };
@@ -677,7 +675,12 @@ pub fn decode_packet<'a>(
                     valid,
                 }
             }
-            len => return Err(DecodeError::UnexpectedDataLength { packet: t, len }),
+            len => {
+                return Err(DecodeError::UnexpectedDataLength {
+                    packet: t.name(),
+                    len,
+                })
+            }
         },
         T::CommitAndActivate => Packet::CommitAndActivate {
             zxid,
@@ -707,7 +710,7 @@ pub fn decode_packet<'a>(
             let d = required(t, data)?;
             let Some((leader, rest)) = d.split_first_chunk::<8>() else {
                 return Err(DecodeError::UnexpectedDataLength {
-                    packet: t,
+                    packet: t.name(),
                     len: Some(d.len()),
                 });
             };

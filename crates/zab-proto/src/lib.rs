@@ -6,7 +6,11 @@
 //!   [`Packet`] (LearnerInfo, forwarded requests, pings, revalidation, epochs, config…).
 //! * [`txn`] — transactions carried by PROPOSAL / INFORM / INFORMANDACTIVATE: `TxnHeader`,
 //!   every txn record, `MultiTxn`, the optional `TxnDigest` ([`decode_txn_entry`]).
-//! * [`auth`] — the quorum SASL prelude (`QuorumAuthPacket`).
+//! * [`quorum_auth`] — the quorum SASL prelude (`QuorumAuthPacket`, shared with the election
+//!   port through `zkwire-jute`).
+//! * [`stream`] — [`QuorumConnection`]: push each direction's bytes, get typed
+//!   [`QuorumEvent`]s (packets with the learner's sid, SASL packets, skipped snapshot bytes,
+//!   decode errors); [`QuorumSplitter`] for a [`zkwire_jute::Framer`] of your own.
 //! * [`snapshot`] — the raw snapshot stream that follows SNAP, decoded or just skipped.
 //! * [`boundary`] — record boundaries for a framer (the stream has no length prefix) and
 //!   resynchronisation checks.
@@ -25,7 +29,7 @@
 //! # Example
 //!
 //! ```
-//! use zab_proto::{decode_packet, packet_boundary, parse_quorum_packet, Boundary, Direction, Packet};
+//! use zab_proto::{decode_packet, packet_boundary, parse_quorum_packet, Boundary, Packet, QuorumDirection};
 //! use zab_proto::txn::TxnRecord;
 //!
 //! fn hex(s: &str) -> Vec<u8> {
@@ -44,9 +48,9 @@
 //! assert_eq!(packet_boundary(&stream[len..]), Boundary::Incomplete(20));
 //!
 //! let (_, qp) = parse_quorum_packet(&stream[..len]).expect("a complete record");
-//! let packet = decode_packet(&qp, Some(Direction::LeaderToLearner))?;
+//! let packet = decode_packet(&qp, Some(QuorumDirection::LeaderToLearner))?;
 //! let Packet::Proposal { zxid, txn } = packet else { panic!() };
-//! assert_eq!(zab_proto::Zxid(zxid).to_string(), "1/1");
+//! assert_eq!(zxid.to_string(), "1/1");
 //! assert_eq!(txn.header.client_id, 0x1000009f6bb0000);
 //! assert!(matches!(txn.record, TxnRecord::CreateSession(c) if c.time_out == 6000));
 //! assert_eq!(txn.digest.map(|d| d.version), Some(2));
@@ -55,31 +59,35 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub mod auth;
 pub mod boundary;
 pub mod data;
-mod error;
-mod macros;
+mod direction;
 pub mod packet;
 #[cfg(feature = "serde")]
 mod ser;
 pub mod snapshot;
+pub mod stream;
 pub mod txn;
 pub mod zxid;
 
-pub use auth::{
-    is_quorum_auth_start, parse_quorum_auth_packet, QuorumAuthPacket, QUORUM_AUTH_MAGIC,
-};
 pub use boundary::{
     packet_boundary, packet_boundary_with_limit, plausible_packet_start,
-    plausible_packet_start_with_limit, quorum_auth_boundary, Boundary,
+    plausible_packet_start_with_limit,
 };
 pub use data::{decode_packet, LearnerInfo, Packet, RequestData};
-pub use error::{DecodeError, Direction};
+pub use direction::QuorumDirection;
 pub use packet::{parse_quorum_packet, PacketType, QuorumPacket};
 pub use snapshot::{parse_snapshot_stream, snapshot_stream_boundary, SnapshotScanner};
+pub use stream::{Learner, QuorumConnection, QuorumEvent, QuorumSplitter};
 pub use txn::{decode_txn_entry, TxnEntry, TxnRecord};
-pub use zk_proto::jute::Encode;
+/// The quorum-SASL prelude, shared with the election port (from `zkwire-jute`).
+pub use zkwire_jute::quorum_auth;
+pub use zkwire_jute::quorum_auth::{
+    decode_quorum_auth_packet, parse_quorum_auth_packet, quorum_auth_boundary,
+    starts_with_quorum_auth, AuthStatus, QuorumAuthPacket, QUORUM_AUTH_MAGIC,
+};
+pub use zkwire_jute::Encode;
+pub use zkwire_jute::{nom, Boundary, DecodeError, Plausibility, Timestamp};
 pub use zxid::Zxid;
 
 /// Compiles and runs the README's example as a doctest so it cannot go stale.

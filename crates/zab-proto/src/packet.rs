@@ -5,6 +5,7 @@
 //! no length prefix, so [`parse_quorum_packet`] is a *streaming* parser: missing bytes give
 //! [`nom::Err::Incomplete`], malformed lengths give [`nom::Err::Error`].
 
+use crate::zxid::Zxid;
 use nom::IResult;
 use zk_proto::jute::{
     parse_buffer, parse_int, parse_long, parse_vector, Buffer, Encode, JuteDecode, JuteVec,
@@ -114,7 +115,7 @@ pub struct QuorumPacket<'a> {
     /// Packet type code (see [`PacketType`]); kept raw so unknown codes survive decoding.
     pub packet_type: i32,
     /// zxid field; its meaning depends on the type (spec §3).
-    pub zxid: i64,
+    pub zxid: Zxid,
     /// Type-specific payload; `None` when null on the wire (length `-1`).
     pub data: Buffer<'a>,
     /// Auth ids of the forwarding client (REQUEST only); usually null.
@@ -130,7 +131,7 @@ impl<'a> QuorumPacket<'a> {
     /// Decodes `data` according to the type; see [`crate::decode_packet`].
     pub fn decode(
         &self,
-        direction: Option<crate::Direction>,
+        direction: Option<crate::QuorumDirection>,
     ) -> Result<crate::Packet<'a>, crate::DecodeError> {
         crate::decode_packet(self, direction)
     }
@@ -143,6 +144,7 @@ impl<'a> QuorumPacket<'a> {
 pub fn parse_quorum_packet(i: &[u8]) -> IResult<&[u8], QuorumPacket<'_>> {
     let (i, packet_type) = parse_int(i)?;
     let (i, zxid) = parse_long(i)?;
+    let zxid = Zxid(zxid);
     let (i, data) = parse_buffer(i)?;
     let (i, authinfo) = parse_vector::<Id<'_>>(i)?;
     Ok((
@@ -196,7 +198,7 @@ mod tests {
     fn minimal_packet_and_incomplete() {
         let p = QuorumPacket {
             packet_type: 4,
-            zxid: 0x1_0000_0001,
+            zxid: Zxid(0x1_0000_0001),
             data: None,
             authinfo: JuteVec::null(),
         };

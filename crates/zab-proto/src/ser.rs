@@ -9,7 +9,6 @@
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::Serialize;
 
-use crate::auth::{status_name, QuorumAuthPacket};
 use crate::data::{ForwardedBody, Packet, PingSessions, RequestData};
 use crate::packet::{PacketType, QuorumPacket};
 use crate::snapshot::{SnapshotNodes, SnapshotStream};
@@ -66,7 +65,7 @@ impl Serialize for QuorumPacket<'_> {
         )?;
         m.serialize_entry("type_code", &self.packet_type)?;
         m.serialize_entry("zxid", &self.zxid)?;
-        m.serialize_entry("zxid_hex", &hex(self.zxid))?;
+        m.serialize_entry("zxid_hex", &hex(self.zxid.0))?;
         m.serialize_entry("data_len", &self.data.map(<[u8]>::len))?;
         m.serialize_entry("authinfo", &self.authinfo)?;
         m.end()
@@ -170,8 +169,11 @@ impl Serialize for ForwardedBody<'_> {
 fn request_entries<M: SerializeMap>(m: &mut M, r: &RequestData<'_>) -> Result<(), M::Error> {
     m.serialize_entry("session", &hex(r.session_id))?;
     m.serialize_entry("cxid", &r.cxid)?;
-    m.serialize_entry("op", &Name(r.opcode().map(|o| o.name()), r.op))?;
-    m.serialize_entry("op_code", &r.op)?;
+    m.serialize_entry(
+        "op",
+        &Name(r.op.is_known().then(|| r.op.name()), r.op.as_i32()),
+    )?;
+    m.serialize_entry("op_code", &r.op.as_i32())?;
     m.serialize_entry("request", &r.body)
 }
 
@@ -194,7 +196,7 @@ impl Serialize for Packet<'_> {
         m.serialize_entry("type", t.name())?;
         m.serialize_entry("type_code", &t.as_i32())?;
         m.serialize_entry("zxid", &zxid)?;
-        m.serialize_entry("zxid_hex", &hex(zxid))?;
+        m.serialize_entry("zxid_hex", &hex(zxid.0))?;
         match self {
             Request {
                 request, authinfo, ..
@@ -245,18 +247,6 @@ impl Serialize for Packet<'_> {
                 m.serialize_entry("txn", txn)?;
             }
         }
-        m.end()
-    }
-}
-
-impl Serialize for QuorumAuthPacket<'_> {
-    /// `{magic, status, status_name, token_len}`: the SASL token is a credential exchange.
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(4))?;
-        m.serialize_entry("magic", &hex(self.magic))?;
-        m.serialize_entry("status", &self.status)?;
-        m.serialize_entry("status_name", &status_name(self.status))?;
-        m.serialize_entry("token_len", &self.token.map(<[u8]>::len))?;
         m.end()
     }
 }

@@ -28,10 +28,12 @@ use zk_proto::jute::{
 };
 use zk_proto::records::Acl;
 
-use crate::boundary::{Boundary, DEFAULT_MAX_DATA_LEN};
+use crate::boundary::DEFAULT_MAX_DATA_LEN;
 use crate::data::SessionTimeout;
-use crate::error::{fail, DecodeError};
-use crate::macros::record;
+use zkwire_jute::error::fail;
+use zkwire_jute::jute_record as record;
+use zkwire_jute::Boundary;
+use zkwire_jute::DecodeError;
 
 /// The signature that closes the stream (`"BenWasHere"`).
 pub const SNAPSHOT_SIGNATURE: &[u8] = b"BenWasHere";

@@ -14,8 +14,9 @@ use zk_proto::jute::{
 };
 use zk_proto::records::Acl;
 
-use crate::error::{complete, fail, from_nom, DecodeError};
-use crate::macros::record;
+use zkwire_jute::error::{complete, fail, from_nom};
+use zkwire_jute::jute_record as record;
+use zkwire_jute::DecodeError;
 
 /// Transaction type codes (`ZooDefs.OpCode` values used in `TxnHeader.type`).
 pub mod txn_type {
@@ -66,7 +67,7 @@ pub const fn is_multi_sub_txn_type(code: i32) -> bool {
 /// ZooKeeper's name for a transaction type (`"create"`, `"setData"`, `"createSession"`, …).
 pub fn txn_type_name(code: i32) -> Option<&'static str> {
     if is_txn_type(code) {
-        OpCode::from_i32(code).map(OpCode::name)
+        Some(OpCode::from_i32(code).name())
     } else {
         None
     }

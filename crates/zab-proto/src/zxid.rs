@@ -90,6 +90,26 @@ impl fmt::UpperHex for Zxid {
     }
 }
 
+impl<'a> zkwire_jute::JuteDecode<'a> for Zxid {
+    fn decode(i: &'a [u8]) -> nom::IResult<&'a [u8], Self> {
+        zkwire_jute::jute::parse_long(i).map(|(i, v)| (i, Zxid(v)))
+    }
+}
+
+impl zkwire_jute::Encode for Zxid {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.0.encode(out);
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for Zxid {
+    /// The raw wire value, as a number.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

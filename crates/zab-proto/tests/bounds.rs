@@ -13,8 +13,8 @@ use zab_proto::boundary::{DEFAULT_MAX_DATA_LEN, MAX_AUTHINFO};
 use zab_proto::snapshot::{Scan, SnapshotScanner};
 use zab_proto::{
     decode_packet, packet_boundary, parse_quorum_auth_packet, parse_quorum_packet,
-    plausible_packet_start, snapshot_stream_boundary, Boundary, DecodeError, Direction,
-    QUORUM_AUTH_MAGIC,
+    plausible_packet_start, snapshot_stream_boundary, Boundary, DecodeError, Plausibility,
+    QuorumDirection, QUORUM_AUTH_MAGIC,
 };
 
 const HUGE: i32 = i32::MAX;
@@ -60,7 +60,7 @@ fn two_gib_data_length() {
         assert!(matches!(r, Err(nom::Err::Incomplete(_))), "type {ptype}");
         // Above the 64 MiB ceiling: not a boundary worth waiting for.
         assert_eq!(packet_boundary(&p), Boundary::Invalid, "type {ptype}");
-        assert_eq!(plausible_packet_start(&p), Some(false), "type {ptype}");
+        assert_eq!(plausible_packet_start(&p), Plausibility::No, "type {ptype}");
     }
     // At the ceiling it is a wait for bytes, stated as a number only.
     let p = packet(2, DEFAULT_MAX_DATA_LEN as i32);
@@ -107,7 +107,7 @@ fn huge_lengths_inside_data() {
     p.extend_from_slice(&(-1i32).to_be_bytes());
     let (_, qp) = parse_quorum_packet(&p).expect("the record itself is well-formed");
     let e = bounded("decode", || {
-        decode_packet(&qp, Some(Direction::LearnerToLeader))
+        decode_packet(&qp, Some(QuorumDirection::LearnerToLeader))
     });
     assert!(e.is_err(), "{e:?}");
 

@@ -1,13 +1,15 @@
 //! Undecodable input is a reported error — never a panic and never a guess.
 
 use zab_proto::txn::decode_txn_entry;
-use zab_proto::{decode_packet, DecodeError, Direction, Encode, PacketType, QuorumPacket};
+use zab_proto::{
+    decode_packet, DecodeError, Encode, PacketType, QuorumDirection, QuorumPacket, Zxid,
+};
 use zk_proto::jute::JuteVec;
 
 fn qp(t: i32, data: Option<&[u8]>) -> QuorumPacket<'_> {
     QuorumPacket {
         packet_type: t,
-        zxid: 0x1_0000_0001,
+        zxid: Zxid(0x1_0000_0001),
         data,
         authinfo: JuteVec::null(),
     }
@@ -55,14 +57,14 @@ fn wrong_lengths() {
     assert!(matches!(
         decode_packet(&qp(4, Some(&four)), None),
         Err(DecodeError::UnexpectedDataLength {
-            packet: PacketType::Commit,
+            packet: "COMMIT",
             len: Some(4)
         })
     ));
     assert!(matches!(
         decode_packet(&qp(17, None), None),
         Err(DecodeError::UnexpectedDataLength {
-            packet: PacketType::LeaderInfo,
+            packet: "LEADERINFO",
             len: None
         })
     ));
@@ -114,21 +116,21 @@ fn trailing_and_truncated_txns() {
 #[test]
 fn direction_mismatch() {
     let leader_ping = qp(5, None);
-    assert!(decode_packet(&leader_ping, Some(Direction::LeaderToLearner)).is_ok());
+    assert!(decode_packet(&leader_ping, Some(QuorumDirection::LeaderToLearner)).is_ok());
     assert_eq!(
-        decode_packet(&leader_ping, Some(Direction::LearnerToLeader)),
+        decode_packet(&leader_ping, Some(QuorumDirection::LearnerToLeader)),
         Err(DecodeError::DirectionMismatch {
-            packet: PacketType::Ping,
-            direction: Direction::LearnerToLeader
+            packet: PacketType::Ping.name(),
+            direction: QuorumDirection::LearnerToLeader.as_str()
         })
     );
     assert!(matches!(
-        decode_packet(&qp(4, None), Some(Direction::LearnerToLeader)),
+        decode_packet(&qp(4, None), Some(QuorumDirection::LearnerToLeader)),
         Err(DecodeError::DirectionMismatch { .. })
     ));
     let reply = [0u8, 0, 0, 0, 0, 0, 0, 1, 1];
     assert!(matches!(
-        decode_packet(&qp(6, Some(&reply)), Some(Direction::LearnerToLeader)),
+        decode_packet(&qp(6, Some(&reply)), Some(QuorumDirection::LearnerToLeader)),
         Err(DecodeError::DirectionMismatch { .. })
     ));
 }
@@ -136,7 +138,7 @@ fn direction_mismatch() {
 #[test]
 fn error_messages_render() {
     let e = DecodeError::UnexpectedDataLength {
-        packet: PacketType::Ack,
+        packet: PacketType::Ack.name(),
         len: Some(3),
     };
     assert_eq!(

@@ -5,7 +5,6 @@ use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;
 
-use zab_proto::auth::QuorumAuthPacket;
 use zab_proto::data::{
     decode_learner_info, decode_request_data, ForwardedBody, PingSessions, SessionTimeout,
 };
@@ -16,14 +15,15 @@ use zab_proto::snapshot::{
 use zab_proto::txn::*;
 use zab_proto::{
     decode_packet, packet_boundary, parse_quorum_auth_packet, parse_quorum_packet,
-    plausible_packet_start, quorum_auth_boundary, snapshot_stream_boundary, Boundary, Direction,
-    Encode, LearnerInfo, Packet, QuorumPacket, RequestData, QUORUM_AUTH_MAGIC,
+    plausible_packet_start, quorum_auth_boundary, snapshot_stream_boundary, Boundary, Encode,
+    LearnerInfo, Packet, QuorumAuthPacket, QuorumDirection, QuorumPacket, RequestData, Zxid,
+    QUORUM_AUTH_MAGIC,
 };
 use zk_proto::jute::{parse_vector, write_vector, JuteStr, JuteVec, UString};
 use zk_proto::records::{
     Acl, CheckVersionRequest, CreateRequest, DeleteRequest, Id, PathRequest, SetDataRequest,
 };
-use zk_proto::RequestBody;
+use zk_proto::{OpCode, RequestBody};
 
 type Bytes = Option<Vec<u8>>;
 
@@ -290,15 +290,15 @@ fn req_m() -> impl Strategy<Value = ReqM> {
     ]
 }
 
-fn build_req<'a>(m: &'a ReqM, aux: &'a [u8]) -> (i32, ForwardedBody<'a>) {
+fn build_req<'a>(m: &'a ReqM, aux: &'a [u8]) -> (OpCode, ForwardedBody<'a>) {
     use ForwardedBody::Client;
     match m {
         ReqM::CreateSession(t) => (
-            -10,
+            OpCode::CreateSession,
             ForwardedBody::CreateSession(CreateSessionTxn { time_out: *t }),
         ),
         ReqM::Create(p, d, _, f) => (
-            1,
+            OpCode::Create,
             Client(RequestBody::Create(CreateRequest {
                 path: us(p),
                 data: d.as_deref(),
@@ -307,29 +307,32 @@ fn build_req<'a>(m: &'a ReqM, aux: &'a [u8]) -> (i32, ForwardedBody<'a>) {
             })),
         ),
         ReqM::Delete(p, v) => (
-            2,
+            OpCode::Delete,
             Client(RequestBody::Delete(DeleteRequest {
                 path: us(p),
                 version: *v,
             })),
         ),
         ReqM::SetData(p, d, v) => (
-            5,
+            OpCode::SetData,
             Client(RequestBody::SetData(SetDataRequest {
                 path: us(p),
                 data: d.as_deref(),
                 version: *v,
             })),
         ),
-        ReqM::Sync(p) => (9, Client(RequestBody::Sync(PathRequest { path: us(p) }))),
+        ReqM::Sync(p) => (
+            OpCode::Sync,
+            Client(RequestBody::Sync(PathRequest { path: us(p) })),
+        ),
         ReqM::Check(p, v) => (
-            13,
+            OpCode::Check,
             Client(RequestBody::Check(CheckVersionRequest {
                 path: us(p),
                 version: *v,
             })),
         ),
-        ReqM::CloseSession => (-11, Client(RequestBody::CloseSession)),
+        ReqM::CloseSession => (OpCode::CloseSession, Client(RequestBody::CloseSession)),
     }
 }
 
@@ -436,7 +439,7 @@ fn prepare_packet(m: &PacketM) -> Aux {
 }
 
 fn build_packet<'a>(m: &'a PacketM, aux: &'a Aux) -> Option<Packet<'a>> {
-    let zxid = m.zxid;
+    let zxid = Zxid(m.zxid);
     Some(match m.code {
         1 => {
             let (op, body) = build_req(&m.req, &aux.req);
@@ -568,8 +571,8 @@ proptest! {
             prop_assert_eq!(back.to_bytes(), enc.clone());
             if let Some(d) = x.direction() {
                 let other = match d {
-                    Direction::LeaderToLearner => Direction::LearnerToLeader,
-                    Direction::LearnerToLeader => Direction::LeaderToLearner,
+                    QuorumDirection::LeaderToLearner => QuorumDirection::LearnerToLeader,
+                    QuorumDirection::LearnerToLeader => QuorumDirection::LeaderToLearner,
                 };
                 let wrong = decode_packet(&qp, Some(other));
                 let is_mismatch = matches!(
@@ -595,7 +598,7 @@ proptest! {
         });
         let mut ab = Vec::new();
         write_vector(&mut ab, ids.as_deref());
-        let x = QuorumPacket { packet_type: t, zxid: z, data: d.as_deref(), authinfo: jvec(&ab) };
+        let x = QuorumPacket { packet_type: t, zxid: Zxid(z), data: d.as_deref(), authinfo: jvec(&ab) };
         let enc = x.to_bytes();
         let (rest, back) = parse_quorum_packet(&enc).expect("record");
         prop_assert!(rest.is_empty());
@@ -612,8 +615,10 @@ proptest! {
             config_version: info_m.and_then(|x| x.1),
         };
         prop_assert_eq!(decode_learner_info(&li.to_bytes()), Ok(li));
-        let a = QuorumAuthPacket { magic: QUORUM_AUTH_MAGIC, status: i[0], token: tok.as_deref() };
+        // The magic is implied: it is written first and checked on the way back.
+        let a = QuorumAuthPacket { status: i[0], token: tok.as_deref() };
         let enc = a.to_bytes();
+        prop_assert_eq!(&enc[..8], &QUORUM_AUTH_MAGIC.to_be_bytes()[..]);
         prop_assert_eq!(quorum_auth_boundary(&enc), Boundary::Complete(enc.len()));
         prop_assert_eq!(parse_quorum_auth_packet(&enc).expect("auth").1, a);
         let h = TxnHeader { client_id: l[0], cxid: i[0], zxid: l[1], time: l[2], txn_type: i[1] };
@@ -672,7 +677,7 @@ proptest! {
             if qp.kind().is_some() {
                 prop_assert_eq!(packet_boundary(&b), Boundary::Complete(n));
             }
-            for d in [None, Some(Direction::LeaderToLearner), Some(Direction::LearnerToLeader)] {
+            for d in [None, Some(QuorumDirection::LeaderToLearner), Some(QuorumDirection::LearnerToLeader)] {
                 let _ = decode_packet(&qp, d);
             }
         }
@@ -718,8 +723,8 @@ proptest! {
         let mut iaa = 7i64.to_be_bytes().to_vec();
         iaa.extend_from_slice(&with_hdr);
         for data in [&tail[..], &with_hdr[..], &iaa[..]] {
-            let qp = QuorumPacket { packet_type: t, zxid: z, data: Some(data), authinfo: JuteVec::null() };
-            for d in [None, Some(Direction::LeaderToLearner), Some(Direction::LearnerToLeader)] {
+            let qp = QuorumPacket { packet_type: t, zxid: Zxid(z), data: Some(data), authinfo: JuteVec::null() };
+            for d in [None, Some(QuorumDirection::LeaderToLearner), Some(QuorumDirection::LearnerToLeader)] {
                 if let Ok(p) = decode_packet(&qp, d) {
                     // Whatever decodes re-encodes to a record that decodes the same way.
                     let enc = p.to_bytes();

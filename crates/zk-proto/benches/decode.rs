@@ -1,5 +1,5 @@
-//! Client-protocol decoding of every request and reply of a real capture: `parse_request`,
-//! `parse_reply` (given the opcode of the request each reply answers), and the
+//! Client-protocol decoding of every request and reply of a real capture: `decode_request`,
+//! `decode_reply` (given the opcode of the request each reply answers), and the
 //! `ConnectionTracker` that pairs them as zk-dump does. The frames are reassembled and cut out of
 //! the client-port streams once, before timing, with zkwire-capture.
 //!
@@ -15,7 +15,7 @@ use client::{frames, trackers};
 use criterion::{criterion_group, criterion_main, Criterion};
 use support::{capture, throughput, Streams, CLIENT_PORT};
 use zk_proto::tracker::{ClientFrame, ServerFrame};
-use zk_proto::{parse_reply, parse_request};
+use zk_proto::{decode_reply, decode_request};
 use zkwire_capture::Direction;
 
 fn bench(c: &mut Criterion) {
@@ -48,14 +48,19 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("zk-proto");
     group.sample_size(20);
     group.throughput(throughput(requests.iter().copied()));
-    group.bench_function("parse_request", |b| {
-        b.iter(|| requests.iter().filter(|p| parse_request(p).is_ok()).count())
+    group.bench_function("decode_request", |b| {
+        b.iter(|| {
+            requests
+                .iter()
+                .filter(|p| decode_request(p).is_ok())
+                .count()
+        })
     });
     group.throughput(throughput(replies.iter().map(|r| r.0)));
-    group.bench_function("parse_reply", |b| {
+    group.bench_function("decode_reply", |b| {
         b.iter(|| {
             (replies.iter())
-                .filter(|(p, op)| parse_reply(p, *op).is_ok())
+                .filter(|(p, op)| decode_reply(p, *op).is_ok())
                 .count()
         })
     });

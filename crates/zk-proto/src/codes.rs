@@ -6,52 +6,76 @@
 
 macro_rules! opcodes {
     ($( $(#[$m:meta])* $variant:ident = $val:literal, $name:literal, $req:literal, $rep:literal, $write:literal; )*) => {
-        /// Every opcode of ZooKeeper 3.0 – 3.10 (`ZooDefs.OpCode`).
+        /// Every opcode of ZooKeeper 3.0 – 3.10 (`org.apache.zookeeper.ZooDefs.OpCode`), and
+        /// [`OpCode::Unknown`] for any other wire value, so a decoded value never loses what
+        /// the wire said.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[non_exhaustive]
-        #[repr(i32)]
         pub enum OpCode {
-            $( $(#[$m])* $variant = $val, )*
+            $( $(#[$m])* $variant, )*
+            /// A value no ZooKeeper version assigns.
+            Unknown(i32),
         }
 
         impl OpCode {
             /// Every known opcode, in numeric table order.
             pub const ALL: &'static [OpCode] = &[$(OpCode::$variant,)*];
 
-            /// The opcode for a wire value, if known.
-            pub const fn from_i32(v: i32) -> Option<OpCode> {
+            /// The opcode for a wire value ([`OpCode::Unknown`] when unassigned).
+            pub const fn from_i32(v: i32) -> OpCode {
                 match v {
-                    $( $val => Some(OpCode::$variant), )*
-                    _ => None,
+                    $( $val => OpCode::$variant, )*
+                    _ => OpCode::Unknown(v),
                 }
             }
 
             /// The wire value.
             pub const fn as_i32(self) -> i32 {
-                self as i32
+                match self { $( OpCode::$variant => $val, )* OpCode::Unknown(v) => v }
             }
 
-            /// ZooKeeper's name for the opcode (`ZooDefs.OpCode` field name, e.g. `getData`).
+            /// Whether the value is one ZooKeeper assigns.
+            pub const fn is_known(self) -> bool {
+                !matches!(self, OpCode::Unknown(_))
+            }
+
+            /// ZooKeeper's name for the opcode (`ZooDefs.OpCode` field name, e.g. `getData`;
+            /// `unknown` for an unassigned value).
             pub const fn name(self) -> &'static str {
-                match self { $( OpCode::$variant => $name, )* }
+                match self { $( OpCode::$variant => $name, )* OpCode::Unknown(_) => "unknown" }
             }
 
-            /// zktraffic-style request message name, e.g. `GetDataRequest`, `CloseRequest`.
+            /// zktraffic-style request message name, e.g. `GetDataRequest`, `CloseRequest`
+            /// (`UnknownRequest` for an unassigned value).
             pub const fn request_name(self) -> &'static str {
-                match self { $( OpCode::$variant => $req, )* }
+                match self { $( OpCode::$variant => $req, )* OpCode::Unknown(_) => "UnknownRequest" }
             }
 
-            /// zktraffic-style reply message name, e.g. `GetDataReply`, `CloseReply`.
+            /// zktraffic-style reply message name, e.g. `GetDataReply`, `CloseReply`
+            /// (`UnknownReply` for an unassigned value).
             pub const fn reply_name(self) -> &'static str {
-                match self { $( OpCode::$variant => $rep, )* }
+                match self { $( OpCode::$variant => $rep, )* OpCode::Unknown(_) => "UnknownReply" }
             }
 
-            /// Whether the operation becomes a quorum transaction (the **W** column of the spec).
+            /// Whether the operation becomes a quorum transaction (a write); never for an
+            /// unassigned value.
             pub const fn is_write(self) -> bool {
-                match self { $( OpCode::$variant => $write, )* }
+                match self { $( OpCode::$variant => $write, )* OpCode::Unknown(_) => false }
             }
         }
     };
+}
+
+impl From<i32> for OpCode {
+    fn from(v: i32) -> OpCode {
+        OpCode::from_i32(v)
+    }
+}
+
+impl From<OpCode> for i32 {
+    fn from(op: OpCode) -> i32 {
+        op.as_i32()
+    }
 }
 
 opcodes! {
@@ -125,7 +149,10 @@ opcodes! {
 
 impl std::fmt::Display for OpCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
+        match self {
+            OpCode::Unknown(v) => write!(f, "unknown({v})"),
+            known => f.write_str(known.name()),
+        }
     }
 }
 
@@ -288,10 +315,13 @@ mod tests {
     #[test]
     fn opcode_round_trip() {
         for op in OpCode::ALL {
-            assert_eq!(OpCode::from_i32(op.as_i32()), Some(*op));
+            assert_eq!(OpCode::from_i32(op.as_i32()), *op);
+            assert!(op.is_known());
         }
         assert_eq!(OpCode::ALL.len(), 33);
-        assert_eq!(OpCode::from_i32(10), None);
+        assert_eq!(OpCode::from_i32(10), OpCode::Unknown(10));
+        assert_eq!(OpCode::Unknown(10).as_i32(), 10);
+        assert_eq!(OpCode::from_i32(10).to_string(), "unknown(10)");
         assert_eq!(OpCode::GetData.name(), "getData");
         assert_eq!(OpCode::CloseSession.request_name(), "CloseRequest");
         assert_eq!(OpCode::Auth.request_name(), "SetAuthRequest");

@@ -2,75 +2,67 @@
 //! for captures that start mid-frame (spec §14 item 3), and four-letter words (spec §13).
 
 use crate::codes::{error_name, xid, OpCode};
-use crate::message::{parse_reply, parse_request};
+use crate::message::{decode_reply, decode_request};
+use zkwire_jute::jute::{int_at, long_at};
+use zkwire_jute::{Boundary, LengthPrefixed, Plausibility};
 
 /// Default ceiling for frame lengths: well above ZooKeeper's 1 MiB default `jute.maxbuffer`,
 /// because operators raise it.
 pub const DEFAULT_MAX_FRAME_LEN: u32 = 64 * 1024 * 1024;
 
-/// Result of looking for a frame at the start of a buffer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FrameStatus {
-    /// A whole frame is present: `buf[..total_len]` (prefix included).
-    Complete {
-        /// Length prefix plus payload.
-        total_len: usize,
-    },
-    /// More bytes are needed before the frame is complete.
-    Incomplete {
-        /// How many more bytes at least.
-        needed: usize,
-    },
-    /// The length prefix is negative or above the ceiling: not a frame boundary.
-    Invalid {
-        /// The length prefix as read.
-        len: i32,
-    },
-}
+/// Smallest request payload: xid and opcode.
+const MIN_REQUEST_LEN: u32 = 8;
+/// Smallest reply payload: xid, zxid and err.
+const MIN_REPLY_LEN: u32 = 16;
 
-/// Inspects the length prefix at `buf[0..4]` against `max` payload bytes.
-pub fn frame_len(buf: &[u8], max: u32) -> FrameStatus {
-    let Some(prefix) = buf.first_chunk::<4>() else {
-        return FrameStatus::Incomplete {
-            needed: 4 - buf.len(),
-        };
+/// Where the length-prefixed frame at the start of `buf` ends, for payloads of at most `max`
+/// bytes ([`Boundary::Incomplete`] counts the frame's **total** length, prefix included).
+pub fn frame_len(buf: &[u8], max: u32) -> Boundary {
+    let Some(len) = int_at(buf, 0) else {
+        return Boundary::Incomplete(4);
     };
-    let len = i32::from_be_bytes(*prefix);
     match u32::try_from(len) {
         Ok(n) if n <= max => {
-            let total_len = 4 + n as usize;
-            if buf.len() >= total_len {
-                FrameStatus::Complete { total_len }
+            let total = 4 + n as usize;
+            if buf.len() >= total {
+                Boundary::Complete(total)
             } else {
-                FrameStatus::Incomplete {
-                    needed: total_len - buf.len(),
-                }
+                Boundary::Incomplete(total)
             }
         }
-        _ => FrameStatus::Invalid { len },
+        _ => Boundary::Invalid,
     }
 }
 
-fn int_at(p: &[u8], at: usize) -> Option<i32> {
-    let b = p.get(at..at + 4)?;
-    Some(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+/// The splitter for the client → server direction: length-prefixed frames of
+/// 8..=`max_frame` payload bytes, resynchronised with [`plausible_request_frame`].
+pub fn request_splitter(max_frame: u32) -> LengthPrefixed {
+    LengthPrefixed::new(MIN_REQUEST_LEN, max_frame, |buf| {
+        plausible_request_frame(buf, HUNT_MAX_FRAME_LEN)
+    })
 }
 
-fn long_at(p: &[u8], at: usize) -> Option<i64> {
-    let b = p.get(at..at + 8)?;
-    let mut a = [0u8; 8];
-    a.copy_from_slice(b);
-    Some(i64::from_be_bytes(a))
+/// The splitter for the server → client direction: length-prefixed frames of
+/// 16..=`max_frame` payload bytes, resynchronised with [`plausible_reply_frame`].
+pub fn reply_splitter(max_frame: u32) -> LengthPrefixed {
+    LengthPrefixed::new(MIN_REPLY_LEN, max_frame, |buf| {
+        plausible_reply_frame(buf, HUNT_MAX_FRAME_LEN)
+    })
 }
+
+/// The length ceiling of the protocol checks run by the splitters: the splitter's own range
+/// check (`max_frame`) already ran, so the check only judges the header and body.
+const HUNT_MAX_FRAME_LEN: u32 = u32::MAX >> 1;
 
 /// Header-only check of a client request (`payload` = bytes after the prefix).
 fn request_header_ok(payload: &[u8]) -> bool {
     let (Some(x), Some(op)) = (int_at(payload, 0), int_at(payload, 4)) else {
         return false;
     };
-    let Some(op) = OpCode::from_i32(op) else {
+    let op = OpCode::from_i32(op);
+    if !op.is_known() {
         return false;
-    };
+    }
     match x {
         xid::PING => op == OpCode::Ping,
         xid::AUTH => op == OpCode::Auth,
@@ -99,31 +91,30 @@ fn reply_header_ok(payload: &[u8]) -> bool {
     xid_ok && zxid_ok && error_name(err).is_some()
 }
 
-/// Whether `buf` plausibly starts at a client→server frame boundary: sane length, known
-/// opcode with a matching xid, a body that decodes when the whole frame is present, and — when
-/// the following frame's header is in `buf` too — a plausible next header. Work is bounded by
-/// the frame length. Uses [`DEFAULT_MAX_FRAME_LEN`].
-pub fn plausible_request_frame(buf: &[u8]) -> bool {
-    plausible_request_frame_with_limit(buf, DEFAULT_MAX_FRAME_LEN)
+/// Whether `buf` plausibly starts at a client→server frame boundary: sane length (payload of
+/// at most `max` bytes), known opcode with a matching xid, a body that decodes when the whole
+/// frame is present, and — when the following frame's header is in `buf` too — a plausible
+/// next header. [`Plausibility::NeedMore`] until the prefix and header (12 bytes) are present.
+/// Work is bounded by the frame length.
+pub fn plausible_request_frame(buf: &[u8], max: u32) -> Plausibility {
+    if buf.len() < 4 + MIN_REQUEST_LEN as usize {
+        return Plausibility::NeedMore;
+    }
+    plausible(buf, max, MIN_REQUEST_LEN as usize, request_header_ok, |p| {
+        decode_request(p).is_ok()
+    })
 }
 
-/// [`plausible_request_frame`] with an explicit frame-length ceiling.
-pub fn plausible_request_frame_with_limit(buf: &[u8], max: u32) -> bool {
-    plausible(buf, max, 8, request_header_ok, |p| parse_request(p).is_ok())
-}
-
-/// Whether `buf` plausibly starts at a server→client frame boundary: sane length, xid -1/-2/-4/-8
-/// or positive, a known error code, a plausible zxid, a decodable notification body when the
-/// whole frame is present, and a plausible next header when present. Uses
-/// [`DEFAULT_MAX_FRAME_LEN`].
-pub fn plausible_reply_frame(buf: &[u8]) -> bool {
-    plausible_reply_frame_with_limit(buf, DEFAULT_MAX_FRAME_LEN)
-}
-
-/// [`plausible_reply_frame`] with an explicit frame-length ceiling.
-pub fn plausible_reply_frame_with_limit(buf: &[u8], max: u32) -> bool {
-    plausible(buf, max, 16, reply_header_ok, |p| {
-        parse_reply(p, None).is_ok()
+/// Whether `buf` plausibly starts at a server→client frame boundary: sane length, xid
+/// -1/-2/-4/-8 or positive, a known error code, a plausible zxid, a decodable notification body
+/// when the whole frame is present, and a plausible next header when present.
+/// [`Plausibility::NeedMore`] until the prefix and header (20 bytes) are present.
+pub fn plausible_reply_frame(buf: &[u8], max: u32) -> Plausibility {
+    if buf.len() < 4 + MIN_REPLY_LEN as usize {
+        return Plausibility::NeedMore;
+    }
+    plausible(buf, max, MIN_REPLY_LEN as usize, reply_header_ok, |p| {
+        decode_reply(p, None).is_ok()
     })
 }
 
@@ -133,11 +124,21 @@ fn plausible(
     min_len: usize,
     header_ok: fn(&[u8]) -> bool,
     body_ok: impl Fn(&[u8]) -> bool,
+) -> Plausibility {
+    Plausibility::from(plausible_bool(buf, max, min_len, header_ok, body_ok))
+}
+
+fn plausible_bool(
+    buf: &[u8],
+    max: u32,
+    min_len: usize,
+    header_ok: fn(&[u8]) -> bool,
+    body_ok: impl Fn(&[u8]) -> bool,
 ) -> bool {
     let total = match frame_len(buf, max) {
-        FrameStatus::Invalid { .. } => return false,
-        FrameStatus::Complete { total_len } => Some(total_len),
-        FrameStatus::Incomplete { .. } => None,
+        Boundary::Invalid => return false,
+        Boundary::Complete(total) => Some(total),
+        _ => None,
     };
     let declared = int_at(buf, 0).map_or(0, |n| n as usize);
     if declared < min_len || !header_ok(&buf[4..]) {
@@ -154,7 +155,7 @@ fn plausible(
         return true;
     }
     let next_ok = match frame_len(next, max) {
-        FrameStatus::Invalid { .. } => false,
+        Boundary::Invalid => false,
         _ => int_at(next, 0).is_some_and(|n| n as usize >= min_len),
     };
     next_ok && header_ok(&next[4..])
@@ -292,26 +293,17 @@ mod tests {
 
     #[test]
     fn frames() {
-        assert_eq!(
-            frame_len(&[0, 0], 100),
-            FrameStatus::Incomplete { needed: 2 }
-        );
-        assert_eq!(
-            frame_len(&[0, 0, 0, 2, 1], 100),
-            FrameStatus::Incomplete { needed: 1 }
-        );
+        assert_eq!(frame_len(&[0, 0], 100), Boundary::Incomplete(4));
+        assert_eq!(frame_len(&[0, 0, 0, 2, 1], 100), Boundary::Incomplete(6));
         assert_eq!(
             frame_len(&[0, 0, 0, 2, 1, 2, 3], 100),
-            FrameStatus::Complete { total_len: 6 }
+            Boundary::Complete(6)
         );
+        assert_eq!(frame_len(b"ruok", 100), Boundary::Invalid);
         assert_eq!(
-            frame_len(b"ruok", 100),
-            FrameStatus::Invalid { len: 0x72756f6b }
-        );
-        assert!(matches!(
             frame_len(&[0xff, 0xf4, 0xff, 0xfd], u32::MAX),
-            FrameStatus::Invalid { .. }
-        ));
+            Boundary::Invalid
+        );
     }
 
     #[test]
@@ -328,21 +320,35 @@ mod tests {
 
     #[test]
     fn plausibility() {
+        use Plausibility::{NeedMore, No, Yes};
+        let max = DEFAULT_MAX_FRAME_LEN;
         let ping = [0, 0, 0, 8, 0xff, 0xff, 0xff, 0xfe, 0, 0, 0, 11];
-        assert!(plausible_request_frame(&ping));
+        assert_eq!(plausible_request_frame(&ping, max), Yes);
+        assert_eq!(plausible_request_frame(&ping[..11], max), NeedMore);
         let mut two = ping.to_vec();
         two.extend_from_slice(&ping);
-        assert!(plausible_request_frame(&two));
+        assert_eq!(plausible_request_frame(&two, max), Yes);
         two[23] = 10; // the next header now has the unassigned opcode 10
-        assert!(!plausible_request_frame(&two));
-        assert!(!plausible_request_frame(&[
-            0, 0, 0, 8, 0, 0, 0, 1, 0, 0, 0, 10
-        ]));
+        assert_eq!(plausible_request_frame(&two, max), No);
+        let unassigned = [0, 0, 0, 8, 0, 0, 0, 1, 0, 0, 0, 10];
+        assert_eq!(plausible_request_frame(&unassigned, max), No);
         let mut reply = vec![0, 0, 0, 16, 0xff, 0xff, 0xff, 0xfe];
         reply.extend_from_slice(&7i64.to_be_bytes());
         reply.extend_from_slice(&[0; 4]);
-        assert!(plausible_reply_frame(&reply));
+        assert_eq!(plausible_reply_frame(&reply, max), Yes);
+        assert_eq!(plausible_reply_frame(&reply[..19], max), NeedMore);
         reply[19] = 9; // err 9 is not an error code
-        assert!(!plausible_reply_frame(&reply));
+        assert_eq!(plausible_reply_frame(&reply, max), No);
+    }
+
+    #[test]
+    fn splitters_frame_and_hunt() {
+        use zkwire_jute::Splitter;
+        let ping = [0, 0, 0, 8, 0xff, 0xff, 0xff, 0xfe, 0, 0, 0, 11];
+        let mut s = request_splitter(1 << 20);
+        assert_eq!(s.frame_len(&ping), Boundary::Complete(12));
+        assert_eq!(s.plausible(&ping), Plausibility::Yes);
+        let mut tiny = reply_splitter(1 << 20);
+        assert_eq!(tiny.frame_len(&ping), Boundary::Invalid); // 8 < 16: no reply is that short
     }
 }

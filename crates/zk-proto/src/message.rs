@@ -1,18 +1,20 @@
 //! Whole-message decoding: a frame payload (the bytes after the 4-byte length prefix) to a
 //! [`Request`], [`Reply`], [`ConnectRequest`] or [`ConnectResponse`].
 //!
-//! Replies do not carry their opcode, so [`parse_reply`] takes the opcode of the matching
+//! Replies do not carry their opcode, so [`decode_reply`] takes the opcode of the matching
 //! request (tracked by the caller, e.g. with [`crate::tracker::ConnectionTracker`]).
 
 use nom::IResult;
 
 use crate::codes::{xid, OpCode};
-use crate::error::{complete, from_nom, DecodeError};
-use crate::jute::{Encode, UString};
+use crate::jute::{Encode, JuteStr};
 use crate::multi::{
     parse_multi_operation_record, parse_multi_response, MultiOperationRecord, MultiResponse,
 };
 use crate::records::*;
+use zkwire_jute::error::{complete, fail, from_nom};
+use zkwire_jute::jute::int_at;
+use zkwire_jute::DecodeError;
 
 /// A decoded client request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,12 +22,13 @@ use crate::records::*;
 pub struct Request<'a> {
     /// Transaction id from the RequestHeader.
     pub xid: i32,
-    /// Opcode from the RequestHeader (always a known opcode after a successful parse).
+    /// Opcode from the RequestHeader (always a known request opcode after a successful
+    /// decode).
     #[cfg_attr(
         feature = "serde",
         serde(rename = "op", serialize_with = "crate::ser::op_name")
     )]
-    pub opcode: i32,
+    pub opcode: OpCode,
     /// The opcode-specific body.
     #[cfg_attr(feature = "serde", serde(flatten))]
     pub body: RequestBody<'a>,
@@ -104,10 +107,11 @@ pub enum RequestBody<'a> {
 }
 
 impl<'a> RequestBody<'a> {
-    /// The node path the request is about, for requests that have one.
-    pub fn path(&self) -> Option<UString<'a>> {
+    /// The node path the request is about: `None` for requests without one, and for a null
+    /// path on the wire.
+    pub fn path(&self) -> Option<JuteStr<'a>> {
         use RequestBody::*;
-        Some(match self {
+        match self {
             Create(r) | Create2(r) | CreateContainer(r) => r.path,
             CreateTtl(r) => r.path,
             Delete(r) => r.path,
@@ -122,8 +126,8 @@ impl<'a> RequestBody<'a> {
             Check(r) => r.path,
             CheckWatches(r) | RemoveWatches(r) => r.path,
             AddWatch(r) => r.path,
-            _ => return None,
-        })
+            _ => None,
+        }
     }
 }
 
@@ -161,7 +165,7 @@ impl Encode for Request<'_> {
     fn encode(&self, out: &mut Vec<u8>) {
         RequestHeader {
             xid: self.xid,
-            opcode: self.opcode,
+            opcode: self.opcode.as_i32(),
         }
         .encode(out);
         self.body.encode(out);
@@ -211,8 +215,8 @@ pub fn parse_request_body(op: OpCode, i: &[u8]) -> IResult<&[u8], RequestBody<'_
         OpCode::AddWatch => map(parse_add_watch_request(i), B::AddWatch),
         OpCode::WhoAmI => Ok((i, B::WhoAmI)),
         OpCode::CloseSession => Ok((i, B::CloseSession)),
-        OpCode::Notification | OpCode::Error | OpCode::CreateSession => {
-            crate::jute::fail(i, nom::error::ErrorKind::Switch)
+        OpCode::Notification | OpCode::Error | OpCode::CreateSession | OpCode::Unknown(_) => {
+            fail(i, nom::error::ErrorKind::Switch)
         }
     }
 }
@@ -221,21 +225,27 @@ pub fn parse_request_body(op: OpCode, i: &[u8]) -> IResult<&[u8], RequestBody<'_
 fn is_request_opcode(op: OpCode) -> bool {
     !matches!(
         op,
-        OpCode::Notification | OpCode::Error | OpCode::CreateSession
+        OpCode::Notification | OpCode::Error | OpCode::CreateSession | OpCode::Unknown(_)
     )
 }
 
-/// Decodes a request frame payload (RequestHeader + body); the body must use every byte.
-pub fn parse_request(payload: &[u8]) -> Result<Request<'_>, DecodeError> {
-    let (rest, h) = parse_request_header(payload).map_err(|e| from_nom(payload, e))?;
-    let op = OpCode::from_i32(h.opcode).ok_or(DecodeError::UnknownOpcode(h.opcode))?;
-    if !is_request_opcode(op) {
-        return Err(DecodeError::NotARequest(h.opcode));
+/// Whether a known opcode can appear in a request header; an unknown one is its own error.
+fn check_request_opcode(op: OpCode) -> Result<OpCode, DecodeError> {
+    match op {
+        OpCode::Unknown(v) => Err(DecodeError::UnknownOpcode(v)),
+        op if is_request_opcode(op) => Ok(op),
+        op => Err(DecodeError::NotARequest(op.as_i32())),
     }
+}
+
+/// Decodes a request frame payload (RequestHeader + body); the body must use every byte.
+pub fn decode_request(payload: &[u8]) -> Result<Request<'_>, DecodeError> {
+    let (rest, h) = parse_request_header(payload).map_err(|e| from_nom(payload, e))?;
+    let op = check_request_opcode(OpCode::from_i32(h.opcode))?;
     let body = complete(payload, parse_request_body(op, rest))?;
     Ok(Request {
         xid: h.xid,
-        opcode: h.opcode,
+        opcode: op,
         body,
     })
 }
@@ -253,7 +263,7 @@ pub struct Reply<'a> {
         feature = "serde",
         serde(rename = "op", serialize_with = "crate::ser::opt_op_name")
     )]
-    pub opcode: Option<i32>,
+    pub opcode: Option<OpCode>,
     /// The body.
     #[cfg_attr(feature = "serde", serde(flatten))]
     pub body: ReplyBody<'a>,
@@ -413,8 +423,8 @@ pub fn parse_reply_body(op: OpCode, i: &[u8]) -> IResult<&[u8], ReplyBody<'_>> {
         | OpCode::SetWatches
         | OpCode::SetWatches2
         | OpCode::CloseSession => Ok((i, B::Empty)),
-        OpCode::Notification | OpCode::Error | OpCode::CreateSession => {
-            crate::jute::fail(i, nom::error::ErrorKind::Switch)
+        OpCode::Notification | OpCode::Error | OpCode::CreateSession | OpCode::Unknown(_) => {
+            fail(i, nom::error::ErrorKind::Switch)
         }
     }
 }
@@ -425,7 +435,10 @@ pub fn parse_reply_body(op: OpCode, i: &[u8]) -> IResult<&[u8], ReplyBody<'_>> {
 /// (-1 notification, -2 ping, -4 auth), whose meaning is fixed. With `err != 0` the body is
 /// not decoded ([`ReplyBody::Failed`]); with `None` it is kept raw ([`ReplyBody::Untyped`]).
 /// Otherwise the body must consume the payload exactly.
-pub fn parse_reply(payload: &[u8], request_opcode: Option<i32>) -> Result<Reply<'_>, DecodeError> {
+pub fn decode_reply(
+    payload: &[u8],
+    request_opcode: Option<OpCode>,
+) -> Result<Reply<'_>, DecodeError> {
     let (rest, header) = parse_reply_header(payload).map_err(|e| from_nom(payload, e))?;
     let opcode = match header.xid {
         // The Java client decodes a notification without looking at err; do the same.
@@ -433,12 +446,12 @@ pub fn parse_reply(payload: &[u8], request_opcode: Option<i32>) -> Result<Reply<
             let ev = complete(payload, parse_watcher_event(rest))?;
             return Ok(Reply {
                 header,
-                opcode: Some(OpCode::Notification.as_i32()),
+                opcode: Some(OpCode::Notification),
                 body: ReplyBody::Notification(ev),
             });
         }
-        xid::PING => Some(OpCode::Ping.as_i32()),
-        xid::AUTH => Some(OpCode::Auth.as_i32()),
+        xid::PING => Some(OpCode::Ping),
+        xid::AUTH => Some(OpCode::Auth),
         _ => request_opcode,
     };
     if header.err != 0 {
@@ -448,17 +461,14 @@ pub fn parse_reply(payload: &[u8], request_opcode: Option<i32>) -> Result<Reply<
             body: ReplyBody::Failed { ignored: rest },
         });
     }
-    let Some(code) = opcode else {
+    let Some(op) = opcode else {
         return Ok(Reply {
             header,
             opcode,
             body: ReplyBody::Untyped(rest),
         });
     };
-    let op = OpCode::from_i32(code).ok_or(DecodeError::UnknownOpcode(code))?;
-    if !is_request_opcode(op) {
-        return Err(DecodeError::NotARequest(code));
-    }
+    let op = check_request_opcode(op)?;
     let body = complete(payload, parse_reply_body(op, rest))?;
     Ok(Reply {
         header,
@@ -468,18 +478,13 @@ pub fn parse_reply(payload: &[u8], request_opcode: Option<i32>) -> Result<Reply<
 }
 
 /// Decodes the first client frame of a connection (bare ConnectRequest, readOnly by length).
-pub fn parse_connect_request(payload: &[u8]) -> Result<ConnectRequest<'_>, DecodeError> {
+pub fn decode_connect_request(payload: &[u8]) -> Result<ConnectRequest<'_>, DecodeError> {
     complete(payload, parse_connect_request_record(payload))
 }
 
 /// Decodes the first server frame of a connection (bare ConnectResponse, readOnly by length).
-pub fn parse_connect_response(payload: &[u8]) -> Result<ConnectResponse<'_>, DecodeError> {
+pub fn decode_connect_response(payload: &[u8]) -> Result<ConnectResponse<'_>, DecodeError> {
     complete(payload, parse_connect_response_record(payload))
-}
-
-fn be_i32_at(p: &[u8], at: usize) -> Option<i32> {
-    let b = p.get(at..at + 4)?;
-    Some(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
 }
 
 /// Shape check for joining mid-stream: the payload looks like a ConnectRequest iff
@@ -495,10 +500,10 @@ pub fn looks_like_connect_response(payload: &[u8]) -> bool {
 }
 
 fn connect_shape(payload: &[u8], fixed: usize, passwd_at: usize) -> bool {
-    if payload.len() < fixed || be_i32_at(payload, 0) != Some(0) {
+    if payload.len() < fixed || int_at(payload, 0) != Some(0) {
         return false;
     }
-    let Some(n) = be_i32_at(payload, passwd_at) else {
+    let Some(n) = int_at(payload, passwd_at) else {
         return false;
     };
     // A null password (-1) occupies no bytes.
@@ -517,33 +522,33 @@ mod tests {
     #[test]
     fn ping_request_and_reply() {
         let p = [0xff, 0xff, 0xff, 0xfe, 0, 0, 0, 11];
-        let r = parse_request(&p).unwrap();
+        let r = decode_request(&p).unwrap();
         assert_eq!(r.body, RequestBody::Ping);
         assert_eq!(r.to_bytes(), p);
         let mut rp = vec![0xff, 0xff, 0xff, 0xfe];
         rp.extend_from_slice(&5i64.to_be_bytes());
         rp.extend_from_slice(&[0; 4]);
-        let reply = parse_reply(&rp, None).unwrap();
-        assert_eq!(reply.opcode, Some(11));
+        let reply = decode_reply(&rp, None).unwrap();
+        assert_eq!(reply.opcode, Some(OpCode::Ping));
         assert_eq!(reply.body, ReplyBody::Empty);
     }
 
     #[test]
     fn errors() {
         assert_eq!(
-            parse_request(&[0, 0, 0, 1, 0, 0, 0, 10]),
+            decode_request(&[0, 0, 0, 1, 0, 0, 0, 10]),
             Err(DecodeError::UnknownOpcode(10))
         );
         assert_eq!(
-            parse_request(&[0, 0, 0, 1, 0, 0, 0, 11, 0]),
+            decode_request(&[0, 0, 0, 1, 0, 0, 0, 11, 0]),
             Err(DecodeError::TrailingBytes { count: 1 })
         );
         assert!(matches!(
-            parse_request(&[0, 0, 0, 1, 0, 0, 0, 9, 0, 0]),
+            decode_request(&[0, 0, 0, 1, 0, 0, 0, 9, 0, 0]),
             Err(DecodeError::Truncated { .. })
         ));
         assert_eq!(
-            parse_request(&[0, 0, 0, 1, 0, 0, 0, 9, 0xff, 0xff, 0xff, 0xf0]),
+            decode_request(&[0, 0, 0, 1, 0, 0, 0, 9, 0xff, 0xff, 0xff, 0xf0]),
             Err(DecodeError::Invalid {
                 what: "length (negative, not -1)",
                 offset: 8

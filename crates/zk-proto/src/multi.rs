@@ -10,7 +10,7 @@ use std::marker::PhantomData;
 
 use nom::IResult;
 
-use crate::jute::{fail, Encode, JuteDecode};
+use crate::jute::{Encode, JuteDecode};
 use crate::records::{
     parse_check_version_request, parse_create2_response, parse_create_request,
     parse_create_response, parse_create_ttl_request, parse_delete_request, parse_error_response,
@@ -19,6 +19,7 @@ use crate::records::{
     Create2Response, CreateRequest, CreateResponse, CreateTtlRequest, DeleteRequest, ErrorResponse,
     GetChildrenResponse, GetDataResponse, MultiHeader, PathWatchRequest, SetDataRequest, Stat,
 };
+use zkwire_jute::error::fail;
 
 impl MultiHeader {
     /// The end marker every Java writer emits: `{type=-1, done=true, err=-1}`.

@@ -10,67 +10,7 @@ use crate::jute::{
     parse_bool, parse_buffer, parse_int, parse_long, Buffer, Encode, JuteDecode, JuteVec, UString,
 };
 
-/// Defines a record struct whose fields are decoded/encoded in declaration order.
-macro_rules! record {
-    (
-        $(#[$meta:meta])*
-        pub struct $name:ident<$lt:lifetime> { $( $(#[$fmeta:meta])* pub $field:ident : $ty:ty, )* }
-        $(#[$pmeta:meta])*
-        fn $parse:ident;
-    ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        #[cfg_attr(feature = "serde", derive(serde::Serialize))]
-        pub struct $name<$lt> { $( $(#[$fmeta])* pub $field: $ty, )* }
-
-        $(#[$pmeta])*
-        pub fn $parse<$lt>(i: &$lt [u8]) -> IResult<&$lt [u8], $name<$lt>> {
-            $( let (i, $field) = <$ty as JuteDecode<$lt>>::decode(i)?; )*
-            Ok((i, $name { $( $field, )* }))
-        }
-
-        impl<$lt> JuteDecode<$lt> for $name<$lt> {
-            fn decode(i: &$lt [u8]) -> IResult<&$lt [u8], Self> {
-                $parse(i)
-            }
-        }
-
-        impl Encode for $name<'_> {
-            fn encode(&self, out: &mut Vec<u8>) {
-                $( self.$field.encode(out); )*
-            }
-        }
-    };
-    (
-        $(#[$meta:meta])*
-        pub struct $name:ident { $( $(#[$fmeta:meta])* pub $field:ident : $ty:ty, )* }
-        $(#[$pmeta:meta])*
-        fn $parse:ident;
-    ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-        #[cfg_attr(feature = "serde", derive(serde::Serialize))]
-        pub struct $name { $( $(#[$fmeta])* pub $field: $ty, )* }
-
-        $(#[$pmeta])*
-        pub fn $parse(i: &[u8]) -> IResult<&[u8], $name> {
-            $( let (i, $field) = <$ty as JuteDecode<'_>>::decode(i)?; )*
-            Ok((i, $name { $( $field, )* }))
-        }
-
-        impl<'a> JuteDecode<'a> for $name {
-            fn decode(i: &'a [u8]) -> IResult<&'a [u8], Self> {
-                $parse(i)
-            }
-        }
-
-        impl Encode for $name {
-            fn encode(&self, out: &mut Vec<u8>) {
-                $( self.$field.encode(out); )*
-            }
-        }
-    };
-}
+use zkwire_jute::jute_record as record;
 
 record! {
     /// Header of every request after the ConnectRequest.

@@ -9,30 +9,11 @@ use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::Serialize;
 
 use crate::codes::{create_mode_name, event_type_name, keeper_state_name, OpCode};
-use crate::jute::{Buffer, JuteDecode, JuteStr, JuteVec};
+use crate::jute::Buffer;
 use crate::multi::{
     MultiElement, MultiList, MultiOperationRecord, MultiRequestOp, MultiResponse, MultiResultEntry,
 };
 use crate::records::{Stat, WatcherEvent};
-
-impl Serialize for JuteStr<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_string_lossy())
-    }
-}
-
-impl<'a, T: JuteDecode<'a> + Serialize> Serialize for JuteVec<'a, T> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if self.is_null() {
-            return s.serialize_none();
-        }
-        let mut seq = s.serialize_seq(Some(self.len()))?;
-        for item in self.iter() {
-            seq.serialize_element(&item)?;
-        }
-        seq.end()
-    }
-}
 
 impl<'a, E: MultiElement<'a> + Serialize> Serialize for MultiList<'a, E> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -96,11 +77,11 @@ pub(crate) fn keeper_state<S: Serializer>(v: &i32, s: S) -> Result<S::Ok, S::Err
     name_or_number(keeper_state_name(*v), *v, s)
 }
 
-pub(crate) fn op_name<S: Serializer>(v: &i32, s: S) -> Result<S::Ok, S::Error> {
-    name_or_number(OpCode::from_i32(*v).map(OpCode::name), *v, s)
+pub(crate) fn op_name<S: Serializer>(v: &OpCode, s: S) -> Result<S::Ok, S::Error> {
+    name_or_number(v.is_known().then(|| v.name()), v.as_i32(), s)
 }
 
-pub(crate) fn opt_op_name<S: Serializer>(v: &Option<i32>, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn opt_op_name<S: Serializer>(v: &Option<OpCode>, s: S) -> Result<S::Ok, S::Error> {
     match v {
         Some(v) => op_name(v, s),
         None => s.serialize_none(),

@@ -8,20 +8,20 @@
 //! bounded so a server that never answers cannot grow it without limit.
 //!
 //! The tracker performs no I/O and keeps no clock: every call gets the frame payload (bytes after
-//! the length prefix), and a caller-defined timestamp. Four-letter words must be recognised by
+//! the length prefix) and the capture [`Timestamp`] of the packet that completed it. Four-letter words must be recognised by
 //! the caller before framing (see [`crate::framing::four_letter_word`]).
 
 use std::collections::VecDeque;
 
-use crate::codes::xid;
-use crate::error::DecodeError;
+use crate::codes::{xid, OpCode};
 use crate::message::{
-    looks_like_connect_request, looks_like_connect_response, parse_connect_request,
-    parse_connect_response, parse_reply, parse_request, Reply, Request,
+    decode_connect_request, decode_connect_response, decode_reply, decode_request,
+    looks_like_connect_request, looks_like_connect_response, Reply, Request,
 };
 use crate::records::{
     parse_reply_header, parse_request_header, ConnectRequest, ConnectResponse, ReplyHeader,
 };
+use zkwire_jute::{DecodeError, Timestamp};
 
 /// Default bound on outstanding requests per connection.
 pub const DEFAULT_MAX_OUTSTANDING: usize = 100_000;
@@ -32,11 +32,20 @@ pub struct Pending<T> {
     /// The request's xid.
     pub xid: i32,
     /// The request's opcode (possibly unknown if the request did not decode).
-    pub opcode: i32,
-    /// Timestamp passed with the request frame (caller-defined unit).
-    pub ts: u64,
+    pub opcode: OpCode,
+    /// Capture time of the request frame.
+    pub ts: Timestamp,
+    /// The node path the request is about, when it has one (lossily decoded).
+    pub path: Option<Box<str>>,
     /// Caller data stored with the request.
     pub data: T,
+}
+
+impl<T> Pending<T> {
+    /// Nanoseconds from the request to `reply_ts` (0 if the capture's clock went backwards).
+    pub fn latency_ns(&self, reply_ts: Timestamp) -> u64 {
+        reply_ts.nanos_since(self.ts).max(0) as u64
+    }
 }
 
 /// Counters kept by a [`ConnectionTracker`].
@@ -77,7 +86,7 @@ pub enum ClientFrame<'a> {
         /// Header xid, if readable.
         xid: Option<i32>,
         /// Header opcode, if readable.
-        opcode: Option<i32>,
+        opcode: Option<OpCode>,
     },
 }
 
@@ -125,7 +134,7 @@ pub struct ConnectionTracker<T> {
     client_hs: Handshake,
     server_hs: Handshake,
     session_id: Option<i64>,
-    last_ts: u64,
+    last_ts: Timestamp,
     stats: TrackerStats,
 }
 
@@ -144,7 +153,7 @@ impl<T> ConnectionTracker<T> {
             client_hs: hs,
             server_hs: hs,
             session_id: None,
-            last_ts: 0,
+            last_ts: Timestamp(0),
             stats: TrackerStats::default(),
         }
     }
@@ -181,7 +190,7 @@ impl<T> ConnectionTracker<T> {
     }
 
     /// Timestamp of the most recent frame.
-    pub fn last_ts(&self) -> u64 {
+    pub fn last_ts(&self) -> Timestamp {
         self.last_ts
     }
 
@@ -190,16 +199,16 @@ impl<T> ConnectionTracker<T> {
     pub fn on_client_frame<'a>(
         &mut self,
         payload: &'a [u8],
-        ts: u64,
+        ts: Timestamp,
         data: impl FnOnce(&ClientFrame<'a>) -> T,
     ) -> ClientFrame<'a> {
         self.stats.requests += 1;
         self.last_ts = ts;
         let hs = std::mem::replace(&mut self.client_hs, Handshake::Done);
         let connect = match hs {
-            Handshake::Expected => Some(parse_connect_request(payload)),
+            Handshake::Expected => Some(decode_connect_request(payload)),
             Handshake::Maybe if looks_like_connect_request(payload) => {
-                Some(parse_connect_request(payload))
+                Some(decode_connect_request(payload))
             }
             _ => None,
         };
@@ -207,7 +216,7 @@ impl<T> ConnectionTracker<T> {
             return ClientFrame::Connect(c);
         }
         // A failed Connect parse falls through: some peers skip straight to requests.
-        let frame = match parse_request(payload) {
+        let frame = match decode_request(payload) {
             Ok(r) => ClientFrame::Request(r),
             Err(error) => {
                 self.stats.decode_errors += 1;
@@ -215,25 +224,27 @@ impl<T> ConnectionTracker<T> {
                 ClientFrame::Undecodable {
                     error,
                     xid: h.map(|h| h.xid),
-                    opcode: h.map(|h| h.opcode),
+                    opcode: h.map(|h| OpCode::from_i32(h.opcode)),
                 }
             }
         };
         let key = match &frame {
-            ClientFrame::Request(r) => Some((r.xid, r.opcode)),
+            ClientFrame::Request(r) => Some((r.xid, r.opcode, r.body.path())),
             ClientFrame::Undecodable {
                 xid: Some(x),
                 opcode: Some(o),
                 ..
-            } => Some((*x, *o)),
+            } => Some((*x, *o, None)),
             _ => None,
         };
-        if let Some((xid, opcode)) = key {
+        if let Some((xid, opcode, path)) = key {
             let data = data(&frame);
+            let path = path.map(|p| p.to_string_lossy().into());
             self.push(Pending {
                 xid,
                 opcode,
                 ts,
+                path,
                 data,
             });
         }
@@ -265,14 +276,14 @@ impl<T> ConnectionTracker<T> {
     }
 
     /// Feeds one server→client frame payload and returns it with the request it answers.
-    pub fn on_server_frame<'a>(&mut self, payload: &'a [u8], ts: u64) -> ServerFrame<'a, T> {
+    pub fn on_server_frame<'a>(&mut self, payload: &'a [u8], ts: Timestamp) -> ServerFrame<'a, T> {
         self.stats.replies += 1;
         self.last_ts = ts;
         let hs = std::mem::replace(&mut self.server_hs, Handshake::Done);
         let connect = match hs {
-            Handshake::Expected => Some(parse_connect_response(payload)),
+            Handshake::Expected => Some(decode_connect_response(payload)),
             Handshake::Maybe if looks_like_connect_response(payload) => {
-                Some(parse_connect_response(payload))
+                Some(decode_connect_response(payload))
             }
             _ => None,
         };
@@ -285,7 +296,7 @@ impl<T> ConnectionTracker<T> {
             Err(e) => {
                 self.stats.decode_errors += 1;
                 return ServerFrame::Undecodable {
-                    error: crate::error::from_nom(payload, e),
+                    error: zkwire_jute::error::from_nom(payload, e),
                     header: None,
                     matched: None,
                 };
@@ -295,7 +306,7 @@ impl<T> ConnectionTracker<T> {
             self.stats.notifications += 1;
         }
         let matched = self.take(header.xid);
-        match parse_reply(payload, matched.as_ref().map(|p| p.opcode)) {
+        match decode_reply(payload, matched.as_ref().map(|p| p.opcode)) {
             Ok(reply) => ServerFrame::Reply { reply, matched },
             Err(error) => {
                 self.stats.decode_errors += 1;
@@ -350,13 +361,13 @@ mod tests {
         let b = req(-2, 11);
         let c = req(2, 9);
         assert!(matches!(
-            t.on_client_frame(&a, 1, |_| "a"),
+            t.on_client_frame(&a, Timestamp(1), |_| "a"),
             ClientFrame::Request(_)
         ));
-        t.on_client_frame(&b, 2, |_| "ping");
-        t.on_client_frame(&c, 3, |_| "c");
+        t.on_client_frame(&b, Timestamp(2), |_| "ping");
+        t.on_client_frame(&c, Timestamp(3), |_| "c");
         let n = rep(-1, 0, &[0, 0, 0, 3, 0, 0, 0, 3, 0, 0, 0, 1, b'/']);
-        match t.on_server_frame(&n, 4) {
+        match t.on_server_frame(&n, Timestamp(4)) {
             ServerFrame::Reply { reply, matched } => {
                 assert!(matches!(reply.body, ReplyBody::Notification(_)));
                 assert!(matched.is_none());
@@ -364,17 +375,22 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let r1 = rep(1, 0, &[0, 0, 0, 1, b'/']);
-        match t.on_server_frame(&r1, 5) {
+        match t.on_server_frame(&r1, Timestamp(5)) {
             ServerFrame::Reply { reply, matched } => {
                 assert!(matches!(reply.body, ReplyBody::Sync(_)));
-                assert_eq!(matched.map(|m| (m.data, m.ts)), Some(("a", 1)));
+                let m = matched.expect("the sync request");
+                assert_eq!(
+                    (m.data, m.ts, m.path.as_deref()),
+                    ("a", Timestamp(1), Some("/"))
+                );
+                assert_eq!(m.latency_ns(Timestamp(5)), 4);
             }
             other => panic!("{other:?}"),
         }
         // The reply to xid 2 skips the ping: counted as lost.
         let r2 = rep(2, 0, &[0, 0, 0, 1, b'/']);
         assert!(matches!(
-            t.on_server_frame(&r2, 6),
+            t.on_server_frame(&r2, Timestamp(6)),
             ServerFrame::Reply {
                 matched: Some(_),
                 ..
@@ -384,7 +400,7 @@ mod tests {
         assert_eq!(t.stats().notifications, 1);
         // Unknown xid: unmatched, body untyped.
         let r3 = rep(77, 0, &[1, 2]);
-        match t.on_server_frame(&r3, 7) {
+        match t.on_server_frame(&r3, Timestamp(7)) {
             ServerFrame::Reply { reply, matched } => {
                 assert_eq!(reply.body, ReplyBody::Untyped(&[1, 2]));
                 assert!(matched.is_none());
@@ -402,7 +418,7 @@ mod tests {
         cr[27] = 16;
         cr.extend_from_slice(&[0; 17]);
         assert!(matches!(
-            t.on_client_frame(&cr, 0, |_| ()),
+            t.on_client_frame(&cr, Timestamp(0), |_| ()),
             ClientFrame::Connect(_)
         ));
         assert!(!t.client_handshake_pending());
@@ -411,12 +427,12 @@ mod tests {
         ];
         resp.extend_from_slice(&[0; 16]);
         assert!(matches!(
-            t.on_server_frame(&resp, 1),
+            t.on_server_frame(&resp, Timestamp(1)),
             ServerFrame::Connect(_)
         ));
         assert_eq!(t.session_id(), Some(0x0100_0000_0000_0009));
         for x in 1..=3 {
-            t.on_client_frame(&req(x, 9), 2, |_| ());
+            t.on_client_frame(&req(x, 9), Timestamp(2), |_| ());
         }
         assert_eq!(t.outstanding(), 2);
         assert_eq!(t.stats().evicted_requests, 1);

@@ -13,8 +13,8 @@ use zk_proto::multi::{
 use zk_proto::records::*;
 use zk_proto::tracker::{ConnectionTracker, ServerFrame};
 use zk_proto::{
-    looks_like_connect_request, looks_like_connect_response, parse_connect_request,
-    parse_connect_response, parse_reply, parse_request, plausible_reply_frame,
+    decode_connect_request, decode_connect_response, decode_reply, decode_request,
+    looks_like_connect_request, looks_like_connect_response, plausible_reply_frame,
     plausible_request_frame, OpCode,
 };
 
@@ -169,13 +169,13 @@ proptest! {
     fn connect_records(a in any::<(i32, i64, i32, i64)>(), pw in bytes(), ro in option::of(any::<bool>())) {
         let req = ConnectRequest { protocol_version: a.0, last_zxid_seen: a.1, time_out: a.2, session_id: a.3, passwd: pw.as_deref(), read_only: ro };
         let enc = req.to_bytes();
-        prop_assert_eq!(parse_connect_request(&enc), Ok(req));
+        prop_assert_eq!(decode_connect_request(&enc), Ok(req));
         if a.0 == 0 {
             prop_assert!(looks_like_connect_request(&enc));
         }
         let resp = ConnectResponse { protocol_version: a.0, time_out: a.2, session_id: a.3, passwd: pw.as_deref(), read_only: ro };
         let enc = resp.to_bytes();
-        prop_assert_eq!(parse_connect_response(&enc), Ok(resp));
+        prop_assert_eq!(decode_connect_response(&enc), Ok(resp));
         if a.0 == 0 {
             prop_assert!(looks_like_connect_response(&enc));
         }
@@ -211,7 +211,7 @@ proptest! {
         // The same ops inside a whole request frame.
         let mut payload = RequestHeader { xid: 7, opcode: 14 }.to_bytes();
         payload.extend_from_slice(&b);
-        let r = parse_request(&payload).expect("request");
+        let r = decode_request(&payload).expect("request");
         prop_assert_eq!(r.to_bytes(), payload);
 
         let mut cb = Vec::new();
@@ -237,7 +237,7 @@ proptest! {
         prop_assert_eq!(resp.iter().collect::<Vec<_>>(), results);
         let mut payload = ReplyHeader { xid: 7, zxid: n.1, err: 0 }.to_bytes();
         payload.extend_from_slice(&b);
-        let r = parse_reply(&payload, Some(22)).expect("reply");
+        let r = decode_reply(&payload, Some(OpCode::MultiRead)).expect("reply");
         prop_assert_eq!(r.to_bytes(), payload);
     }
 
@@ -273,11 +273,11 @@ proptest! {
         match req_body {
             Some(b) => {
                 payload.extend_from_slice(&b);
-                let r = parse_request(&payload).expect("request");
-                prop_assert_eq!(r.opcode, op.as_i32());
+                let r = decode_request(&payload).expect("request");
+                prop_assert_eq!(r.opcode, op);
                 prop_assert_eq!(r.to_bytes(), payload);
             }
-            None => prop_assert!(parse_request(&payload).is_err()),
+            None => prop_assert!(decode_request(&payload).is_err()),
         }
 
         let reply_body: Option<Vec<u8>> = match op {
@@ -303,37 +303,37 @@ proptest! {
         match reply_body {
             Some(b) => {
                 payload.extend_from_slice(&b);
-                let r = parse_reply(&payload, Some(op.as_i32())).expect("reply");
+                let r = decode_reply(&payload, Some(op)).expect("reply");
                 prop_assert_eq!(r.to_bytes(), payload.clone());
                 // Untyped and failed replies keep the bytes too.
-                prop_assert_eq!(parse_reply(&payload, None).expect("untyped").to_bytes(), payload.clone());
+                prop_assert_eq!(decode_reply(&payload, None).expect("untyped").to_bytes(), payload.clone());
                 let mut failed = ReplyHeader { xid: rx, zxid, err: -101 }.to_bytes();
                 failed.extend_from_slice(&b);
-                prop_assert_eq!(parse_reply(&failed, Some(op.as_i32())).expect("failed").to_bytes(), failed);
+                prop_assert_eq!(decode_reply(&failed, Some(op)).expect("failed").to_bytes(), failed);
             }
-            None => prop_assert!(parse_reply(&payload, Some(op.as_i32())).is_err()),
+            None => prop_assert!(decode_reply(&payload, Some(op)).is_err()),
         }
     }
 
     #[test]
     fn arbitrary_bytes_never_panic(b in vec(any::<u8>(), 0..200), op in prop_oneof![Just(None), (-12i32..110).prop_map(Some)]) {
-        let _ = parse_request(&b);
-        let _ = parse_reply(&b, op);
-        let _ = parse_connect_request(&b);
-        let _ = parse_connect_response(&b);
+        let _ = decode_request(&b);
+        let _ = decode_reply(&b, op.map(OpCode::from_i32));
+        let _ = decode_connect_request(&b);
+        let _ = decode_connect_response(&b);
         let _ = looks_like_connect_request(&b);
         let _ = looks_like_connect_response(&b);
-        let _ = plausible_request_frame(&b);
-        let _ = plausible_reply_frame(&b);
+        let _ = plausible_request_frame(&b, 1 << 20);
+        let _ = plausible_reply_frame(&b, 1 << 20);
         let _ = zk_proto::four_letter_word(&b);
         let _ = zk_proto::frame_len(&b, u32::MAX);
         if let Ok((_, m)) = parse_multi_response(&b) {
             let _ = m.iter().count();
         }
         let mut t = ConnectionTracker::<usize>::new(b.first().is_some_and(|x| x & 1 == 1));
-        let _ = t.on_client_frame(&b, 0, |_| 1);
+        let _ = t.on_client_frame(&b, zk_proto::Timestamp(0), |_| 1);
         // Booleans are normalised on re-encoding, so only the header is compared.
-        if let ServerFrame::Reply { reply, .. } = t.on_server_frame(&b, 1) {
+        if let ServerFrame::Reply { reply, .. } = t.on_server_frame(&b, zk_proto::Timestamp(1)) {
             prop_assert_eq!(&reply.header.to_bytes()[..], &b[..16]);
         }
     }
@@ -349,7 +349,7 @@ proptest! {
             payload[i % n] = v;
         }
         payload.truncate(cut.max(1));
-        let _ = parse_request(&payload);
-        let _ = parse_reply(&payload, Some(14));
+        let _ = decode_request(&payload);
+        let _ = decode_reply(&payload, Some(OpCode::Multi));
     }
 }

@@ -2,7 +2,7 @@
 #![cfg(feature = "serde")]
 
 use serde_json::{json, Value};
-use zk_proto::{parse_connect_request, parse_reply, parse_request};
+use zk_proto::{decode_connect_request, decode_reply, decode_request};
 
 const VECTORS: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -27,12 +27,12 @@ fn vector(id: &str) -> (Vec<u8>, Option<i32>) {
 
 fn req(id: &str) -> Value {
     let (b, _) = vector(id);
-    serde_json::to_value(parse_request(&b[4..]).expect("request")).expect("ser")
+    serde_json::to_value(decode_request(&b[4..]).expect("request")).expect("ser")
 }
 
 fn rep(id: &str) -> Value {
     let (b, op) = vector(id);
-    serde_json::to_value(parse_reply(&b[4..], op).expect("reply")).expect("ser")
+    serde_json::to_value(decode_reply(&b[4..], op).expect("reply")).expect("ser")
 }
 
 #[test]
@@ -66,13 +66,14 @@ fn credentials_are_redacted() {
     assert!(!text.contains("pass") && !text.contains("757365723a70617373"));
     assert_eq!(rep("c07-sasl-reply")["token_len"], json!(101));
     let (b, _) = vector("c02-connect-response");
-    let c = serde_json::to_value(zk_proto::parse_connect_response(&b[4..]).expect("c")).expect("s");
+    let c =
+        serde_json::to_value(zk_proto::decode_connect_response(&b[4..]).expect("c")).expect("s");
     assert_eq!(
         c,
         json!({"protocol_version": 0, "time_out": 6000, "session_id": "0x1000009f6bb0000", "passwd_len": 16, "read_only": false})
     );
     let (b, _) = vector("c04-connect-request-no-readonly");
-    let c = serde_json::to_value(parse_connect_request(&b[4..]).expect("c")).expect("s");
+    let c = serde_json::to_value(decode_connect_request(&b[4..]).expect("c")).expect("s");
     assert_eq!(c["read_only"], Value::Null);
 }
 
@@ -100,7 +101,7 @@ fn reply_shapes() {
         json!({"xid": -2, "zxid": "0x10000000c", "err": 0, "op": "ping"})
     );
     let (b, _) = vector("c11-create-reply");
-    let untyped = serde_json::to_value(parse_reply(&b[4..], None).expect("r")).expect("s");
+    let untyped = serde_json::to_value(decode_reply(&b[4..], None).expect("r")).expect("s");
     assert_eq!(untyped["body_len"], json!(6));
     assert_eq!(untyped["op"], Value::Null);
 }

@@ -6,8 +6,8 @@ use zk_proto::jute::{Buffer, JuteVec, UString};
 use zk_proto::multi::{MultiOp, MultiResult};
 use zk_proto::records::{Acl, ClientInfo, Stat};
 use zk_proto::{
-    four_letter_word, frame_len, parse_connect_request, parse_connect_response, parse_reply,
-    parse_request, Encode, FrameStatus, OpCode, ReplyBody, RequestBody,
+    decode_connect_request, decode_connect_response, decode_reply, decode_request,
+    four_letter_word, frame_len, Boundary, Encode, OpCode, ReplyBody, RequestBody,
 };
 
 const VECTORS: &str = include_str!(concat!(
@@ -213,15 +213,13 @@ fn decode(kind: &str, bytes: &[u8], request_opcode: Option<i32>) -> Value {
     }
     assert_eq!(
         frame_len(bytes, 1 << 20),
-        FrameStatus::Complete {
-            total_len: bytes.len()
-        },
+        Boundary::Complete(bytes.len()),
         "length prefix"
     );
     let payload = &bytes[4..];
     match kind {
         "client.connect_request" => {
-            let c = parse_connect_request(payload).expect("connect request");
+            let c = decode_connect_request(payload).expect("connect request");
             assert_eq!(c.to_bytes(), payload);
             json!({
                 "protocolVersion": c.protocol_version, "lastZxidSeen": h64(c.last_zxid_seen),
@@ -230,7 +228,7 @@ fn decode(kind: &str, bytes: &[u8], request_opcode: Option<i32>) -> Value {
             })
         }
         "client.connect_response" => {
-            let c = parse_connect_response(payload).expect("connect response");
+            let c = decode_connect_response(payload).expect("connect response");
             assert_eq!(c.to_bytes(), payload);
             json!({
                 "protocolVersion": c.protocol_version, "timeOut": c.time_out,
@@ -239,13 +237,14 @@ fn decode(kind: &str, bytes: &[u8], request_opcode: Option<i32>) -> Value {
             })
         }
         "client.request" => {
-            let r = parse_request(payload).expect("request");
+            let r = decode_request(payload).expect("request");
             assert_eq!(r.to_bytes(), payload);
-            let op = OpCode::from_i32(r.opcode).expect("known opcode");
-            json!({"xid": r.xid, "type": r.opcode, "op": op.name(), "body": request_body(&r.body)})
+            let op = r.opcode;
+            assert!(op.is_known());
+            json!({"xid": r.xid, "type": op.as_i32(), "op": op.name(), "body": request_body(&r.body)})
         }
         "client.reply" => {
-            let r = parse_reply(payload, request_opcode).expect("reply");
+            let r = decode_reply(payload, request_opcode.map(OpCode::from_i32)).expect("reply");
             assert_eq!(r.to_bytes(), payload);
             let mut v =
                 obj(json!({"xid": r.header.xid, "zxid": h64(r.header.zxid), "err": r.header.err}));
@@ -260,7 +259,7 @@ fn decode(kind: &str, bytes: &[u8], request_opcode: Option<i32>) -> Value {
                     v.insert("ignoredBody".into(), json!(hex(ignored)));
                 }
                 ref body => {
-                    if let Some(op) = r.opcode.and_then(OpCode::from_i32) {
+                    if let Some(op) = r.opcode {
                         v.insert("op".into(), json!(op.name()));
                     }
                     v.insert("body".into(), reply_body(body));
@@ -307,12 +306,12 @@ fn tracker_pairs_vector_conversation() {
     let mut t = zk_proto::ConnectionTracker::<&'static str>::new(true);
     let c01 = frame("c01-connect-request-new");
     assert!(matches!(
-        t.on_client_frame(&c01, 0, |_| "connect"),
+        t.on_client_frame(&c01, zk_proto::Timestamp(0), |_| "connect"),
         ClientFrame::Connect(_)
     ));
     let c02 = frame("c02-connect-response");
     assert!(matches!(
-        t.on_server_frame(&c02, 1),
+        t.on_server_frame(&c02, zk_proto::Timestamp(1)),
         ServerFrame::Connect(_)
     ));
     assert_eq!(t.session_id(), Some(0x0100_0009_f6bb_0000));
@@ -321,7 +320,7 @@ fn tracker_pairs_vector_conversation() {
     let c43 = frame("c43-closeSession-request");
     for (f, tag) in [(&c10, "create"), (&c39, "ping"), (&c43, "close")] {
         assert!(matches!(
-            t.on_client_frame(f, 2, |_| tag),
+            t.on_client_frame(f, zk_proto::Timestamp(2), |_| tag),
             ClientFrame::Request(_)
         ));
     }
@@ -333,7 +332,7 @@ fn tracker_pairs_vector_conversation() {
     ];
     for (id, want) in expect {
         let f = frame(id);
-        match t.on_server_frame(&f, 3) {
+        match t.on_server_frame(&f, zk_proto::Timestamp(3)) {
             ServerFrame::Reply { reply, matched } => {
                 assert_eq!(matched.map(|m| m.data), want, "{id}");
                 assert!(!matches!(reply.body, ReplyBody::Untyped(_)), "{id}");

@@ -12,16 +12,18 @@
 //! Whole messages found within one pushed chunk are handed over straight from that chunk;
 //! only a message split across chunks is copied, once.
 
-use serde::Serialize;
-
-/// How long the message at the start of a buffer is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FrameLen {
-    /// A whole message of this many bytes (including any length prefix) is present.
+/// Where the message at the start of a buffer ends, as far as the bytes at hand tell: the
+/// one answer of every protocol's splitter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Boundary {
+    /// A whole message of this many bytes (including any length prefix) is present: it is
+    /// `buf[..n]`.
     Complete(usize),
-    /// More bytes are needed: at least this many in total from the message start.
+    /// More bytes are needed: the message is at least this many bytes long **in total**,
+    /// counted from the start of the buffer (not "this many more").
     Incomplete(usize),
-    /// No valid message starts here.
+    /// No valid message starts here (bad type, magic or length): nothing should be allocated
+    /// or awaited for it.
     Invalid,
     /// The first bytes (this many, at least one) belong to a stream the protocol passes over
     /// without decoding it as messages — such as the raw snapshot that follows a quorum SNAP
@@ -30,8 +32,18 @@ pub enum FrameLen {
     Discard(usize),
 }
 
+impl Boundary {
+    /// The message length when complete.
+    pub fn complete_len(self) -> Option<usize> {
+        match self {
+            Boundary::Complete(n) => Some(n),
+            _ => None,
+        }
+    }
+}
+
 /// Whether a message plausibly starts at the start of a buffer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Plausibility {
     /// Yes: resynchronise here.
     Yes,
@@ -41,10 +53,40 @@ pub enum Plausibility {
     NeedMore,
 }
 
+impl From<bool> for Plausibility {
+    /// A definite answer: `true` is [`Plausibility::Yes`], `false` [`Plausibility::No`].
+    fn from(yes: bool) -> Plausibility {
+        if yes {
+            Plausibility::Yes
+        } else {
+            Plausibility::No
+        }
+    }
+}
+
+/// Which way bytes flow within a TCP connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// From the client (the connection's initiator) to the server.
+    ToServer,
+    /// From the server to the client.
+    ToClient,
+}
+
+impl Direction {
+    /// The other direction.
+    pub fn reverse(self) -> Direction {
+        match self {
+            Direction::ToServer => Direction::ToClient,
+            Direction::ToClient => Direction::ToServer,
+        }
+    }
+}
+
 /// A protocol's knowledge of where its messages begin and end.
 pub trait Splitter {
     /// The length of the message at the start of `buf`, which is a known message boundary.
-    fn frame_len(&mut self, buf: &[u8]) -> FrameLen;
+    fn frame_len(&mut self, buf: &[u8]) -> Boundary;
 
     /// Whether a message plausibly starts at the start of `buf`, when hunting for a boundary.
     /// The work must be bounded: it is called at many offsets.
@@ -86,16 +128,16 @@ impl LengthPrefixed {
 }
 
 impl Splitter for LengthPrefixed {
-    fn frame_len(&mut self, buf: &[u8]) -> FrameLen {
+    fn frame_len(&mut self, buf: &[u8]) -> Boundary {
         match self.payload_len(buf) {
-            None => FrameLen::Incomplete(4),
-            Some(Err(())) => FrameLen::Invalid,
+            None => Boundary::Incomplete(4),
+            Some(Err(())) => Boundary::Invalid,
             Some(Ok(len)) => {
                 let total = 4 + len as usize;
                 if buf.len() >= total {
-                    FrameLen::Complete(total)
+                    Boundary::Complete(total)
                 } else {
-                    FrameLen::Incomplete(total)
+                    Boundary::Incomplete(total)
                 }
             }
         }
@@ -117,12 +159,13 @@ pub enum FramerEvent<'a> {
     Message(&'a [u8]),
     /// Bytes dropped while looking for a message boundary after a loss or a mid-stream start.
     Skipped(u64),
-    /// Bytes the splitter said to pass over ([`FrameLen::Discard`]).
+    /// Bytes the splitter said to pass over ([`Boundary::Discard`]).
     Discarded(u64),
 }
 
 /// Counters of one framer.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct FramerStats {
     /// Messages handed over.
     pub messages: u64,
@@ -132,7 +175,7 @@ pub struct FramerStats {
     pub skipped_bytes: u64,
     /// Times the splitter said the bytes at a supposed boundary were not a message.
     pub invalid: u64,
-    /// Bytes passed over at the splitter's request ([`FrameLen::Discard`]).
+    /// Bytes passed over at the splitter's request ([`Boundary::Discard`]).
     pub discarded_bytes: u64,
 }
 
@@ -185,15 +228,15 @@ impl<S: Splitter> Framer<S> {
         let mut data = data;
         while !self.buf.is_empty() {
             match self.splitter.frame_len(&self.buf) {
-                FrameLen::Complete(n) if n > 0 && n <= self.buf.len() => {
+                Boundary::Complete(n) if n > 0 && n <= self.buf.len() => {
                     self.emit_buffered(n, out);
                 }
-                FrameLen::Discard(n) if n > 0 && n <= self.buf.len() => {
+                Boundary::Discard(n) if n > 0 && n <= self.buf.len() => {
                     self.buf.drain(..n);
                     self.stats.discarded_bytes += n as u64;
                     out(FramerEvent::Discarded(n as u64));
                 }
-                FrameLen::Incomplete(need) if need > self.buf.len() => {
+                Boundary::Incomplete(need) if need > self.buf.len() => {
                     if data.is_empty() {
                         return;
                     }
@@ -243,17 +286,17 @@ impl<S: Splitter> Framer<S> {
         while pos < data.len() {
             let rest = &data[pos..];
             match self.splitter.frame_len(rest) {
-                FrameLen::Complete(n) if n > 0 && n <= rest.len() => {
+                Boundary::Complete(n) if n > 0 && n <= rest.len() => {
                     self.stats.messages += 1;
                     out(FramerEvent::Message(&rest[..n]));
                     pos += n;
                 }
-                FrameLen::Discard(n) if n > 0 && n <= rest.len() => {
+                Boundary::Discard(n) if n > 0 && n <= rest.len() => {
                     self.stats.discarded_bytes += n as u64;
                     out(FramerEvent::Discarded(n as u64));
                     pos += n;
                 }
-                FrameLen::Incomplete(need) if need > rest.len() => {
+                Boundary::Incomplete(need) if need > rest.len() => {
                     self.buf.extend_from_slice(rest);
                     return;
                 }
@@ -428,32 +471,32 @@ mod tests {
     }
 
     impl Splitter for Typed {
-        fn frame_len(&mut self, buf: &[u8]) -> FrameLen {
+        fn frame_len(&mut self, buf: &[u8]) -> Boundary {
             if let Some(n) = self.raw_next {
                 return if buf.len() >= n {
                     self.raw_next = None;
-                    FrameLen::Complete(n)
+                    Boundary::Complete(n)
                 } else {
-                    FrameLen::Incomplete(n)
+                    Boundary::Incomplete(n)
                 };
             }
             match buf.first() {
-                None => FrameLen::Incomplete(1),
+                None => Boundary::Incomplete(1),
                 Some(1) => {
                     if buf.len() >= 5 {
-                        FrameLen::Complete(5)
+                        Boundary::Complete(5)
                     } else {
-                        FrameLen::Incomplete(5)
+                        Boundary::Incomplete(5)
                     }
                 }
                 Some(9) => match buf.get(1..3) {
-                    None => FrameLen::Incomplete(3),
+                    None => Boundary::Incomplete(3),
                     Some(l) => {
                         self.raw_next = Some(u16::from_be_bytes([l[0], l[1]]) as usize);
-                        FrameLen::Complete(3)
+                        Boundary::Complete(3)
                     }
                 },
-                Some(_) => FrameLen::Invalid,
+                Some(_) => Boundary::Invalid,
             }
         }
         fn plausible(&mut self, buf: &[u8]) -> Plausibility {
@@ -508,19 +551,19 @@ mod tests {
     }
 
     impl Splitter for RawSections {
-        fn frame_len(&mut self, buf: &[u8]) -> FrameLen {
+        fn frame_len(&mut self, buf: &[u8]) -> Boundary {
             if self.raw_left > 0 {
                 let n = self.raw_left.min(buf.len());
                 self.raw_left -= n;
-                return FrameLen::Discard(n);
+                return Boundary::Discard(n);
             }
             match buf.get(..5) {
-                None => FrameLen::Incomplete(5),
+                None => Boundary::Incomplete(5),
                 Some([8, a, b, c, d]) => {
                     self.raw_left = u32::from_be_bytes([*a, *b, *c, *d]) as usize;
-                    FrameLen::Complete(5)
+                    Boundary::Complete(5)
                 }
-                Some(_) => FrameLen::Invalid,
+                Some(_) => Boundary::Invalid,
             }
         }
         fn plausible(&mut self, _: &[u8]) -> Plausibility {

@@ -25,12 +25,29 @@ pub const BAD_LENGTH: ErrorKind = ErrorKind::LengthValue;
 /// Error kind used when a vector count is negative but not `-1`.
 pub const BAD_COUNT: ErrorKind = ErrorKind::Count;
 
-pub(crate) fn fail<T>(i: &[u8], kind: ErrorKind) -> IResult<&[u8], T> {
+fn fail<T>(i: &[u8], kind: ErrorKind) -> IResult<&[u8], T> {
     Err(Err::Error(Error::new(i, kind)))
 }
 
 fn need<T>(have: usize, want: usize) -> IResult<&'static [u8], T> {
     Err(Err::Incomplete(Needed::new(want.saturating_sub(have))))
+}
+
+/// The Jute `int` at byte offset `at` of `buf`, if the buffer holds it: a peek for splitters
+/// and plausibility checks, which look at fields before a whole record is present.
+#[inline]
+pub fn int_at(buf: &[u8], at: usize) -> Option<i32> {
+    buf.get(at..)?
+        .first_chunk::<4>()
+        .map(|b| i32::from_be_bytes(*b))
+}
+
+/// The Jute `long` at byte offset `at` of `buf`, if the buffer holds it (see [`int_at`]).
+#[inline]
+pub fn long_at(buf: &[u8], at: usize) -> Option<i64> {
+    buf.get(at..)?
+        .first_chunk::<8>()
+        .map(|b| i64::from_be_bytes(*b))
 }
 
 /// Parses a Jute `int` (4 bytes, big-endian, signed).
@@ -566,5 +583,29 @@ mod tests {
         assert_eq!(s.to_string(), "a\u{fffd}b");
         assert_eq!(s.as_str(), None);
         assert_eq!(JuteStr::from("/p").as_str(), Some("/p"));
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for JuteStr<'_> {
+    /// The string, lossily decoded as UTF-8.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string_lossy())
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'a, T: JuteDecode<'a> + serde::Serialize> serde::Serialize for JuteVec<'a, T> {
+    /// A sequence of the elements; `null` for a null vector.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        if self.is_null() {
+            return s.serialize_none();
+        }
+        let mut seq = s.serialize_seq(Some(self.len()))?;
+        for item in self.iter() {
+            seq.serialize_element(&item)?;
+        }
+        seq.end()
     }
 }

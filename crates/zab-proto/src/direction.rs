@@ -1,0 +1,33 @@
+//! Which way a quorum-port packet travels.
+
+/// Which way a quorum-port packet travels: the leader (or a follower acting as observer
+/// master) owns the listening port, so a sniffer knows the direction of every segment from
+/// the TCP ports alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "snake_case")
+)]
+pub enum QuorumDirection {
+    /// Leader (or observer master) → follower/observer.
+    LeaderToLearner,
+    /// Follower/observer → leader (or observer master).
+    LearnerToLeader,
+}
+
+impl QuorumDirection {
+    /// `leader->learner` or `learner->leader`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            QuorumDirection::LeaderToLearner => "leader->learner",
+            QuorumDirection::LearnerToLeader => "learner->leader",
+        }
+    }
+}
+
+impl std::fmt::Display for QuorumDirection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
