@@ -12,8 +12,6 @@
 //! Whole messages found within one pushed chunk are handed over straight from that chunk;
 //! only a message split across chunks is copied, once.
 
-use serde::Serialize;
-
 /// How long the message at the start of a buffer is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FrameLen {
@@ -122,7 +120,8 @@ pub enum FramerEvent<'a> {
 }
 
 /// Counters of one framer.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct FramerStats {
     /// Messages handed over.
     pub messages: u64,

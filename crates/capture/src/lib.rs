@@ -35,3 +35,8 @@ pub use reassembly::{
 pub use source::{FileSource, Next, PacketSource, RawPacket, SourceError, Take};
 pub use stats::CaptureStats;
 pub use time::Timestamp;
+
+/// Compiles the README's example as a doctest, so it cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
