@@ -1,6 +1,8 @@
-//! The quorum-SASL prelude (`QuorumAuthPacket`, spec `zab.md` §9) that may sit between the
-//! initial message and the first notification frame when `quorum.auth.enableSasl` is on
-//! (spec `fle.md` §1, §6 item 9).
+//! The quorum-SASL prelude (`QuorumAuthPacket` in `zookeeper.jute`;
+//! `org.apache.zookeeper.server.quorum.auth.QuorumAuth`) that may sit between the initial
+//! message and the first notification frame when `quorum.auth.enableSasl` is on (upstream
+//! `QuorumCnxManager` authenticates right after the initial message: `authLearner` in
+//! `startConnection`, `authServer` in `handleConnection`).
 //!
 //! The packets are bare Jute records, **not** length-prefixed: `magic` long
 //! ([`QUORUM_AUTH_MAGIC`]), `status` int, `token` buffer. The initiator sends first; the

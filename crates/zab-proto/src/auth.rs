@@ -1,6 +1,7 @@
-//! The quorum SASL prelude (spec §9): `QuorumAuthPacket`s exchanged before the first
-//! QuorumPacket when `quorum.auth.enableSasl` is on (3.4.10+ / 3.5.4+). The same record is used
-//! after the initial message on the election port.
+//! The quorum SASL prelude (`QuorumAuthPacket` in `zookeeper.jute`;
+//! `org.apache.zookeeper.server.quorum.auth.QuorumAuth`): `QuorumAuthPacket`s exchanged before
+//! the first QuorumPacket when `quorum.auth.enableSasl` is on (3.4.10+ / 3.5.4+). The same
+//! record is used after the initial message on the election port.
 //!
 //! A prelude record always starts with the 8-byte magic `5f 24 35 01 35 01 ed cc`. As a
 //! QuorumPacket those bytes would be type `0x5f243501`, which does not exist, so a framer can

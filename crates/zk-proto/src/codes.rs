@@ -46,7 +46,8 @@ macro_rules! opcodes {
                 match self { $( OpCode::$variant => $rep, )* }
             }
 
-            /// Whether the operation becomes a quorum transaction (the **W** column of the spec).
+            /// Whether the operation becomes a quorum transaction (forwarded to the leader, gets
+            /// a zxid: upstream `Request.isQuorum`).
             pub const fn is_write(self) -> bool {
                 match self { $( OpCode::$variant => $write, )* }
             }
@@ -269,7 +270,7 @@ pub mod perms {
     }
 }
 
-/// Special xids (spec §4).
+/// Special xids (the `*_XID` constants of `org.apache.zookeeper.ClientCnxn`).
 pub mod xid {
     /// Watch notification (server → client).
     pub const NOTIFICATION: i32 = -1;
