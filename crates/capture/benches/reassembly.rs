@@ -3,9 +3,9 @@
 //! reassembly, and length-prefix framing of the reassembled client-port streams (chunks as the
 //! reassembler delivered them, collected beforehand).
 //!
-//! `ZKWIRE_BENCH_CAPTURE=/path/big.pcap cargo bench -p zkwire-capture` benchmarks any capture;
-//! by default the shipped `tests/data/zk38-mtu1500.pcap` is used. `scripts/bench.sh` makes a
-//! large capture and runs the whole suite.
+//! `ZKWIRE_BENCH_CAPTURE=/path/big.pcap cargo bench -p zkwire-benches --bench capture` benchmarks
+//! any capture; by default the shipped `tests/data/zk38-mtu1500.pcap` is used. `scripts/bench.sh`
+//! makes a large capture and runs the whole suite.
 
 mod support;
 

@@ -37,3 +37,8 @@ pub use zkwire_jute::{framing, time};
 pub use zkwire_jute::{
     Boundary, Framer, FramerEvent, FramerStats, LengthPrefixed, Plausibility, Splitter,
 };
+
+/// Compiles the README's example as a doctest, so it cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -3,10 +3,9 @@
 //! Losses and repairs are normal in captures; what is not acceptable is hiding them. Every
 //! layer counts here, and every tool prints these counters in its end-of-run summary.
 
-use serde::Serialize;
-
 /// Counters kept by the source, the link decoder and the reassembler.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct CaptureStats {
     /// Packets read from the source.

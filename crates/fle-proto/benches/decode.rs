@@ -3,8 +3,8 @@
 //! it) over each reassembled port-3888 stream, and `parse_notification` on the notification
 //! payloads alone. The streams are reassembled once, before timing, with zkwire-capture.
 //!
-//! `ZKWIRE_BENCH_CAPTURE=/path/big.pcap cargo bench -p fle-proto` benchmarks any capture; by
-//! default the shipped `tests/data/zk38-mtu1500.pcap` is used.
+//! `ZKWIRE_BENCH_CAPTURE=/path/big.pcap cargo bench -p zkwire-benches --bench fle-proto`
+//! benchmarks any capture; by default the shipped `tests/data/zk38-mtu1500.pcap` is used.
 
 #[path = "../../capture/benches/support/mod.rs"]
 mod support;

@@ -1,5 +1,7 @@
 //! The initial message an initiator writes as the first bytes of an election connection
-//! (spec `fle.md` §2), and the sid challenge that decides which connection survives (§1).
+//! (upstream `QuorumCnxManager.startConnection`, read by `QuorumCnxManager.InitialMessage.parse`),
+//! and the sid challenge that decides which connection survives (`startConnection` /
+//! `handleConnection`).
 //!
 //! Three generations exist and are told apart by the first long alone:
 //!
@@ -255,7 +257,8 @@ pub fn initial_message_boundary(buf: &[u8]) -> Boundary {
     }
 }
 
-/// How the sid challenge ends for a connection (spec §1).
+/// How the sid challenge ends for a connection (upstream `QuorumCnxManager.startConnection` /
+/// `handleConnection`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ChallengeOutcome {

@@ -1,5 +1,7 @@
-//! Election notifications (spec `fle.md` §3–§4): the 4-byte length-prefixed frames both peers
-//! exchange after the initial message, and their four payload generations.
+//! Election notifications (upstream `FastLeaderElection.buildMsg` and
+//! `Messenger.WorkerReceiver.run`, framed by `QuorumCnxManager`'s `SendWorker` and
+//! `RecvWorker`): the 4-byte length-prefixed frames both peers exchange after the initial
+//! message, and their four payload generations.
 //!
 //! | payload | senders | fields |
 //! |---|---|---|
@@ -223,7 +225,8 @@ impl Encode for Notification<'_> {
 }
 
 /// Decodes a notification payload (the bytes after the 4-byte length), choosing the format
-/// from its length as a current receiver does (spec §4.5):
+/// from its length as a current receiver does (upstream
+/// `FastLeaderElection.Messenger.WorkerReceiver.run`):
 ///
 /// * 28 / 36 bytes: fixed layouts; 40–43 bytes: `version` at 36, with any bytes after it kept
 ///   as [`Notification::opaque_tail`] — except that 41–43 bytes with `version` > 1 are invalid

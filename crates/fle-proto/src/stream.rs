@@ -1,6 +1,7 @@
 //! A sans-IO decoder for one direction of an election connection.
 //!
-//! What a framer must know (spec `fle.md` §1–§3, §6):
+//! What a framer must know (from upstream `QuorumCnxManager`: `startConnection`,
+//! `handleConnection`, `SendWorker`, `RecvWorker`):
 //!
 //! * **Initiator → acceptor** (the side that sent the SYN; the acceptor owns the configured
 //!   election port): one unframed initial message, then optionally unframed

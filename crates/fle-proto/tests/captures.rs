@@ -5,6 +5,10 @@
 //!
 //! The pcap reader below handles only what these files contain (classic pcap, Ethernet, IPv4,
 //! TCP in order on loopback) and exists so the test needs no extra dependency.
+//!
+//! The captures belong to the zkwire repository, not to this package: run from a published
+//! copy of the crate, where `../../tests/data/` does not exist, each test prints a note and
+//! passes without checking anything.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -27,9 +31,23 @@ fn election_port(p: u16) -> bool {
     p == 3888 || (23881..=23885).contains(&p)
 }
 
+/// The capture's bytes, or `None` (with a note) when the repository's test data is absent.
+fn read_capture(file: &str) -> Option<Vec<u8>> {
+    let path = format!("{DATA}{file}");
+    match std::fs::read(&path) {
+        Ok(d) => Some(d),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!(
+                "skipped: {path} is absent (the captures ship with the zkwire repository only)"
+            );
+            None
+        }
+        Err(e) => panic!("{path}: {e}"),
+    }
+}
+
 /// Reassembles every TCP direction touching an election port.
-fn directions(file: &str) -> BTreeMap<Key, Dir> {
-    let d = std::fs::read(format!("{DATA}{file}")).expect("pcap");
+fn directions(d: &[u8]) -> BTreeMap<Key, Dir> {
     assert_eq!(
         &d[..4],
         &[0xd4, 0xc3, 0xb2, 0xa1],
@@ -161,8 +179,9 @@ fn decode(mut s: ElectionStream, bytes: &[u8], t: &mut Tally, what: &str) -> Vec
     }
 }
 
-fn check_capture(file: &str) -> Tally {
-    let dirs = directions(file);
+/// Checks every election-port direction of `file`; `None` when the file is absent.
+fn check_capture(file: &str) -> Option<Tally> {
+    let dirs = directions(&read_capture(file)?);
     let mut t = Tally::default();
     for (key, dir) in &dirs {
         assert_eq!(dir.gaps, 0, "{file} {key:?}: capture gap");
@@ -215,12 +234,14 @@ fn check_capture(file: &str) -> Tally {
             }
         }
     }
-    t
+    Some(t)
 }
 
 #[test]
 fn zk380_a() {
-    let t = check_capture("zk380-A.pcap");
+    let Some(t) = check_capture("zk380-A.pcap") else {
+        return;
+    };
     println!("{t:?}");
     assert!(t.initial.get("v1").is_some_and(|n| *n > 0), "{t:?}");
     assert!(t.initial.get("v2").is_some_and(|n| *n > 0), "{t:?}");
@@ -229,7 +250,9 @@ fn zk380_a() {
 
 #[test]
 fn zk380_b() {
-    let t = check_capture("zk380-B.pcap");
+    let Some(t) = check_capture("zk380-B.pcap") else {
+        return;
+    };
     println!("{t:?}");
     assert!(t.sentinel > 0, "observer votes in B: {t:?}");
     for s in [
@@ -245,7 +268,9 @@ fn zk380_b() {
 
 #[test]
 fn zk38_mtu1500() {
-    let t = check_capture("zk38-mtu1500.pcap");
+    let Some(t) = check_capture("zk38-mtu1500.pcap") else {
+        return;
+    };
     println!("{t:?}");
     assert!(t.notes > 0, "{t:?}");
     assert!(t.initial.values().sum::<usize>() > 0, "{t:?}");

@@ -1,4 +1,4 @@
-//! Decodes every election-port test vector (`tests/data/vectors/fle.json`), compares every
+//! Decodes every election-port test vector (`tests/data/fle.json`), compares every
 //! expected field, and checks that re-encoding reproduces the exact bytes and that the stream
 //! helpers cut each vector at its full length.
 
@@ -10,10 +10,7 @@ use fle_proto::{
 };
 use serde_json::{json, Map, Value};
 
-const VECTORS: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../tests/data/vectors/fle.json"
-));
+const VECTORS: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/fle.json"));
 
 fn unhex(s: &str) -> Vec<u8> {
     (0..s.len())

@@ -4,8 +4,8 @@
 //! direction, on records parsed beforehand). The port-2888 streams are reassembled once, before
 //! timing, with zkwire-capture; SASL prelude packets and snapshot streams are not records.
 //!
-//! `ZKWIRE_BENCH_CAPTURE=/path/big.pcap cargo bench -p zab-proto` benchmarks any capture; by
-//! default the shipped `tests/data/zk38-mtu1500.pcap` is used.
+//! `ZKWIRE_BENCH_CAPTURE=/path/big.pcap cargo bench -p zkwire-benches --bench zab-proto`
+//! benchmarks any capture; by default the shipped `tests/data/zk38-mtu1500.pcap` is used.
 
 #[path = "../../capture/benches/support/mod.rs"]
 mod support;

@@ -10,10 +10,7 @@ fn unhex(s: &str) -> Vec<u8> {
 }
 
 fn main() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/data/vectors/zab.json"
-    );
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/zab.json");
     let text = std::fs::read_to_string(path).expect("vectors");
     let all: Vec<serde_json::Value> = serde_json::from_str(&text).expect("json");
     for v in &all {

@@ -1,6 +1,7 @@
 //! Record boundaries on the quorum stream, for a framer. The stream has **no length prefix**
-//! (spec §1): a record's end is only found by walking its fields, which these functions do
-//! without allocating and with work bounded by the buffer length.
+//! (upstream `org.apache.zookeeper.server.quorum.Learner` and `LearnerHandler` write bare Jute
+//! records back to back): a record's end is only found by walking its fields, which these
+//! functions do without allocating and with work bounded by the buffer length.
 //!
 //! # What a framer must track per direction
 //!

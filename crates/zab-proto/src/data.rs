@@ -1,5 +1,6 @@
-//! Decoding a QuorumPacket's `data` buffer by packet type and direction (spec §3–§4), into the
-//! [`Packet`] enum.
+//! Decoding a QuorumPacket's `data` buffer by packet type and direction (as upstream
+//! `org.apache.zookeeper.server.quorum.LearnerHandler`, `Learner`, `Follower` and `Observer`
+//! write and read it), into the [`Packet`] enum.
 //!
 //! Two types have direction-dependent layouts: PING (leader → learner: null; learner → leader:
 //! a `(sessionId, timeout)*` table) and REVALIDATE (learner → leader: `sessionId, timeout`,
@@ -27,8 +28,9 @@ use zkwire_jute::DecodeError;
 /// The protocol version Zab 1.0 peers announce (`0x10000`, in LearnerInfo and LEADERINFO).
 pub const ZAB_1_0_PROTOCOL_VERSION: i32 = 0x10000;
 
-/// FOLLOWERINFO / OBSERVERINFO data (spec §4.1). Older learners send shorter forms: 3.3 sends
-/// only the sid (8 bytes), 3.4 adds `protocolVersion` (12), 3.5+ adds `configVersion` (20).
+/// FOLLOWERINFO / OBSERVERINFO data (`LearnerInfo` in `zookeeper.jute`, read positionally by
+/// upstream `LearnerHandler.run`). Older learners send shorter forms: 3.3 sends only the sid
+/// (8 bytes), 3.4 adds `protocolVersion` (12), 3.5+ adds `configVersion` (20).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct LearnerInfo {
@@ -166,7 +168,8 @@ impl Encode for ForwardedBody<'_> {
     }
 }
 
-/// REQUEST data (spec §4.2): the client request a learner forwards to the leader.
+/// REQUEST data (upstream `Learner.request`, read by `LearnerHandler.run`): the client request
+/// a learner forwards to the leader.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RequestData<'a> {
     /// The client's session id.
@@ -217,7 +220,8 @@ impl Encode for RequestData<'_> {
 }
 
 /// A decoded QuorumPacket: one variant per type (and per direction where the layout differs).
-/// Every variant carries the packet's `zxid`, whose meaning depends on the type (spec §3).
+/// Every variant carries the packet's `zxid`, whose meaning depends on the type (as upstream
+/// `Leader`, `LearnerHandler` and `Learner` fill it).
 ///
 /// `authinfo` is kept only for REQUEST, the one type that carries it; for other types it is
 /// always null in practice and remains available on the [`QuorumPacket`].
@@ -587,7 +591,8 @@ fn shift(e: DecodeError, skip: usize) -> DecodeError {
     }
 }
 
-/// Decodes a QuorumPacket's `data` according to its type (spec §3–§4).
+/// Decodes a QuorumPacket's `data` according to its type (as upstream `LearnerHandler`,
+/// `Learner`, `Follower` and `Observer` write and read it).
 ///
 /// `direction` is an optional hint (from the TCP ports): when given, a type or layout that
 /// only exists in the other direction is an error. Without it, PING and REVALIDATE are told

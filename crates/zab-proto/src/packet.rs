@@ -1,4 +1,6 @@
-//! The `QuorumPacket` record (spec §2) and the packet type codes (spec §3).
+//! The `QuorumPacket` record (`org.apache.zookeeper.server.quorum.QuorumPacket` in
+//! `zookeeper.jute`) and the packet type codes (the constants of
+//! `org.apache.zookeeper.server.quorum.Leader`).
 //!
 //! Every record on the quorum stream (apart from the SASL prelude and the raw snapshot after
 //! SNAP) is a `QuorumPacket`: `int type, long zxid, buffer data, vector<Id> authinfo`. There is
@@ -95,7 +97,8 @@ impl PacketType {
     ///
     /// Only `SNAP`, and only in the leader → learner direction (the learner never sends SNAP):
     /// after writing the SNAP record the leader serializes its whole database and the
-    /// `"BenWasHere"` signature (spec §7), then resumes QuorumPackets.
+    /// `"BenWasHere"` signature (upstream `LearnerHandler.run`, SNAP branch), then resumes
+    /// QuorumPackets.
     pub const fn followed_by_snapshot_stream(self) -> bool {
         matches!(self, PacketType::Snap)
     }
@@ -114,7 +117,8 @@ impl std::fmt::Display for PacketType {
 pub struct QuorumPacket<'a> {
     /// Packet type code (see [`PacketType`]); kept raw so unknown codes survive decoding.
     pub packet_type: i32,
-    /// zxid field; its meaning depends on the type (spec §3).
+    /// zxid field; its meaning depends on the type (as upstream `Leader`, `LearnerHandler` and
+    /// `Learner` fill it).
     pub zxid: Zxid,
     /// Type-specific payload; `None` when null on the wire (length `-1`).
     pub data: Buffer<'a>,

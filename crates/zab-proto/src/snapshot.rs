@@ -1,6 +1,8 @@
-//! The raw snapshot stream a leader writes right after a `SNAP` packet (spec §7). It is *not*
-//! wrapped in a QuorumPacket and has no length, so its end is only found by walking the
-//! grammar:
+//! The raw snapshot stream a leader writes right after a `SNAP` packet (upstream
+//! `LearnerHandler.run`, SNAP branch: `ZKDatabase.serializeSnapshot`, i.e.
+//! `SerializeUtils.serializeSnapshot` and `DataTree.serialize`, then the `"BenWasHere"`
+//! signature). It is *not* wrapped in a QuorumPacket and has no length, so its end is only
+//! found by walking the grammar:
 //!
 //! ```text
 //! int sessionCount;  (long sessionId, int timeout) * sessionCount

@@ -1,8 +1,10 @@
-//! Transactions (spec §5): the txn entry carried by PROPOSAL, INFORM and INFORMANDACTIVATE —
-//! `TxnHeader`, a record chosen by `TxnHeader.type`, and an optional `TxnDigest` (3.6+).
+//! Transactions (the `org.apache.zookeeper.txn` records of `zookeeper.jute`; the entry as
+//! upstream `Request.getSerializeData` writes it and `SerializeUtils.deserializeTxn` reads it):
+//! the txn entry carried by PROPOSAL, INFORM and INFORMANDACTIVATE — `TxnHeader`, a record
+//! chosen by `TxnHeader.type`, and an optional `TxnDigest` (3.6+).
 //!
 //! The entry has no flags: the record type comes from the header, and the digest is present
-//! exactly when 12 bytes remain after the record ([`decode_txn_entry`] applies the spec's rules,
+//! exactly when 12 bytes remain after the record ([`decode_txn_entry`] applies these rules,
 //! including the closeSession special case). Records borrow from the packet's data buffer.
 
 use nom::error::ErrorKind;
@@ -532,10 +534,12 @@ pub const TXN_DIGEST_LEN: usize = 12;
 
 /// Decodes a whole txn entry (`data` must be exactly the entry, e.g. a PROPOSAL's data).
 ///
-/// Digest rule (spec §5.1): after the record, 0 bytes left → no digest, 12 → digest, anything
-/// else → [`DecodeError::TrailingBytes`]. closeSession (spec §5.2): 0 bytes after the header →
-/// no record; 12 bytes whose first int is 2 → digest only; otherwise a `CloseSessionTxn`
-/// followed by the optional digest.
+/// Digest rule (upstream `SerializeUtils.deserializeTxn` reads a `TxnDigest` after the record
+/// when bytes remain): after the record, 0 bytes left → no digest, 12 → digest, anything else →
+/// [`DecodeError::TrailingBytes`]. closeSession (a `CloseSessionTxn` only when `ZooKeeperServer`
+/// runs with `closeSessionTxn.enabled`, 3.6+): 0 bytes after the header → no record; 12 bytes
+/// whose first int is 2 → digest only; otherwise a `CloseSessionTxn` followed by the optional
+/// digest.
 pub fn decode_txn_entry(data: &[u8]) -> Result<TxnEntry<'_>, DecodeError> {
     let (rest, header) = parse_txn_header(data).map_err(|e| from_nom(data, e))?;
     if !is_txn_type(header.txn_type) {

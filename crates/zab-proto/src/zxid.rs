@@ -1,5 +1,6 @@
-//! zxid helpers (spec §6.1): a zxid is a signed 64-bit long whose high 32 bits are the leader
-//! epoch and whose low 32 bits are a per-epoch counter.
+//! zxid helpers (as upstream `org.apache.zookeeper.server.util.ZxidUtils`): a zxid is a signed
+//! 64-bit long whose high 32 bits are the leader epoch and whose low 32 bits are a per-epoch
+//! counter.
 //!
 //! The special values `-1` ("none": UPTODATE, REQUEST, REVALIDATE) and `0` ("nothing yet") are
 //! ordinary values here; [`Zxid`] only splits and formats.

@@ -6,10 +6,7 @@ use zab_proto::{
     decode_packet, parse_quorum_auth_packet, parse_quorum_packet, parse_snapshot_stream,
 };
 
-const VECTORS: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../tests/data/vectors/zab.json"
-));
+const VECTORS: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/zab.json"));
 
 fn vector(id: &str) -> Vec<u8> {
     let all: Vec<Value> = serde_json::from_str(VECTORS).expect("json");

@@ -1,4 +1,4 @@
-//! Decodes every quorum-port test vector (`tests/data/vectors/zab.json`) and compares the
+//! Decodes every quorum-port test vector (`tests/data/zab.json`) and compares the
 //! result, rendered in the vector file's own field naming, with the expected `fields`. Also
 //! checks record boundaries on every prefix and that re-encoding reproduces the exact bytes.
 
@@ -16,10 +16,7 @@ use zk_proto::jute::{Buffer, JuteVec, UString};
 use zk_proto::records::{Acl, Id};
 use zk_proto::RequestBody;
 
-const VECTORS: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../tests/data/vectors/zab.json"
-));
+const VECTORS: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/zab.json"));
 
 fn unhex(s: &str) -> Vec<u8> {
     (0..s.len())

@@ -3,8 +3,8 @@
 //! `ConnectionTracker` that pairs them as zk-dump does. The frames are reassembled and cut out of
 //! the client-port streams once, before timing, with zkwire-capture.
 //!
-//! `ZKWIRE_BENCH_CAPTURE=/path/big.pcap cargo bench -p zk-proto` benchmarks any capture; by
-//! default the shipped `tests/data/zk38-mtu1500.pcap` is used.
+//! `ZKWIRE_BENCH_CAPTURE=/path/big.pcap cargo bench -p zkwire-benches --bench zk-proto` benchmarks
+//! any capture; by default the shipped `tests/data/zk38-mtu1500.pcap` is used.
 
 #[path = "../../capture/benches/support/mod.rs"]
 mod support;

@@ -57,8 +57,8 @@ macro_rules! opcodes {
                 match self { $( OpCode::$variant => $rep, )* OpCode::Unknown(_) => "UnknownReply" }
             }
 
-            /// Whether the operation becomes a quorum transaction (a write); never for an
-            /// unassigned value.
+            /// Whether the operation becomes a quorum transaction (forwarded to the leader, gets
+            /// a zxid: upstream `Request.isQuorum`); never for an unassigned value.
             pub const fn is_write(self) -> bool {
                 match self { $( OpCode::$variant => $write, )* OpCode::Unknown(_) => false }
             }
@@ -296,7 +296,7 @@ pub mod perms {
     }
 }
 
-/// Special xids (spec §4).
+/// Special xids (the `*_XID` constants of `org.apache.zookeeper.ClientCnxn`).
 pub mod xid {
     /// Watch notification (server → client).
     pub const NOTIFICATION: i32 = -1;

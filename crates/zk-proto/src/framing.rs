@@ -1,5 +1,7 @@
-//! Stream-level helpers: 4-byte length-prefixed framing, resynchronisation plausibility checks
-//! for captures that start mid-frame (spec §14 item 3), and four-letter words (spec §13).
+//! Stream-level helpers: 4-byte length-prefixed framing (upstream `ClientCnxnSocket.readLength`,
+//! `NIOServerCnxn.readLength`), resynchronisation plausibility checks for captures that start
+//! mid-frame, and four-letter words (`org.apache.zookeeper.server.command.FourLetterCommands`,
+//! recognised by `NIOServerCnxn.checkFourLetterWord`).
 
 use crate::codes::{error_name, xid, OpCode};
 use crate::message::{decode_reply, decode_request};
@@ -161,7 +163,8 @@ fn plausible_bool(
     next_ok && header_ok(&next[4..])
 }
 
-/// A four-letter-word admin command sent instead of a ConnectRequest (spec §13).
+/// A four-letter-word admin command sent instead of a ConnectRequest (upstream
+/// `FourLetterCommands`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FourLetterWord {
@@ -206,7 +209,7 @@ pub enum FourLetterWord {
 }
 
 impl FourLetterWord {
-    /// Every word, in spec table order.
+    /// Every word, in declaration order (the words of 3.3 first, then later additions).
     pub const ALL: &'static [FourLetterWord] = &[
         Self::Conf,
         Self::Cons,

@@ -1,5 +1,5 @@
 //! multi (14) and multiRead (22): the request's `MultiOperationRecord` and the reply's
-//! `MultiResponse` (spec §8).
+//! `MultiResponse` (upstream `org.apache.zookeeper.MultiOperationRecord` and `MultiResponse`).
 //!
 //! Both are a run of `(MultiHeader, body)` pairs closed by a header with `done = true`; there is
 //! no count. [`MultiList`] validates the whole run once at parse time and keeps only the borrowed

@@ -1,4 +1,5 @@
-//! Jute records of the client protocol (`zookeeper.jute`, spec §3 and §6), each with a nom
+//! Jute records of the client protocol (`zookeeper.jute`, modules `org.apache.zookeeper.proto`
+//! and `org.apache.zookeeper.data`), each with a nom
 //! parser `parse_*`, a [`JuteDecode`] impl (so it can be a vector element or nested field) and
 //! an [`Encode`] impl.
 //!
@@ -542,8 +543,9 @@ pub struct ConnectResponse<'a> {
     pub read_only: Option<bool>,
 }
 
-/// Reads the optional trailing readOnly byte: present iff input remains, as the spec's
-/// length rule says; a caller checking for trailing bytes catches anything longer.
+/// Reads the optional trailing readOnly byte: present iff input remains (older clients and
+/// servers omit it: upstream `ClientCnxn.primeConnection`, `ZooKeeperServer.finishSessionInit`);
+/// a caller checking for trailing bytes catches anything longer.
 fn parse_read_only(i: &[u8]) -> IResult<&[u8], Option<bool>> {
     if i.is_empty() {
         Ok((i, None))

@@ -2,7 +2,8 @@
 //! pairing and the session id.
 //!
 //! Replies do not carry their opcode, so the tracker remembers outstanding requests in arrival
-//! order and hands each reply the entry it answers. Servers reply in request order (spec §7),
+//! order and hands each reply the entry it answers. Servers reply in request order (upstream
+//! `ClientCnxn.SendThread.readResponse` treats an out-of-order xid as a protocol error),
 //! so a reply normally matches the oldest pending entry; if it matches a later one, the older
 //! entries are dropped as lost (the server closed or the capture missed bytes). The queue is
 //! bounded so a server that never answers cannot grow it without limit.

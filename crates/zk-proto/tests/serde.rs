@@ -6,7 +6,7 @@ use zk_proto::{decode_connect_request, decode_reply, decode_request};
 
 const VECTORS: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../tests/data/vectors/client.json"
+    "/tests/data/client.json"
 ));
 
 fn vector(id: &str) -> (Vec<u8>, Option<i32>) {

@@ -1,4 +1,4 @@
-//! Decodes every client-port test vector (`tests/data/vectors/client.json`) and compares each
+//! Decodes every client-port test vector (`tests/data/client.json`) and compares each
 //! expected field; also checks framing and that re-encoding reproduces the exact bytes.
 
 use serde_json::{json, Map, Value};
@@ -12,7 +12,7 @@ use zk_proto::{
 
 const VECTORS: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../tests/data/vectors/client.json"
+    "/tests/data/client.json"
 ));
 
 fn unhex(s: &str) -> Vec<u8> {

@@ -1,9 +1,11 @@
 //! Setup shared by the benchmarks of every layer: the capture to replay, its frames, and its
 //! reassembled byte streams, all collected once before any timing starts.
 //!
-//! Each bench binary is its own crate, so the benches of the other packages include this file
-//! with `#[path = "../../capture/benches/support/mod.rs"] mod support;` (they list
-//! `zkwire-capture` as a dev-dependency). Not every binary uses every item.
+//! Each bench binary is its own crate, so the benches of the other crates include this file
+//! with `#[path = "../../capture/benches/support/mod.rs"] mod support;`. The benches of the
+//! library crates are built by the unpublished `zkwire-benches` package (`benches/Cargo.toml`),
+//! which depends on all of them; `zkwire`'s own bench includes this file too. Not every binary
+//! uses every item.
 //!
 //! The capture is `$ZKWIRE_BENCH_CAPTURE` or the shipped `tests/data/zk38-mtu1500.pcap`; either
 //! way the servers must listen on ZooKeeper's default ports ([`CLIENT_PORT`], [`QUORUM_PORT`],
