@@ -53,3 +53,8 @@ pub use time::Timestamp;
 
 /// nom, whose `IResult` appears in every `parse_*` signature.
 pub use nom;
+
+/// Compiles and runs the README's example as a doctest so it cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

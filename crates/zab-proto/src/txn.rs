@@ -436,10 +436,10 @@ impl<'a> TxnRecord<'a> {
         txn_type_name(self.txn_type()).unwrap_or("unknown")
     }
 
-    /// The node path, for records that have one.
-    pub fn path(&self) -> Option<UString<'a>> {
+    /// The node path, for records that have one (`None` also for a null path on the wire).
+    pub fn path(&self) -> Option<zkwire_jute::JuteStr<'a>> {
         use TxnRecord::*;
-        Some(match self {
+        match self {
             Create(r) | Create2(r) => r.path,
             CreateContainer(r) => r.path,
             CreateTtl(r) => r.path,
@@ -447,8 +447,8 @@ impl<'a> TxnRecord<'a> {
             SetData(r) | Reconfig(r) => r.path,
             SetAcl(r) => r.path,
             Check(r) => r.path,
-            _ => return None,
-        })
+            _ => None,
+        }
     }
 }
 

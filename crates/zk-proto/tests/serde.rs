@@ -32,7 +32,8 @@ fn req(id: &str) -> Value {
 
 fn rep(id: &str) -> Value {
     let (b, op) = vector(id);
-    serde_json::to_value(decode_reply(&b[4..], op).expect("reply")).expect("ser")
+    serde_json::to_value(decode_reply(&b[4..], op.map(zk_proto::OpCode::from_i32)).expect("reply"))
+        .expect("ser")
 }
 
 #[test]

@@ -1,0 +1,81 @@
+//! Every PROPOSAL with its zxid, transaction type and path, from a capture of the quorum port.
+use zab_proto::{Packet, QuorumConnection, QuorumDirection, QuorumEvent};
+use zkwire_capture::{
+    run, ClientIs, CloseReason, ConnInfo, Direction, FileSource, PipelineOptions, Reassembler,
+    ReassemblyConfig, StreamHandler, TcpSegment, Timestamp,
+};
+
+/// Quorum ports of the shipped capture's three servers.
+const QUORUM_PORTS: [u16; 3] = [2888, 2889, 2890];
+
+struct Proposals;
+
+impl StreamHandler for Proposals {
+    type Conn = QuorumConnection;
+
+    fn open(&mut self, first: &TcpSegment<'_>, _: Timestamp) -> Option<(Self::Conn, ClientIs)> {
+        // The leader owns the quorum port: the connection's client is the learner.
+        let client_is = if QUORUM_PORTS.contains(&first.dst.port()) {
+            ClientIs::Source
+        } else if QUORUM_PORTS.contains(&first.src.port()) {
+            ClientIs::Destination
+        } else {
+            return None;
+        };
+        Some((QuorumConnection::new(first.syn), client_is))
+    }
+
+    fn data(
+        &mut self,
+        conn: &mut Self::Conn,
+        info: &ConnInfo,
+        dir: Direction,
+        _: Timestamp,
+        bytes: &[u8],
+    ) {
+        let dir = match dir {
+            Direction::ToServer => QuorumDirection::LearnerToLeader,
+            Direction::ToClient => QuorumDirection::LeaderToLearner,
+        };
+        conn.push(dir, bytes, &mut |event| {
+            if let QuorumEvent::Packet {
+                packet: Packet::Proposal { zxid, txn },
+                learner,
+                ..
+            } = event
+            {
+                let path = txn.record.path().map(|p| p.to_string()).unwrap_or_default();
+                let to = learner
+                    .sid
+                    .map_or(info.client.to_string(), |sid| format!("sid {sid}"));
+                println!("{zxid:#x} ({zxid}) {} {path} -> {to}", txn.record.name());
+            }
+        });
+    }
+
+    fn gap(&mut self, conn: &mut Self::Conn, _: &ConnInfo, dir: Direction, _: Timestamp, _: u64) {
+        conn.gap(match dir {
+            Direction::ToServer => QuorumDirection::LearnerToLeader,
+            Direction::ToClient => QuorumDirection::LeaderToLearner,
+        });
+    }
+
+    fn close(&mut self, mut conn: Self::Conn, _: &ConnInfo, _: Timestamp, _: CloseReason) {
+        conn.finish();
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or("tests/data/zk38-mtu1500.pcap".into());
+    let mut source = FileSource::open(std::path::Path::new(&path))?;
+    let mut reassembler = Reassembler::new(ReassemblyConfig::default());
+    run(
+        &mut source,
+        &mut reassembler,
+        &mut Proposals,
+        PipelineOptions::default(),
+    );
+    Ok(())
+}
