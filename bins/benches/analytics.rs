@@ -29,7 +29,7 @@ type Counted = (&'static str, Option<String>, SocketAddr);
 /// The path of a request, zk-dump's key for `--group-by path`.
 fn path_of(frame: &ClientFrame<'_>) -> Option<String> {
     match frame {
-        ClientFrame::Request(r) => (r.body.path().flatten()).map(|p| p.to_string_lossy().into()),
+        ClientFrame::Request(r) => r.body.path().map(|p| p.to_string_lossy().into()),
         _ => None,
     }
 }
@@ -65,13 +65,11 @@ fn workload() -> (Vec<Counted>, Vec<Map<String, Value>>) {
             m.insert("client".into(), json!(addr.to_string()));
             m.insert("dir".into(), json!("reply"));
             m.insert("type".into(), json!(op.reply_name()));
+            let latency_us = request.latency_ns(f.ts) / 1000;
             if let Some(path) = request.data {
                 m.insert("path".into(), json!(path));
             }
-            m.insert(
-                "latency_us".into(),
-                json!(f.ts.saturating_sub(request.ts) / 1000),
-            );
+            m.insert("latency_us".into(), json!(latency_us));
             replies.push(m);
         }
     }

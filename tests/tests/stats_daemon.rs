@@ -85,7 +85,8 @@ fn truth() -> Vec<Value> {
 fn type_of(t: &Value) -> String {
     match t["opcode"].as_i64() {
         None => "ConnectRequest".into(),
-        Some(op) => zk_proto::OpCode::from_i32(op as i32)
+        Some(op) => Some(zk_proto::OpCode::from_i32(op as i32))
+            .filter(|op| op.is_known())
             .expect("opcode")
             .request_name()
             .into(),

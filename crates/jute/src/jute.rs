@@ -520,6 +520,30 @@ impl<T> Encode for JuteVec<'_, T> {
     }
 }
 
+#[cfg(feature = "serde")]
+impl serde::Serialize for JuteStr<'_> {
+    /// The string, lossily decoded as UTF-8.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string_lossy())
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'a, T: JuteDecode<'a> + serde::Serialize> serde::Serialize for JuteVec<'a, T> {
+    /// A sequence of the elements; `null` for a null vector.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        if self.is_null() {
+            return s.serialize_none();
+        }
+        let mut seq = s.serialize_seq(Some(self.len()))?;
+        for item in self.iter() {
+            seq.serialize_element(&item)?;
+        }
+        seq.end()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -583,29 +607,5 @@ mod tests {
         assert_eq!(s.to_string(), "a\u{fffd}b");
         assert_eq!(s.as_str(), None);
         assert_eq!(JuteStr::from("/p").as_str(), Some("/p"));
-    }
-}
-
-#[cfg(feature = "serde")]
-impl serde::Serialize for JuteStr<'_> {
-    /// The string, lossily decoded as UTF-8.
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_string_lossy())
-    }
-}
-
-#[cfg(feature = "serde")]
-impl<'a, T: JuteDecode<'a> + serde::Serialize> serde::Serialize for JuteVec<'a, T> {
-    /// A sequence of the elements; `null` for a null vector.
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeSeq;
-        if self.is_null() {
-            return s.serialize_none();
-        }
-        let mut seq = s.serialize_seq(Some(self.len()))?;
-        for item in self.iter() {
-            seq.serialize_element(&item)?;
-        }
-        seq.end()
     }
 }

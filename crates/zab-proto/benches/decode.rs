@@ -1,8 +1,9 @@
 //! Quorum-protocol decoding of every QuorumPacket of a real capture, one step at a time:
 //! `packet_boundary` (where each record ends, asked at each record start of the reassembled
 //! stream), `parse_quorum_packet` (the record), and `decode_packet` (its data by type and
-//! direction, on records parsed beforehand). The port-2888 streams are reassembled once, before
-//! timing, with zkwire-capture; SASL prelude packets and snapshot streams are not records.
+//! direction, on records parsed beforehand). The port-2888 streams are reassembled and cut into
+//! records by `QuorumSplitter` once, before timing, with zkwire-capture; SASL prelude packets
+//! and snapshot streams are not records.
 //!
 //! `ZKWIRE_BENCH_CAPTURE=/path/big.pcap cargo bench -p zkwire-benches --bench zab-proto`
 //! benchmarks any capture; by default the shipped `tests/data/zk38-mtu1500.pcap` is used.
@@ -13,10 +14,10 @@ mod support;
 use criterion::{criterion_group, criterion_main, Criterion};
 use support::{capture, throughput, Streams, QUORUM_PORT};
 use zab_proto::{
-    decode_packet, packet_boundary, parse_quorum_packet, quorum_auth_boundary,
-    snapshot_stream_boundary, starts_with_quorum_auth, Boundary, PacketType, Plausibility,
-    QuorumDirection,
+    decode_packet, packet_boundary, parse_quorum_packet, starts_with_quorum_auth, Boundary,
+    Plausibility, QuorumDirection, QuorumSplitter,
 };
+use zkwire_capture::{Framer, FramerEvent};
 
 /// A QuorumPacket: the stream from its first byte on, and its length.
 struct Record<'a> {
@@ -31,31 +32,31 @@ impl Record<'_> {
     }
 }
 
-/// Every QuorumPacket of a leader ↔ learner stream.
-fn find_records<'a>(stream: &'a [u8], dir: QuorumDirection, out: &mut Vec<Record<'a>>) {
-    let (mut at, mut snapshot_next) = (0, false);
-    while at < stream.len() {
-        let rest = &stream[at..];
-        let boundary = if std::mem::take(&mut snapshot_next) {
-            snapshot_stream_boundary(rest)
-        } else if starts_with_quorum_auth(rest) == Plausibility::Yes {
-            quorum_auth_boundary(rest)
-        } else {
-            let boundary = packet_boundary(rest);
-            if let Boundary::Complete(len) = boundary {
-                let kind =
-                    PacketType::from_i32(i32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]));
-                snapshot_next = dir == QuorumDirection::LeaderToLearner
-                    && kind.is_some_and(PacketType::followed_by_snapshot_stream);
-                out.push(Record { rest, len, dir });
+/// Every QuorumPacket of a leader ↔ learner stream, cut by the protocol's own splitter (which
+/// also passes over the snapshot stream after SNAP); quorum-SASL packets are left out.
+fn find_records<'a>(
+    stream: &'a [u8],
+    dir: QuorumDirection,
+    at_boundary: bool,
+    out: &mut Vec<Record<'a>>,
+) {
+    let mut framer = Framer::new(QuorumSplitter::new(dir), at_boundary);
+    // Every byte handed over is a message, skipped or discarded, in stream order, so the
+    // offset of each message is the sum of what came before it.
+    let mut at = 0;
+    framer.push(stream, &mut |ev| match ev {
+        FramerEvent::Message(m) => {
+            if starts_with_quorum_auth(m) != Plausibility::Yes {
+                out.push(Record {
+                    rest: &stream[at..],
+                    len: m.len(),
+                    dir,
+                });
             }
-            boundary
-        };
-        match boundary {
-            Boundary::Complete(len) => at += len,
-            _ => break,
+            at += m.len();
         }
-    }
+        FramerEvent::Skipped(n) | FramerEvent::Discarded(n) => at += n as usize,
+    });
 }
 
 fn bench(c: &mut Criterion) {
@@ -67,7 +68,8 @@ fn bench(c: &mut Criterion) {
             zkwire_capture::Direction::ToServer => QuorumDirection::LearnerToLeader,
             zkwire_capture::Direction::ToClient => QuorumDirection::LeaderToLearner,
         };
-        find_records(bytes, dir, &mut records);
+        let at_boundary = quorum.conns[stream.conn].syn_seen;
+        find_records(bytes, dir, at_boundary, &mut records);
     }
     let packets: Vec<_> = (records.iter())
         .map(|r| (parse_quorum_packet(r.bytes()).expect("record").1, r.dir))

@@ -15,7 +15,7 @@ use client::{frames, trackers};
 use criterion::{criterion_group, criterion_main, Criterion};
 use support::{capture, throughput, Streams, CLIENT_PORT};
 use zk_proto::tracker::{ClientFrame, ServerFrame};
-use zk_proto::{decode_reply, decode_request};
+use zk_proto::{decode_reply, decode_request, OpCode};
 use zkwire_capture::Direction;
 
 fn bench(c: &mut Criterion) {
@@ -25,7 +25,7 @@ fn bench(c: &mut Criterion) {
     // The request payloads, and each reply's with the opcode of the request it answers (`None`
     // for watch notifications), as the tracker pairs them.
     let mut requests: Vec<&[u8]> = Vec::new();
-    let mut replies: Vec<(&[u8], Option<i32>)> = Vec::new();
+    let mut replies: Vec<(&[u8], Option<OpCode>)> = Vec::new();
     let mut pairing = trackers(&streams);
     for f in &frames {
         let tracker = &mut pairing[f.conn];

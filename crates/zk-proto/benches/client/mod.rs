@@ -4,8 +4,8 @@
 
 use crate::support::Streams;
 use zk_proto::framing::DEFAULT_MAX_FRAME_LEN;
-use zk_proto::{plausible_reply_frame, plausible_request_frame, ConnectionTracker};
-use zkwire_capture::{Direction, LengthPrefixed, Plausibility};
+use zk_proto::{reply_splitter, request_splitter, ConnectionTracker, Timestamp};
+use zkwire_capture::Direction;
 
 /// One frame's payload (length prefix stripped) with what a tracker needs to take it in.
 pub struct Frame {
@@ -13,34 +13,24 @@ pub struct Frame {
     pub conn: usize,
     /// Request (to the server) or reply (to the client).
     pub dir: Direction,
-    /// Capture time in nanoseconds.
-    pub ts: u64,
+    /// Capture time.
+    pub ts: Timestamp,
     /// The frame without its length prefix.
     pub payload: Vec<u8>,
 }
 
-fn verdict(plausible: bool) -> Plausibility {
-    if plausible {
-        Plausibility::Yes
-    } else {
-        Plausibility::No
-    }
-}
-
-/// Every frame of every client-port connection, in capture order.
+/// Every frame of every client-port connection, in capture order, cut with the client
+/// protocol's own splitters (as a `ClientConnection` cuts them).
 pub fn frames(client: &Streams) -> Vec<Frame> {
-    let messages = client.messages(|s| {
-        let check: fn(&[u8]) -> Plausibility = match s.dir {
-            Direction::ToServer => |b| verdict(plausible_request_frame(b)),
-            Direction::ToClient => |b| verdict(plausible_reply_frame(b)),
-        };
-        LengthPrefixed::new(0, DEFAULT_MAX_FRAME_LEN, check)
+    let messages = client.messages(|s| match s.dir {
+        Direction::ToServer => request_splitter(DEFAULT_MAX_FRAME_LEN),
+        Direction::ToClient => reply_splitter(DEFAULT_MAX_FRAME_LEN),
     });
     (messages.into_iter())
         .map(|m| Frame {
             conn: client.streams[m.stream].conn,
             dir: client.streams[m.stream].dir,
-            ts: m.ts.0 as u64,
+            ts: m.ts,
             payload: m.bytes[4..].to_vec(),
         })
         .collect()
