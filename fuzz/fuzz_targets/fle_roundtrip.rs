@@ -50,6 +50,7 @@ fuzz_target!(|data: &[u8]| {
         }
         Boundary::Incomplete(total) => assert!(total > data.len()),
         Boundary::Invalid => {}
+        Boundary::Discard(n) => panic!("notification_frame_len never discards (Discard({n}))"),
     }
 
     match parse_quorum_auth_packet(data) {

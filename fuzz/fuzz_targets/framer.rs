@@ -35,14 +35,9 @@ fn marker(buf: &[u8]) -> Plausibility {
     }
 }
 
+/// The client protocol's request check (`NeedMore` until the prefix and header are there).
 fn zk_request(buf: &[u8]) -> Plausibility {
-    if buf.len() < 12 {
-        Plausibility::NeedMore
-    } else if zk_proto::plausible_request_frame(buf) {
-        Plausibility::Yes
-    } else {
-        Plausibility::No
-    }
+    zk_proto::plausible_request_frame(buf, zk_proto::framing::DEFAULT_MAX_FRAME_LEN)
 }
 
 struct Tally<'s> {

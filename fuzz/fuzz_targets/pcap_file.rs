@@ -1,7 +1,8 @@
 //! Capture files: `zkwire_capture::FileSource::from_reader` over arbitrary bytes (pcap or
 //! pcapng), read until `End` or an error, then the whole pipeline (`zkwire_capture::run`: link
 //! decoding, reassembly) into a handler that frames both directions of every connection with
-//! length-prefixed framing and decodes the frames as ZooKeeper client traffic.
+//! the client protocol's splitters (`zk_proto::request_splitter` / `reply_splitter`) and
+//! decodes the frames as ZooKeeper client traffic.
 //!
 //! Checks: no panic, no hang; a packet never claims more bytes than the input has; the
 //! number of packets is bounded by the input size (every record costs at least 12 bytes); the
@@ -12,21 +13,15 @@ use std::io::Cursor;
 
 use libfuzzer_sys::fuzz_target;
 use zk_proto::tracker::ConnectionTracker;
+use zk_proto::{reply_splitter, request_splitter};
 use zkwire_capture::{
     decode_tcp, run, ClientIs, CloseReason, ConnInfo, Direction, FileSource, Framer, FramerEvent,
-    LengthPrefixed, Next, PacketSource, PipelineOptions, Plausibility, Reassembler,
-    ReassemblyConfig, StreamHandler, TcpSegment, Timestamp,
+    LengthPrefixed, Next, PacketSource, PipelineOptions, Reassembler, ReassemblyConfig,
+    StreamHandler, TcpSegment, Timestamp,
 };
 
-fn plausible(buf: &[u8]) -> Plausibility {
-    if buf.len() < 12 {
-        Plausibility::NeedMore
-    } else if zk_proto::plausible_request_frame(buf) || zk_proto::plausible_reply_frame(buf) {
-        Plausibility::Yes
-    } else {
-        Plausibility::No
-    }
-}
+/// Largest frame payload the framers accept.
+const MAX_FRAME: u32 = 1 << 20;
 
 struct Conn {
     framers: [Framer<LengthPrefixed>; 2],
@@ -45,7 +40,6 @@ impl StreamHandler for Handler {
 
     fn open(&mut self, first: &TcpSegment<'_>, _: Timestamp) -> Option<(Conn, ClientIs)> {
         self.opened += 1;
-        let lp = LengthPrefixed::new(0, 1 << 20, plausible);
         let is = if first.src.port() < first.dst.port() {
             ClientIs::Destination
         } else {
@@ -53,7 +47,10 @@ impl StreamHandler for Handler {
         };
         Some((
             Conn {
-                framers: [Framer::new(lp, first.syn), Framer::new(lp, first.syn)],
+                framers: [
+                    Framer::new(request_splitter(MAX_FRAME), first.syn),
+                    Framer::new(reply_splitter(MAX_FRAME), first.syn),
+                ],
                 tracker: ConnectionTracker::new(first.syn),
             },
             is,
@@ -69,9 +66,9 @@ impl StreamHandler for Handler {
                 *messages += 1;
                 let payload = &m[4..];
                 if d == 0 {
-                    let _ = tracker.on_client_frame(payload, ts.0 as u64, |_| ());
+                    let _ = tracker.on_client_frame(payload, ts, |_| ());
                 } else {
-                    let _ = tracker.on_server_frame(payload, ts.0 as u64);
+                    let _ = tracker.on_server_frame(payload, ts);
                 }
             }
         });

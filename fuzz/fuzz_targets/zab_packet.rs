@@ -12,7 +12,7 @@ use libfuzzer_sys::fuzz_target;
 use zab_proto::boundary::MAX_AUTHINFO;
 use zab_proto::{
     decode_packet, packet_boundary, parse_quorum_auth_packet, parse_quorum_packet,
-    plausible_packet_start, quorum_auth_boundary, Boundary, Direction,
+    plausible_packet_start, quorum_auth_boundary, Boundary, Plausibility, QuorumDirection,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -21,8 +21,8 @@ fuzz_target!(|data: &[u8]| {
         let n = data.len() - rest.len();
         for d in [
             None,
-            Some(Direction::LeaderToLearner),
-            Some(Direction::LearnerToLeader),
+            Some(QuorumDirection::LeaderToLearner),
+            Some(QuorumDirection::LearnerToLeader),
         ] {
             if let Ok(p) = decode_packet(&qp, d) {
                 let _ = format!("{p:?}");
@@ -43,8 +43,9 @@ fuzz_target!(|data: &[u8]| {
             assert!(n > data.len(), "Incomplete({n}) with {} bytes", data.len())
         }
         Boundary::Invalid => {}
+        Boundary::Discard(n) => panic!("packet_boundary never discards (Discard({n}))"),
     }
-    if plausible_packet_start(data) == Some(true) {
+    if plausible_packet_start(data) == Plausibility::Yes {
         assert!(matches!(packet_boundary(data), Boundary::Complete(_)));
     }
     match quorum_auth_boundary(data) {
@@ -54,5 +55,6 @@ fuzz_target!(|data: &[u8]| {
         }
         Boundary::Incomplete(n) => assert!(n > data.len()),
         Boundary::Invalid => {}
+        Boundary::Discard(n) => panic!("quorum_auth_boundary never discards (Discard({n}))"),
     }
 });

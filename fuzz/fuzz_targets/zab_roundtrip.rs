@@ -13,7 +13,7 @@
 use libfuzzer_sys::fuzz_target;
 use zab_proto::{
     decode_packet, decode_txn_entry, parse_quorum_auth_packet, parse_quorum_packet,
-    parse_snapshot_stream, Direction, Encode,
+    parse_snapshot_stream, Encode, QuorumDirection,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -22,8 +22,8 @@ fuzz_target!(|data: &[u8]| {
     };
     let dir = match sel % 3 {
         0 => None,
-        1 => Some(Direction::LeaderToLearner),
-        _ => Some(Direction::LearnerToLeader),
+        1 => Some(QuorumDirection::LeaderToLearner),
+        _ => Some(QuorumDirection::LearnerToLeader),
     };
     if let Ok((_, qp)) = parse_quorum_packet(rest) {
         if let Ok(p) = decode_packet(&qp, dir) {

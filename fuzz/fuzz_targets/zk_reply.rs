@@ -6,14 +6,16 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use zk_proto::framing::DEFAULT_MAX_FRAME_LEN;
 use zk_proto::tracker::ConnectionTracker;
-use zk_proto::{decode_reply, plausible_reply_frame, Encode};
+use zk_proto::{decode_reply, plausible_reply_frame, Encode, OpCode, Timestamp};
 use zkwire_fuzz::reply_opcode;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((op, payload)) = reply_opcode(data) else {
+    let Some((code, payload)) = reply_opcode(data) else {
         return;
     };
+    let op = code.map(OpCode::from_i32);
     if let Ok(reply) = decode_reply(payload, op) {
         assert_eq!(reply.to_bytes().len(), payload.len());
         let _ = format!("{reply:?}");
@@ -28,9 +30,9 @@ fuzz_target!(|data: &[u8]| {
             );
         }
     }
-    let _ = plausible_reply_frame(payload);
+    let _ = plausible_reply_frame(payload, DEFAULT_MAX_FRAME_LEN);
     let mut t = ConnectionTracker::<()>::new(false);
-    if let Some(code) = op {
+    if let Some(code) = code {
         // A request with that opcode, so the reply is typed through the tracker too.
         let mut req = Vec::new();
         if payload.len() >= 4 {
@@ -39,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
             req.extend_from_slice(&1i32.to_be_bytes());
         }
         req.extend_from_slice(&code.to_be_bytes());
-        let _ = t.on_client_frame(&req, 0, |_| ());
+        let _ = t.on_client_frame(&req, Timestamp(0), |_| ());
     }
-    let _ = t.on_server_frame(payload, 1);
+    let _ = t.on_server_frame(payload, Timestamp(1));
 });

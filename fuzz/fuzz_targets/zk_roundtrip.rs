@@ -10,7 +10,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use zk_proto::{decode_reply, decode_request, Encode};
+use zk_proto::{decode_reply, decode_request, Encode, OpCode};
 use zkwire_fuzz::reply_opcode;
 
 fuzz_target!(|data: &[u8]| {
@@ -26,9 +26,10 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(b.to_bytes(), enc);
         }
     } else {
-        let Some((op, payload)) = reply_opcode(rest) else {
+        let Some((code, payload)) = reply_opcode(rest) else {
             return;
         };
+        let op = code.map(OpCode::from_i32);
         if let Ok(a) = decode_reply(payload, op) {
             let enc = a.to_bytes();
             assert_eq!(enc.len(), payload.len(), "reply re-encoding changed length");
