@@ -127,6 +127,11 @@ fn token_len(n: i32) -> Option<usize> {
 /// wrong magic ([`ErrorKind::Tag`]), token length negative other than -1 or above
 /// [`MAX_TOKEN_LEN`] ([`ErrorKind::LengthValue`]).
 pub fn parse_quorum_auth_packet(i: &[u8]) -> IResult<&[u8], QuorumAuthPacket<'_>> {
+    // A byte that differs from the magic is decisive however short the input: the same answer
+    // as quorum_auth_boundary, which framers ask first.
+    if starts_with_quorum_auth(i) == Plausibility::No {
+        return fail(i, ErrorKind::Tag);
+    }
     let (rest, magic) = parse_long(i)?;
     if magic != QUORUM_AUTH_MAGIC {
         return fail(i, ErrorKind::Tag);
@@ -201,6 +206,11 @@ mod tests {
         assert_eq!(quorum_auth_boundary(&b[..5]), Boundary::Incomplete(16));
         assert_eq!(quorum_auth_boundary(&b[..17]), Boundary::Incomplete(19));
         assert_eq!(quorum_auth_boundary(&[0, 0, 0, 4]), Boundary::Invalid);
+        // Parser and boundary agree on a short prefix that already differs from the magic.
+        assert!(matches!(
+            parse_quorum_auth_packet(&[0xff, 0xff]),
+            Err(Err::Error(_))
+        ));
         assert_eq!(starts_with_quorum_auth(&b[..3]), Plausibility::NeedMore);
         assert_eq!(starts_with_quorum_auth(&b), Plausibility::Yes);
         assert_eq!(starts_with_quorum_auth(&[0, 0, 0, 0x1c]), Plausibility::No);
