@@ -570,17 +570,9 @@ impl<W: Write> ZabDump<W> {
         bytes: &[u8],
     ) {
         let ZabConn { quorum, learner } = conn;
-        quorum.push(quorum_direction(dir), bytes, &mut |ev| {
+        quorum.push(dir.into(), bytes, &mut |ev| {
             self.on_event(learner, info, ts, ev)
         });
-    }
-}
-
-/// The leader owns the quorum port: the TCP client is the learner.
-fn quorum_direction(dir: Direction) -> QuorumDirection {
-    match dir {
-        Direction::ToServer => QuorumDirection::LearnerToLeader,
-        Direction::ToClient => QuorumDirection::LeaderToLearner,
     }
 }
 
@@ -622,7 +614,7 @@ impl<W: Write> StreamHandler for ZabDump<W> {
         _ts: Timestamp,
         _len: u64,
     ) {
-        conn.quorum.gap(quorum_direction(dir));
+        conn.quorum.gap(dir.into());
         conn.learner.sent = ZxidQueue::default();
     }
 

@@ -1,5 +1,5 @@
 //! Every PROPOSAL with its zxid, transaction type and path, from a capture of the quorum port.
-use zab_proto::{Packet, QuorumConnection, QuorumDirection, QuorumEvent};
+use zab_proto::{Packet, QuorumConnection, QuorumEvent};
 use zkwire_capture::{
     run, ClientIs, CloseReason, ConnInfo, Direction, FileSource, PipelineOptions, Reassembler,
     ReassemblyConfig, StreamHandler, TcpSegment, Timestamp,
@@ -33,11 +33,7 @@ impl StreamHandler for Proposals {
         _: Timestamp,
         bytes: &[u8],
     ) {
-        let dir = match dir {
-            Direction::ToServer => QuorumDirection::LearnerToLeader,
-            Direction::ToClient => QuorumDirection::LeaderToLearner,
-        };
-        conn.push(dir, bytes, &mut |event| {
+        conn.push(dir.into(), bytes, &mut |event| {
             if let QuorumEvent::Packet {
                 packet: Packet::Proposal { zxid, txn },
                 learner,
@@ -54,10 +50,7 @@ impl StreamHandler for Proposals {
     }
 
     fn gap(&mut self, conn: &mut Self::Conn, _: &ConnInfo, dir: Direction, _: Timestamp, _: u64) {
-        conn.gap(match dir {
-            Direction::ToServer => QuorumDirection::LearnerToLeader,
-            Direction::ToClient => QuorumDirection::LeaderToLearner,
-        });
+        conn.gap(dir.into());
     }
 
     fn close(&mut self, mut conn: Self::Conn, _: &ConnInfo, _: Timestamp, _: CloseReason) {

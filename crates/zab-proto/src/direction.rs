@@ -26,6 +26,17 @@ impl QuorumDirection {
     }
 }
 
+impl From<zkwire_jute::Direction> for QuorumDirection {
+    /// The TCP direction of a quorum connection: the leader (or observer master) owns the
+    /// listening port, so the connection's client is always the learner.
+    fn from(dir: zkwire_jute::Direction) -> QuorumDirection {
+        match dir {
+            zkwire_jute::Direction::ToServer => QuorumDirection::LearnerToLeader,
+            zkwire_jute::Direction::ToClient => QuorumDirection::LeaderToLearner,
+        }
+    }
+}
+
 impl std::fmt::Display for QuorumDirection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
