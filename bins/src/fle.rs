@@ -9,7 +9,7 @@
 //! and looked up by the address it accepts on.
 
 use crate::output::{merge_fields, Format, Printer};
-use fle_proto::{ElectionMessage, ElectionStream, Notification, Sender, ServerState, Step};
+use fle_proto::{ElectionConnection, ElectionEvent, ElectionMessage, Notification, ServerState};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
@@ -306,14 +306,9 @@ fn close(e: Episode, majority: usize, number: usize, previous_leader: Option<i64
     }
 }
 
-struct Side {
-    stream: ElectionStream,
-    buf: Vec<u8>,
-}
-
-/// Per-connection state.
+/// Per-connection state: fle-proto's decoder, and the initiator's sid once seen.
 pub struct FleConn {
-    sides: [Side; 2],
+    election: ElectionConnection,
     initiator_sid: Option<i64>,
 }
 
@@ -329,9 +324,6 @@ pub struct FleDump<W: Write> {
     /// Elections seen.
     pub elections: ElectionTracker,
 }
-
-/// Most bytes held while waiting for the rest of a message (notifications are at most 512 KiB).
-const MAX_HELD: usize = 1 << 20;
 
 impl<W: Write> FleDump<W> {
     /// A decoder printing to `printer`.
@@ -376,7 +368,7 @@ impl<W: Write> FleDump<W> {
 
     fn message(
         &mut self,
-        conn: &mut FleConn,
+        initiator_sid: &mut Option<i64>,
         info: &ConnInfo,
         dir: Direction,
         ts: Timestamp,
@@ -393,7 +385,7 @@ impl<W: Write> FleDump<W> {
         match msg {
             ElectionMessage::Initial(init) => {
                 self.counts.initial_messages += 1;
-                conn.initiator_sid = Some(init.sid);
+                *initiator_sid = Some(init.sid);
                 for addr in init.addresses() {
                     self.sids
                         .insert(addr.to_string_lossy().into_owned(), init.sid);
@@ -412,7 +404,7 @@ impl<W: Write> FleDump<W> {
                     self.learn_from_config(&config.to_string_lossy());
                 }
                 let sid = match dir {
-                    Direction::ToServer => conn.initiator_sid,
+                    Direction::ToServer => *initiator_sid,
                     Direction::ToClient => self.sids.get(&info.server.to_string()).copied(),
                 };
                 if sid.is_none() {
@@ -420,7 +412,7 @@ impl<W: Write> FleDump<W> {
                 }
                 let dst_sid = match dir {
                     Direction::ToServer => None,
-                    Direction::ToClient => conn.initiator_sid,
+                    Direction::ToClient => *initiator_sid,
                 };
                 self.elections
                     .observe(ts, sid, src.to_string(), dst_sid, dst.to_string(), &n);
@@ -465,63 +457,32 @@ impl<W: Write> FleDump<W> {
         }
     }
 
-    fn decode(&mut self, conn: &mut FleConn, info: &ConnInfo, dir: Direction, ts: Timestamp) {
-        let side = dir_index(dir);
-        let mut buf = std::mem::take(&mut conn.sides[side].buf);
-        let mut pos = 0;
-        let mut invalid_at = None;
-        while pos < buf.len() {
-            match conn.sides[side].stream.next(&buf[pos..]) {
-                Step::Message { len, message } => {
-                    self.message(conn, info, dir, ts, message);
-                    pos += len.max(1);
-                }
-                Step::BadFrame { len, error } => {
-                    self.counts.decode_errors += 1;
-                    let mut m = Map::new();
-                    m.insert("ts".into(), json!(ts.as_secs_f64()));
-                    m.insert("kind".into(), json!("DecodeError"));
-                    m.insert("size".into(), json!(len));
-                    m.insert("error".into(), json!(error.to_string()));
-                    self.emit(m, info, dir == Direction::ToServer);
-                    pos += len.max(1);
-                }
-                Step::Skipped { len } => {
-                    self.counts.skipped_bytes += len as u64;
-                    pos += len.max(1);
-                }
-                Step::NeedMore { .. } => break,
-                Step::Invalid => {
-                    self.counts.decode_errors += 1;
-                    if invalid_at == Some(pos) {
-                        // Resync made no progress here: drop a byte so the loop always ends.
-                        self.counts.skipped_bytes += 1;
-                        pos += 1;
-                    }
-                    invalid_at = Some(pos);
-                    conn.sides[side].stream.resync();
-                }
-                _ => {
-                    self.counts.decode_errors += 1;
-                    conn.sides[side].stream.resync();
-                    pos += 1;
-                }
+    fn on_event(
+        &mut self,
+        initiator_sid: &mut Option<i64>,
+        info: &ConnInfo,
+        ts: Timestamp,
+        ev: ElectionEvent<'_>,
+    ) {
+        match ev {
+            ElectionEvent::Message {
+                direction, message, ..
+            } => self.message(initiator_sid, info, direction, ts, message),
+            ElectionEvent::BadFrame {
+                direction,
+                error,
+                size,
+            } => {
+                self.counts.decode_errors += 1;
+                let mut m = Map::new();
+                m.insert("ts".into(), json!(ts.as_secs_f64()));
+                m.insert("kind".into(), json!("DecodeError"));
+                m.insert("size".into(), json!(size));
+                m.insert("error".into(), json!(error.to_string()));
+                self.emit(m, info, direction == Direction::ToServer);
             }
+            _ => {}
         }
-        buf.drain(..pos.min(buf.len()));
-        if buf.len() > MAX_HELD {
-            self.counts.skipped_bytes += buf.len() as u64;
-            buf.clear();
-            conn.sides[side].stream.resync();
-        }
-        conn.sides[side].buf = buf;
-    }
-}
-
-fn dir_index(dir: Direction) -> usize {
-    match dir {
-        Direction::ToServer => 0,
-        Direction::ToClient => 1,
     }
 }
 
@@ -529,33 +490,13 @@ impl<W: Write> StreamHandler for FleDump<W> {
     type Conn = FleConn;
 
     fn open(&mut self, first: &TcpSegment<'_>, _ts: Timestamp) -> Option<(FleConn, ClientIs)> {
-        let client_is = if self.opts.ports.contains(&first.dst.port()) {
-            ClientIs::Source
-        } else if self.opts.ports.contains(&first.src.port()) {
-            ClientIs::Destination
-        } else {
-            return None;
-        };
+        let client_is = ClientIs::for_server_ports(first, &self.opts.ports)?;
         self.counts.connections += 1;
-        let (to_server, to_client) = if first.syn {
-            (
-                ElectionStream::new(Sender::Initiator),
-                ElectionStream::new(Sender::Acceptor),
-            )
-        } else {
-            (ElectionStream::mid_stream(), ElectionStream::mid_stream())
+        let conn = FleConn {
+            election: ElectionConnection::new(first.syn),
+            initiator_sid: None,
         };
-        let side = |stream| Side {
-            stream,
-            buf: Vec::new(),
-        };
-        Some((
-            FleConn {
-                sides: [side(to_server), side(to_client)],
-                initiator_sid: None,
-            },
-            client_is,
-        ))
+        Some((conn, client_is))
     }
 
     fn data(
@@ -566,8 +507,13 @@ impl<W: Write> StreamHandler for FleDump<W> {
         ts: Timestamp,
         bytes: &[u8],
     ) {
-        conn.sides[dir_index(dir)].buf.extend_from_slice(bytes);
-        self.decode(conn, info, dir, ts);
+        let FleConn {
+            election,
+            initiator_sid,
+        } = conn;
+        election.push(dir, bytes, &mut |ev| {
+            self.on_event(initiator_sid, info, ts, ev)
+        });
     }
 
     fn gap(
@@ -578,16 +524,16 @@ impl<W: Write> StreamHandler for FleDump<W> {
         _ts: Timestamp,
         _len: u64,
     ) {
-        let side = &mut conn.sides[dir_index(dir)];
-        self.counts.skipped_bytes += side.buf.len() as u64;
-        side.buf.clear();
-        side.stream.resync();
+        conn.election.gap(dir);
     }
 
-    fn close(&mut self, conn: FleConn, _info: &ConnInfo, _ts: Timestamp, _reason: CloseReason) {
-        for side in &conn.sides {
-            self.counts.incomplete_at_close += side.buf.len() as u64;
-        }
+    fn close(&mut self, mut conn: FleConn, _info: &ConnInfo, _ts: Timestamp, _reason: CloseReason) {
+        let (to_acceptor, to_initiator) = conn.election.framer_stats();
+        // Bytes dropped while hunting, and boundaries that were not one (the framer counts
+        // the tail cut short apart, below).
+        self.counts.skipped_bytes += to_acceptor.skipped_bytes + to_initiator.skipped_bytes;
+        self.counts.decode_errors += to_acceptor.invalid + to_initiator.invalid;
+        self.counts.incomplete_at_close += conn.election.finish() as u64;
     }
 
     fn wants_more(&self) -> bool {

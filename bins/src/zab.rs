@@ -580,13 +580,7 @@ impl<W: Write> StreamHandler for ZabDump<W> {
     type Conn = ZabConn;
 
     fn open(&mut self, first: &TcpSegment<'_>, _ts: Timestamp) -> Option<(ZabConn, ClientIs)> {
-        let client_is = if self.opts.ports.contains(&first.dst.port()) {
-            ClientIs::Source
-        } else if self.opts.ports.contains(&first.src.port()) {
-            ClientIs::Destination
-        } else {
-            return None;
-        };
+        let client_is = ClientIs::for_server_ports(first, &self.opts.ports)?;
         self.counts.connections += 1;
         let conn = ZabConn {
             quorum: QuorumConnection::new(first.syn),

@@ -645,23 +645,13 @@ impl<W: Write> StreamHandler for ZkDump<W> {
     type Conn = ZkConn;
 
     fn open(&mut self, first: &TcpSegment<'_>, ts: Timestamp) -> Option<(ZkConn, ClientIs)> {
-        let (client_is, client) = if self.opts.ports.contains(&first.dst.port()) {
-            (ClientIs::Source, first.src)
-        } else if self.opts.ports.contains(&first.src.port()) {
-            (ClientIs::Destination, first.dst)
-        } else {
-            return None;
-        };
+        let client_is = ClientIs::for_server_ports(first, &self.opts.ports)?;
+        let (client, server) = client_is.endpoints(first);
         if !self.client_wanted(client) {
             return None;
         }
         self.counts.connections += 1;
         if let Some(observer) = self.observer.as_mut() {
-            let server = if client == first.src {
-                first.dst
-            } else {
-                first.src
-            };
             let mut m = Map::new();
             m.insert("ts".into(), json!(ts.as_secs_f64()));
             m.insert("client".into(), json!(client.to_string()));

@@ -3,11 +3,10 @@
 //! without one); its electors are the servers whose last LOOKING vote was for it. A vote is
 //! attributed only where the capture shows who sent it (a connection's initiator states its
 //! sid); the others are counted as unattributed.
-use fle_proto::{ElectionMessage, ElectionStream, Sender, ServerState, Step};
+use fle_proto::{ElectionConnection, ElectionEvent, ElectionMessage, ServerState};
 use std::collections::BTreeMap;
 use zkwire_capture::{
-    run, ClientIs, CloseReason, ConnInfo, Direction, FileSource, PipelineOptions, Reassembler,
-    ReassemblyConfig, StreamHandler, TcpSegment, Timestamp,
+    run_file, ClientIs, CloseReason, ConnInfo, Direction, StreamHandler, TcpSegment, Timestamp,
 };
 
 /// One election epoch: attributed senders' last LOOKING votes, unattributed votes, and the
@@ -22,94 +21,59 @@ struct Election {
 #[derive(Default)]
 struct Elections(BTreeMap<i64, Election>);
 
-/// Both directions of a connection: the decoder and the bytes it has not consumed yet.
-type Conn = [(ElectionStream, Vec<u8>); 2];
-
 impl StreamHandler for Elections {
-    type Conn = Conn;
+    type Conn = ElectionConnection;
 
-    fn open(&mut self, first: &TcpSegment<'_>, _: Timestamp) -> Option<(Conn, ClientIs)> {
-        let (ports, port) = (3888..=3890, first.dst.port());
-        let client_is = if ports.contains(&port) {
-            ClientIs::Source
-        } else if ports.contains(&first.src.port()) {
-            ClientIs::Destination
-        } else {
-            return None;
-        };
-        let new = |s| {
-            if first.syn {
-                ElectionStream::new(s)
-            } else {
-                ElectionStream::mid_stream()
-            }
-        };
-        Some((
-            [
-                (new(Sender::Initiator), Vec::new()),
-                (new(Sender::Acceptor), Vec::new()),
-            ],
-            client_is,
-        ))
+    fn open(&mut self, first: &TcpSegment<'_>, _: Timestamp) -> Option<(Self::Conn, ClientIs)> {
+        let client_is = ClientIs::for_server_ports(first, &[3888, 3889, 3890])?;
+        Some((ElectionConnection::new(first.syn), client_is))
     }
 
-    fn data(&mut self, conn: &mut Conn, _: &ConnInfo, dir: Direction, _: Timestamp, bytes: &[u8]) {
-        let (stream, buf) = &mut conn[usize::from(dir == Direction::ToClient)];
-        buf.extend_from_slice(bytes);
-        loop {
-            let used = match stream.next(buf) {
-                Step::Message {
-                    len,
-                    message: ElectionMessage::Notification(n),
-                } => {
-                    let e = self.0.entry(n.election_epoch).or_default();
-                    match n.state {
-                        ServerState::Leading | ServerState::Following => {
-                            e.confirmed = Some(n.leader)
-                        }
-                        ServerState::Looking if !n.is_sentinel_vote() => {
-                            match (dir, stream.initiator_sid()) {
-                                (Direction::ToServer, Some(sid)) => {
-                                    e.votes.insert(sid, n.leader);
-                                }
-                                _ => e.unattributed += 1,
-                            }
-                        }
-                        _ => {}
-                    }
-                    len
-                }
-                Step::Message { len, .. } | Step::BadFrame { len, .. } | Step::Skipped { len } => {
-                    len
-                }
-                _ => break,
+    fn data(
+        &mut self,
+        conn: &mut Self::Conn,
+        _: &ConnInfo,
+        dir: Direction,
+        _: Timestamp,
+        bytes: &[u8],
+    ) {
+        conn.push(dir, bytes, &mut |event| {
+            let ElectionEvent::Message {
+                message: ElectionMessage::Notification(n),
+                sender,
+                ..
+            } = event
+            else {
+                return;
             };
-            buf.drain(..used);
-        }
+            let e = self.0.entry(n.election_epoch).or_default();
+            match (n.state, sender) {
+                _ if n.is_sentinel_vote() => {}
+                (ServerState::Leading | ServerState::Following, _) => e.confirmed = Some(n.leader),
+                (ServerState::Looking, Some(sid)) => {
+                    e.votes.insert(sid, n.leader);
+                }
+                (ServerState::Looking, None) => e.unattributed += 1,
+                _ => {}
+            }
+        });
     }
 
-    fn gap(&mut self, conn: &mut Conn, _: &ConnInfo, dir: Direction, _: Timestamp, _: u64) {
-        let (stream, buf) = &mut conn[usize::from(dir == Direction::ToClient)];
-        buf.clear();
-        stream.resync();
+    fn gap(&mut self, conn: &mut Self::Conn, _: &ConnInfo, dir: Direction, _: Timestamp, _: u64) {
+        conn.gap(dir);
     }
 
-    fn close(&mut self, _: Conn, _: &ConnInfo, _: Timestamp, _: CloseReason) {}
+    fn close(&mut self, mut conn: Self::Conn, _: &ConnInfo, _: Timestamp, _: CloseReason) {
+        conn.finish();
+    }
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::args()
         .nth(1)
         .unwrap_or("tests/data/zk38-mtu1500.pcap".into());
-    let mut source = FileSource::open(std::path::Path::new(&path))?;
     let mut elections = Elections::default();
-    let mut reassembler = Reassembler::new(ReassemblyConfig::default());
-    run(
-        &mut source,
-        &mut reassembler,
-        &mut elections,
-        PipelineOptions::default(),
-    );
+    run_file(&path, &mut elections)?;
     for (epoch, e) in elections.0 {
         let winner = e.confirmed.map_or("unknown".into(), |l| l.to_string());
         let electors: Vec<_> = e

@@ -1,8 +1,7 @@
 //! Every PROPOSAL with its zxid, transaction type and path, from a capture of the quorum port.
 use zab_proto::{Packet, QuorumConnection, QuorumEvent};
 use zkwire_capture::{
-    run, ClientIs, CloseReason, ConnInfo, Direction, FileSource, PipelineOptions, Reassembler,
-    ReassemblyConfig, StreamHandler, TcpSegment, Timestamp,
+    run_file, ClientIs, CloseReason, ConnInfo, Direction, StreamHandler, TcpSegment, Timestamp,
 };
 
 /// Quorum ports of the shipped capture's three servers.
@@ -15,13 +14,7 @@ impl StreamHandler for Proposals {
 
     fn open(&mut self, first: &TcpSegment<'_>, _: Timestamp) -> Option<(Self::Conn, ClientIs)> {
         // The leader owns the quorum port: the connection's client is the learner.
-        let client_is = if QUORUM_PORTS.contains(&first.dst.port()) {
-            ClientIs::Source
-        } else if QUORUM_PORTS.contains(&first.src.port()) {
-            ClientIs::Destination
-        } else {
-            return None;
-        };
+        let client_is = ClientIs::for_server_ports(first, &QUORUM_PORTS)?;
         Some((QuorumConnection::new(first.syn), client_is))
     }
 
@@ -62,13 +55,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::args()
         .nth(1)
         .unwrap_or("tests/data/zk38-mtu1500.pcap".into());
-    let mut source = FileSource::open(std::path::Path::new(&path))?;
-    let mut reassembler = Reassembler::new(ReassemblyConfig::default());
-    run(
-        &mut source,
-        &mut reassembler,
-        &mut Proposals,
-        PipelineOptions::default(),
-    );
+    run_file(&path, &mut Proposals)?;
     Ok(())
 }

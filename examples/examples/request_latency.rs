@@ -2,8 +2,7 @@
 use std::collections::BTreeMap;
 use zk_proto::{ClientConnection, Event};
 use zkwire_capture::{
-    run, ClientIs, CloseReason, ConnInfo, Direction, FileSource, PipelineOptions, Reassembler,
-    ReassemblyConfig, StreamHandler, TcpSegment, Timestamp,
+    run_file, ClientIs, CloseReason, ConnInfo, Direction, StreamHandler, TcpSegment, Timestamp,
 };
 
 /// Count and total latency (ns) per reply type.
@@ -14,11 +13,7 @@ impl StreamHandler for Latency {
     type Conn = ClientConnection<()>;
 
     fn open(&mut self, first: &TcpSegment<'_>, _: Timestamp) -> Option<(Self::Conn, ClientIs)> {
-        let client_is = match (first.src.port(), first.dst.port()) {
-            (_, 2181) => ClientIs::Source,
-            (2181, _) => ClientIs::Destination,
-            _ => return None,
-        };
+        let client_is = ClientIs::for_server_ports(first, &[2181])?;
         Some((ClientConnection::new(first.syn, 1 << 20), client_is))
     }
 
@@ -56,15 +51,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::args()
         .nth(1)
         .unwrap_or("tests/data/zk38-mtu1500.pcap".into());
-    let mut source = FileSource::open(std::path::Path::new(&path))?;
     let mut latency = Latency::default();
-    let mut reassembler = Reassembler::new(ReassemblyConfig::default());
-    run(
-        &mut source,
-        &mut reassembler,
-        &mut latency,
-        PipelineOptions::default(),
-    );
+    run_file(&path, &mut latency)?;
     println!("{:<28} {:>6} {:>10}", "request", "count", "mean µs");
     for (kind, (count, total_ns)) in latency.0 {
         println!(

@@ -7,8 +7,8 @@
 #![no_main]
 
 use fle_proto::{
-    initial_message_boundary, notification_frame_len, parse_framed_notification,
-    parse_initial_message, parse_notification, parse_quorum_auth_packet, quorum_auth_boundary,
+    initial_message_boundary, notification_frame_len, decode_framed_notification,
+    parse_initial_message, decode_notification, parse_quorum_auth_packet, quorum_auth_boundary,
     Boundary, Encode, PACKET_MAX_SIZE,
 };
 use libfuzzer_sys::fuzz_target;
@@ -30,14 +30,14 @@ fuzz_target!(|data: &[u8]| {
         Err(_) => assert_eq!(initial_message_boundary(data), Boundary::Invalid),
     }
 
-    if let Ok(n) = parse_notification(data) {
+    if let Ok(n) = decode_notification(data) {
         assert_eq!(n.to_bytes(), data);
         assert_eq!(n.encoded_len(), data.len());
         let _ = n.format();
         let mut framed = Vec::new();
         n.encode_framed(&mut framed);
         if data.len() <= PACKET_MAX_SIZE as usize {
-            let (back, used) = parse_framed_notification(&framed).expect("framed");
+            let (back, used) = decode_framed_notification(&framed).expect("framed");
             assert_eq!(used, framed.len());
             assert_eq!(back, n);
         }
@@ -46,7 +46,7 @@ fuzz_target!(|data: &[u8]| {
     match notification_frame_len(data, PACKET_MAX_SIZE) {
         Boundary::Complete(total) => {
             assert!(total <= data.len() && total > 4);
-            let _ = parse_notification(&data[4..total]);
+            let _ = decode_notification(&data[4..total]);
         }
         Boundary::Incomplete(total) => assert!(total > data.len()),
         Boundary::Invalid => {}

@@ -26,7 +26,7 @@ pub mod source;
 pub mod stats;
 
 pub use link::{decode_tcp, LinkType, TcpSegment};
-pub use pipeline::{run, PipelineOptions, RunOutcome, StopFlag};
+pub use pipeline::{run, run_file, PipelineOptions, RunOutcome, StopFlag};
 pub use reassembly::{
     ClientIs, CloseReason, ConnInfo, Direction, Reassembler, ReassemblyConfig, StreamHandler,
 };

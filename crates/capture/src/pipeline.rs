@@ -68,6 +68,25 @@ pub struct RunOutcome {
     pub error: Option<SourceError>,
 }
 
+/// The shortest way from a capture file to a handler's events: reads the whole file at `path`
+/// (pcap or pcapng) through a [`Reassembler`] with the default settings into `handler`.
+///
+/// Fails only when the file cannot be opened or is not a capture; damage later in the file is
+/// reported in [`RunOutcome::error`] after everything before it was decoded.
+pub fn run_file<H: StreamHandler>(
+    path: impl AsRef<std::path::Path>,
+    handler: &mut H,
+) -> Result<RunOutcome, SourceError> {
+    let mut source = crate::source::FileSource::open(path.as_ref())?;
+    let mut reassembler = Reassembler::new(crate::reassembly::ReassemblyConfig::default());
+    Ok(run(
+        &mut source,
+        &mut reassembler,
+        handler,
+        PipelineOptions::default(),
+    ))
+}
+
 /// Reads every packet of `source` into `reassembler` and `handler`, then ends all connections.
 pub fn run<S, H>(
     source: &mut S,

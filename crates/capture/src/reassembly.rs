@@ -40,6 +40,28 @@ pub enum ClientIs {
     Destination,
 }
 
+impl ClientIs {
+    /// Which end of `first` is the client of a server listening on one of `server_ports`;
+    /// `None` when neither end is (another protocol's connection, not to be tracked).
+    pub fn for_server_ports(first: &TcpSegment<'_>, server_ports: &[u16]) -> Option<ClientIs> {
+        if server_ports.contains(&first.dst.port()) {
+            Some(ClientIs::Source)
+        } else if server_ports.contains(&first.src.port()) {
+            Some(ClientIs::Destination)
+        } else {
+            None
+        }
+    }
+
+    /// The (client, server) addresses of the connection `first` belongs to.
+    pub fn endpoints(self, first: &TcpSegment<'_>) -> (SocketAddr, SocketAddr) {
+        match self {
+            ClientIs::Source => (first.src, first.dst),
+            ClientIs::Destination => (first.dst, first.src),
+        }
+    }
+}
+
 /// Identity of a tracked connection, passed with every event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnInfo {

@@ -1,6 +1,6 @@
 //! Election-protocol decoding of every message of a real capture: the per-direction
 //! `ElectionStream` (initial messages, SASL packets and notification frames, as fle-dump drives
-//! it) over each reassembled port-3888 stream, and `parse_notification` on the notification
+//! it) over each reassembled port-3888 stream, and `decode_notification` on the notification
 //! payloads alone. The streams are reassembled once, before timing, with zkwire-capture.
 //!
 //! `ZKWIRE_BENCH_CAPTURE=/path/big.pcap cargo bench -p zkwire-benches --bench fle-proto`
@@ -10,7 +10,7 @@
 mod support;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use fle_proto::{parse_notification, ElectionMessage, ElectionStream, Sender, Step};
+use fle_proto::{decode_notification, ElectionMessage, ElectionStream, Sender, Step};
 use support::{capture, throughput, Streams, ELECTION_PORT};
 use zkwire_capture::Direction;
 
@@ -72,10 +72,10 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.throughput(throughput(notifications.iter().copied()));
-    group.bench_function("parse_notification", |b| {
+    group.bench_function("decode_notification", |b| {
         b.iter(|| {
             (notifications.iter())
-                .filter(|p| parse_notification(p).is_ok())
+                .filter(|p| decode_notification(p).is_ok())
                 .count()
         })
     });

@@ -40,7 +40,7 @@
 //! ```
 //! use fle_proto::{
 //!     initial_message_boundary, notification_frame_len, parse_initial_message,
-//!     parse_notification, Boundary, InitialFormat, ServerState, PACKET_MAX_SIZE,
+//!     decode_notification, Boundary, InitialFormat, ServerState, PACKET_MAX_SIZE,
 //! };
 //!
 //! fn hex(s: &str) -> Vec<u8> {
@@ -62,7 +62,7 @@
 //!
 //! let rest = &stream[n..];
 //! let Boundary::Complete(total) = notification_frame_len(rest, PACKET_MAX_SIZE) else { panic!() };
-//! let note = parse_notification(&rest[4..total])?;
+//! let note = decode_notification(&rest[4..total])?;
 //! assert_eq!(note.state, ServerState::Looking);
 //! assert_eq!((note.leader, note.zxid, note.election_epoch), (3, 0x2_0000_0011, 5));
 //! assert_eq!(note.peer_epoch, None); // 28-byte format: receivers derive it from the zxid
@@ -84,17 +84,21 @@ pub use initial::{
     ChallengeOutcome, InitialFormat, InitialMessage, PROTOCOL_VERSION_V1, PROTOCOL_VERSION_V2,
 };
 pub use notification::{
-    notification_frame_len, parse_framed_notification, parse_notification,
+    decode_framed_notification, decode_notification, notification_frame_len,
     plausible_notification_frame, plausible_notification_frame_needs, Notification,
     NotificationFormat, ServerState, NO_VOTE, PACKET_MAX_SIZE,
 };
-pub use stream::{ElectionMessage, ElectionStream, Sender, Step};
+pub use stream::{
+    ElectionConnection, ElectionEvent, ElectionMessage, ElectionSplitter, ElectionStream, Sender,
+    Step,
+};
 /// The quorum-SASL prelude, shared with the quorum port (from `zkwire-jute`).
 pub use zkwire_jute::quorum_auth;
 pub use zkwire_jute::quorum_auth::{
     decode_quorum_auth_packet, parse_quorum_auth_packet, quorum_auth_boundary,
     starts_with_quorum_auth, AuthStatus, QuorumAuthPacket, QUORUM_AUTH_MAGIC,
 };
+pub use zkwire_jute::Direction;
 pub use zkwire_jute::{nom, Boundary, DecodeError, Plausibility};
 pub use zkwire_jute::{Encode, JuteStr};
 

@@ -123,7 +123,7 @@ impl NotificationFormat {
 /// The optional fields mirror the generations: `peer_epoch` is present from 36 bytes on,
 /// `version` from 40, `config` only in the 44 + N format with `version` > 1. The encoder writes
 /// exactly the fields that are present, in wire order, so a value decoded by
-/// [`parse_notification`] re-encodes to the same bytes; a hand-built value should not skip a
+/// [`decode_notification`] re-encodes to the same bytes; a hand-built value should not skip a
 /// level (e.g. `config` without `version`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Notification<'a> {
@@ -237,7 +237,7 @@ impl Encode for Notification<'_> {
 /// * Any other length is [`DecodeError::BadSize`]; a state outside 0–3 is invalid.
 ///
 /// Never allocates; the config text is borrowed and not checked for UTF-8.
-pub fn parse_notification(payload: &[u8]) -> Result<Notification<'_>, DecodeError> {
+pub fn decode_notification(payload: &[u8]) -> Result<Notification<'_>, DecodeError> {
     let len = payload.len();
     if !(len == LEN_V28 || len == LEN_V36 || len >= LEN_V40) {
         return Err(DecodeError::BadSize { len });
@@ -299,9 +299,9 @@ pub fn parse_notification(payload: &[u8]) -> Result<Notification<'_>, DecodeErro
 /// Decodes one framed notification (`4-byte length` + payload) from the start of `buf`,
 /// returning it and the total bytes used. Frame lengths outside `1..=`[`PACKET_MAX_SIZE`] are
 /// invalid; a short buffer is [`DecodeError::Truncated`].
-pub fn parse_framed_notification(buf: &[u8]) -> Result<(Notification<'_>, usize), DecodeError> {
+pub fn decode_framed_notification(buf: &[u8]) -> Result<(Notification<'_>, usize), DecodeError> {
     match notification_frame_len(buf, PACKET_MAX_SIZE) {
-        Boundary::Complete(total) => Ok((parse_notification(&buf[4..total])?, total)),
+        Boundary::Complete(total) => Ok((decode_notification(&buf[4..total])?, total)),
         Boundary::Incomplete(total) => Err(DecodeError::Truncated {
             needed: Some(total - buf.len()),
         }),
@@ -313,7 +313,7 @@ pub fn parse_framed_notification(buf: &[u8]) -> Result<(Notification<'_>, usize)
 /// frame is present, `Incomplete(total)` otherwise, `Invalid` when the length is ≤ 0 or above
 /// `max` (pass [`PACKET_MAX_SIZE`] to match ZooKeeper, which closes the connection then).
 ///
-/// Lengths 1–27 are well-framed but no notification; [`parse_notification`] reports them.
+/// Lengths 1–27 are well-framed but no notification; [`decode_notification`] reports them.
 pub fn notification_frame_len(buf: &[u8], max: u32) -> Boundary {
     let Some(prefix) = buf.first_chunk::<4>() else {
         return Boundary::Incomplete(4);
@@ -402,7 +402,7 @@ pub(crate) fn frame_verdict(buf: &[u8]) -> Result<bool, usize> {
     let Some(payload) = buf.get(4..total) else {
         return Ok(true);
     };
-    if parse_notification(payload).is_err() {
+    if decode_notification(payload).is_err() {
         return Ok(false);
     }
     // One frame can match by chance; when the next frame's start is already buffered, it must
@@ -424,7 +424,7 @@ pub(crate) fn frame_verdict(buf: &[u8]) -> Result<bool, usize> {
 /// `zxid` ≥ 0 or [`NO_VOTE`]; `electionEpoch` and `peerEpoch` in 0..2³² (or [`NO_VOTE`] for
 /// `peerEpoch`); `version` 1 for 40 bytes, 2–255 for 44 + N with `44 + configLength == len`;
 /// the payload decodes when fully present; and the next frame's header (as far as present) is
-/// plausible too. Stricter than [`parse_notification`] on purpose: it rejects the odd sizes a
+/// plausible too. Stricter than [`decode_notification`] on purpose: it rejects the odd sizes a
 /// receiver would tolerate.
 ///
 /// `None` means more bytes are needed to decide: for 28/36/40-byte frames the whole frame, for
@@ -469,11 +469,11 @@ mod tests {
         };
         let b = n44.to_bytes();
         assert_eq!(b.len(), 53);
-        assert_eq!(parse_notification(&b), Ok(n44));
+        assert_eq!(decode_notification(&b), Ok(n44));
         assert_eq!(n44.format(), NotificationFormat::WithConfig);
         for bad in [0usize, 27, 29, 35, 37, 39] {
             assert_eq!(
-                parse_notification(&vec![0; bad]),
+                decode_notification(&vec![0; bad]),
                 Err(DecodeError::BadSize { len: bad })
             );
         }
@@ -489,13 +489,13 @@ mod tests {
         }
         .to_bytes();
         b.extend_from_slice(&[9, 9]);
-        let n = parse_notification(&b).unwrap();
+        let n = decode_notification(&b).unwrap();
         assert_eq!(n.opaque_tail, &[9, 9]);
         assert_eq!(n.to_bytes(), b);
         // Same with version 2: no room for configLength.
         b[39] = 2;
         assert!(matches!(
-            parse_notification(&b),
+            decode_notification(&b),
             Err(DecodeError::Invalid { offset: 36, .. })
         ));
         // configLength mismatch both ways and negative.
@@ -508,17 +508,17 @@ mod tests {
         .to_bytes();
         c[43] = 3;
         assert!(matches!(
-            parse_notification(&c),
+            decode_notification(&c),
             Err(DecodeError::Truncated { needed: Some(1) })
         ));
         c[43] = 1;
         assert_eq!(
-            parse_notification(&c),
+            decode_notification(&c),
             Err(DecodeError::TrailingBytes { count: 1 })
         );
         c[40] = 0xff;
         assert!(matches!(
-            parse_notification(&c),
+            decode_notification(&c),
             Err(DecodeError::Invalid { offset: 40, .. })
         ));
     }
@@ -528,7 +528,7 @@ mod tests {
         let mut b = base().to_bytes();
         b[3] = 4;
         assert!(matches!(
-            parse_notification(&b),
+            decode_notification(&b),
             Err(DecodeError::Invalid { offset: 0, .. })
         ));
     }

@@ -21,17 +21,48 @@
 //! frames / resynchronising / broken) — that is all this type holds, plus the initiator's sid
 //! once seen. The caller keeps the byte buffer and drops `len` bytes after each [`Step`] that
 //! carries one.
+//!
+//! Or let a [`Framer`] keep the bytes: [`ElectionSplitter`] is the same rules as a
+//! [`Splitter`], and [`ElectionConnection`] frames and decodes both directions of a
+//! connection, naming the initiator as the sender of its messages.
+//!
+//! ```
+//! use fle_proto::{ElectionConnection, ElectionEvent, ElectionMessage, Encode, Notification};
+//! use fle_proto::{InitialFormat, InitialMessage, JuteStr, ServerState};
+//! use zkwire_jute::Direction;
+//!
+//! // Server 2 opens a connection: its initial message, then a LOOKING vote for server 3.
+//! let init = InitialMessage { format: InitialFormat::V1, sid: 2, election_addr: JuteStr::from("a:3888") };
+//! let vote = Notification {
+//!     state: ServerState::Looking, leader: 3, zxid: 0x1_0000_0004, election_epoch: 2,
+//!     peer_epoch: Some(1), version: Some(2), config: None, opaque_tail: &[],
+//! };
+//! let mut bytes = init.to_bytes();
+//! vote.encode_framed(&mut bytes);
+//!
+//! let mut conn = ElectionConnection::new(true);
+//! let mut votes = Vec::new();
+//! conn.push(Direction::ToServer, &bytes, &mut |ev| {
+//!     if let ElectionEvent::Message { message: ElectionMessage::Notification(n), sender, .. } = ev {
+//!         votes.push((sender, n.leader));
+//!     }
+//! });
+//! assert_eq!(votes, [(Some(2), 3)]);
+//! ```
 
 use crate::initial::{
-    parse_initial_message, InitialMessage, PROTOCOL_VERSION_V1, PROTOCOL_VERSION_V2,
+    decode_initial_message, parse_initial_message, InitialMessage, PROTOCOL_VERSION_V1,
+    PROTOCOL_VERSION_V2,
 };
 use crate::notification::{
-    frame_verdict, notification_frame_len, parse_notification, Notification, PACKET_MAX_SIZE,
+    decode_notification, frame_verdict, notification_frame_len, Notification, PACKET_MAX_SIZE,
 };
 use zkwire_jute::quorum_auth::{
-    parse_quorum_auth_packet, starts_with_quorum_auth, QuorumAuthPacket,
+    decode_quorum_auth_packet, parse_quorum_auth_packet, starts_with_quorum_auth, QuorumAuthPacket,
 };
-use zkwire_jute::{Boundary, DecodeError, Plausibility};
+use zkwire_jute::{
+    Boundary, DecodeError, Direction, Framer, FramerEvent, FramerStats, Plausibility, Splitter,
+};
 
 /// Which peer wrote the bytes a decoder is fed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -260,7 +291,7 @@ impl ElectionStream {
 
     fn frame<'a>(&mut self, buf: &'a [u8]) -> Step<'a> {
         match notification_frame_len(buf, self.max_frame) {
-            Boundary::Complete(len) => match parse_notification(&buf[4..len]) {
+            Boundary::Complete(len) => match decode_notification(&buf[4..len]) {
                 Ok(n) => Step::Message {
                     len,
                     message: ElectionMessage::Notification(n),
@@ -297,6 +328,205 @@ impl ElectionStream {
         } else {
             Step::Skipped { len: buf.len() }
         }
+    }
+}
+
+/// What an [`ElectionSplitter`] cut last, so the message is decoded as what it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Cut {
+    Initial,
+    QuorumAuth,
+    Notification,
+    /// A well-framed notification whose payload does not decode.
+    BadFrame(DecodeError),
+}
+
+/// Splits one direction of an election connection for a [`Framer`]: the rules of
+/// [`ElectionStream`] (initial message, SASL prelude, length-prefixed notifications) as a
+/// [`Splitter`]. After a loss the framer hunts with [`crate::plausible_notification_frame`]
+/// and the splitter resumes at notification frames.
+#[derive(Debug, Clone)]
+pub struct ElectionSplitter {
+    stream: ElectionStream,
+    last: Option<Cut>,
+}
+
+impl ElectionSplitter {
+    /// A splitter for a direction seen from its first byte, written by `sender`.
+    pub fn new(sender: Sender) -> Self {
+        ElectionSplitter {
+            stream: ElectionStream::new(sender),
+            last: None,
+        }
+    }
+
+    /// The initiator's sid, once its initial message was cut on this direction.
+    pub fn initiator_sid(&self) -> Option<i64> {
+        self.stream.initiator_sid()
+    }
+}
+
+impl Splitter for ElectionSplitter {
+    fn frame_len(&mut self, buf: &[u8]) -> Boundary {
+        let (len, cut) = match self.stream.next(buf) {
+            Step::Message { len, message } => (
+                len,
+                match message {
+                    ElectionMessage::Initial(_) => Cut::Initial,
+                    ElectionMessage::QuorumAuth(_) => Cut::QuorumAuth,
+                    ElectionMessage::Notification(_) => Cut::Notification,
+                },
+            ),
+            Step::BadFrame { len, error } => (len, Cut::BadFrame(error)),
+            Step::NeedMore { at_least } => return Boundary::Incomplete(at_least),
+            // Hunting is the framer's job: a splitter resynchronising by itself is lost.
+            Step::Skipped { .. } | Step::Invalid => return Boundary::Invalid,
+        };
+        self.last = Some(cut);
+        Boundary::Complete(len)
+    }
+
+    fn plausible(&mut self, buf: &[u8]) -> Plausibility {
+        match frame_verdict(buf) {
+            Ok(yes) => Plausibility::from(yes),
+            Err(_) => Plausibility::NeedMore,
+        }
+    }
+
+    fn resynced(&mut self) {
+        self.stream.phase = Phase::Frames;
+    }
+}
+
+/// What an [`ElectionConnection`] found in the stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ElectionEvent<'a> {
+    /// A message.
+    Message {
+        /// [`Direction::ToServer`]: written by the initiator; [`Direction::ToClient`]: by the
+        /// acceptor (the election port's owner).
+        direction: Direction,
+        /// The message.
+        message: ElectionMessage<'a>,
+        /// Its size on the wire (length prefix included).
+        size: usize,
+        /// Who wrote it, where the connection shows it: the initiator's sid from its initial
+        /// message. The acceptor never states its sid on the connection.
+        sender: Option<i64>,
+    },
+    /// A well-framed notification whose payload does not decode (receivers drop it).
+    BadFrame {
+        /// Which way it travelled.
+        direction: Direction,
+        /// Why.
+        error: DecodeError,
+        /// Its size on the wire.
+        size: usize,
+    },
+}
+
+/// The decoder of one election connection (both directions, framed by [`Framer`]s).
+#[derive(Debug)]
+pub struct ElectionConnection {
+    to_acceptor: Framer<ElectionSplitter>,
+    to_initiator: Framer<ElectionSplitter>,
+}
+
+impl ElectionConnection {
+    /// A decoder for a connection whose start (SYN) was seen when `start_seen`, otherwise one
+    /// met mid-stream, whose notification frames are hunted.
+    pub fn new(start_seen: bool) -> Self {
+        let framer = |sender| Framer::new(ElectionSplitter::new(sender), start_seen);
+        let mut conn = ElectionConnection {
+            to_acceptor: framer(Sender::Initiator),
+            to_initiator: framer(Sender::Acceptor),
+        };
+        if !start_seen {
+            // Met mid-way, each direction carries frames once a boundary is found.
+            for f in [&mut conn.to_acceptor, &mut conn.to_initiator] {
+                f.splitter_mut().resynced();
+            }
+        }
+        conn
+    }
+
+    /// The initiator's sid, once its initial message was seen.
+    pub fn initiator_sid(&mut self) -> Option<i64> {
+        self.to_acceptor.splitter_mut().initiator_sid()
+    }
+
+    /// The framers' counters: initiator → acceptor, acceptor → initiator.
+    pub fn framer_stats(&self) -> (FramerStats, FramerStats) {
+        (self.to_acceptor.stats, self.to_initiator.stats)
+    }
+
+    /// Feeds the next in-order bytes of one direction.
+    pub fn push(
+        &mut self,
+        direction: Direction,
+        bytes: &[u8],
+        sink: &mut dyn FnMut(ElectionEvent<'_>),
+    ) {
+        self.framer(direction)
+            .push_with_splitter(bytes, &mut |splitter, ev| {
+                if let FramerEvent::Message(frame) = ev {
+                    let sender = match direction {
+                        Direction::ToServer => splitter.initiator_sid(),
+                        Direction::ToClient => None,
+                    };
+                    sink(decode_cut(splitter.last.take(), direction, frame, sender));
+                }
+            });
+    }
+
+    /// Bytes of one direction were lost: drop its partial message and hunt for a frame.
+    pub fn gap(&mut self, direction: Direction) {
+        self.framer(direction).gap(&mut |_| {});
+    }
+
+    /// The connection ended: returns the bytes of messages cut short.
+    pub fn finish(&mut self) -> usize {
+        self.to_acceptor.finish() + self.to_initiator.finish()
+    }
+
+    fn framer(&mut self, direction: Direction) -> &mut Framer<ElectionSplitter> {
+        match direction {
+            Direction::ToServer => &mut self.to_acceptor,
+            Direction::ToClient => &mut self.to_initiator,
+        }
+    }
+}
+
+/// Decodes a message the splitter cut, as the kind it found.
+fn decode_cut(
+    cut: Option<Cut>,
+    direction: Direction,
+    frame: &[u8],
+    sender: Option<i64>,
+) -> ElectionEvent<'_> {
+    let size = frame.len();
+    let message = match cut {
+        Some(Cut::Initial) => decode_initial_message(frame).map(ElectionMessage::Initial),
+        Some(Cut::QuorumAuth) => decode_quorum_auth_packet(frame).map(ElectionMessage::QuorumAuth),
+        Some(Cut::Notification) => decode_notification(frame.get(4..).unwrap_or_default())
+            .map(ElectionMessage::Notification),
+        Some(Cut::BadFrame(error)) => Err(error),
+        // The framer only hands over what the splitter cut.
+        None => Err(DecodeError::invalid("message boundary", 0)),
+    };
+    match message {
+        Ok(message) => ElectionEvent::Message {
+            direction,
+            message,
+            size,
+            sender,
+        },
+        Err(error) => ElectionEvent::BadFrame {
+            direction,
+            error,
+            size,
+        },
     }
 }
 
@@ -388,5 +618,69 @@ mod tests {
         assert!(s.is_broken());
         s.resync();
         assert_eq!(s.next(&[]), Step::NeedMore { at_least: 4 });
+    }
+
+    fn events(conn: &mut ElectionConnection, dir: Direction, bytes: &[u8]) -> Vec<String> {
+        let mut out = Vec::new();
+        conn.push(dir, bytes, &mut |ev| {
+            out.push(match ev {
+                ElectionEvent::Message {
+                    message: ElectionMessage::Notification(n),
+                    sender,
+                    ..
+                } => {
+                    format!("epoch {} from {sender:?}", n.election_epoch)
+                }
+                ElectionEvent::Message { .. } => "other".into(),
+                ElectionEvent::BadFrame { size, .. } => format!("bad {size}"),
+            })
+        });
+        out
+    }
+
+    #[test]
+    fn connection_met_mid_stream_hunts_frames_and_attributes_nothing() {
+        let mut b = Vec::new();
+        note(1).encode_framed(&mut b);
+        note(2).encode_framed(&mut b);
+        let mut conn = ElectionConnection::new(false);
+        let got = events(&mut conn, Direction::ToServer, &b[5..]);
+        assert_eq!(got, ["epoch 2 from None"]);
+        assert_eq!(
+            conn.framer_stats().0.skipped_bytes as usize,
+            b.len() / 2 - 5
+        );
+    }
+
+    #[test]
+    fn connection_names_the_initiator_and_reports_bad_frames_in_line() {
+        let init = InitialMessage {
+            format: InitialFormat::V1,
+            sid: 3,
+            election_addr: JuteStr::from("127.0.0.1:3888"),
+        };
+        let mut b = init.to_bytes();
+        note(1).encode_framed(&mut b);
+        b.extend_from_slice(&[0, 0, 0, 5, 1, 2, 3, 4, 5]); // a 5-byte payload is no notification
+        note(2).encode_framed(&mut b);
+        let mut conn = ElectionConnection::new(true);
+        let got = events(&mut conn, Direction::ToServer, &b);
+        assert_eq!(
+            got,
+            [
+                "other",
+                "epoch 1 from Some(3)",
+                "bad 9",
+                "epoch 2 from Some(3)"
+            ]
+        );
+        assert_eq!(conn.initiator_sid(), Some(3));
+        // The acceptor never states its sid.
+        let mut reply = Vec::new();
+        note(1).encode_framed(&mut reply);
+        assert_eq!(
+            events(&mut conn, Direction::ToClient, &reply),
+            ["epoch 1 from None"]
+        );
     }
 }

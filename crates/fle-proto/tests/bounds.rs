@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use fle_proto::initial::MAX_ADDR_LEN;
 use fle_proto::{
-    initial_message_boundary, notification_frame_len, parse_framed_notification,
-    parse_notification, parse_quorum_auth_packet, Boundary, DecodeError, ElectionStream, Sender,
-    Step, PACKET_MAX_SIZE, PROTOCOL_VERSION_V1, QUORUM_AUTH_MAGIC,
+    decode_framed_notification, decode_notification, initial_message_boundary,
+    notification_frame_len, parse_quorum_auth_packet, Boundary, DecodeError, ElectionStream,
+    Sender, Step, PACKET_MAX_SIZE, PROTOCOL_VERSION_V1, QUORUM_AUTH_MAGIC,
 };
 
 const HUGE: i32 = i32::MAX;
@@ -59,7 +59,7 @@ fn with_config(clen: i32, tail: usize) -> Vec<u8> {
 #[test]
 fn huge_config_length() {
     let p = with_config(HUGE, 64);
-    let e = bounded("notification", || parse_notification(&p)).unwrap_err();
+    let e = bounded("notification", || decode_notification(&p)).unwrap_err();
     assert_eq!(
         e,
         DecodeError::Truncated {
@@ -67,12 +67,12 @@ fn huge_config_length() {
         }
     );
     // Negative lengths are invalid, not huge.
-    assert!(parse_notification(&with_config(-2, 8)).is_err());
+    assert!(decode_notification(&with_config(-2, 8)).is_err());
 
     // Framed: the frame length is what bounds the payload, and the config must fit inside it.
     let mut framed = (p.len() as i32).to_be_bytes().to_vec();
     framed.extend_from_slice(&p);
-    assert!(bounded("framed", || parse_framed_notification(&framed)).is_err());
+    assert!(bounded("framed", || decode_framed_notification(&framed)).is_err());
 }
 
 #[test]
@@ -83,7 +83,7 @@ fn huge_frame_length() {
         notification_frame_len(&f, PACKET_MAX_SIZE),
         Boundary::Invalid
     );
-    assert!(parse_framed_notification(&f).is_err());
+    assert!(decode_framed_notification(&f).is_err());
     let mut s = ElectionStream::new(Sender::Acceptor);
     assert_eq!(s.next(&f), Step::Invalid);
     // At the ceiling, a number of bytes to wait for.

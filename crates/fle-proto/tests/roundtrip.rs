@@ -7,11 +7,12 @@ use proptest::option;
 use proptest::prelude::*;
 
 use fle_proto::{
-    decode_initial_message, decode_quorum_auth_packet, initial_message_boundary,
-    notification_frame_len, parse_framed_notification, parse_initial_message, parse_notification,
-    parse_quorum_auth_packet, plausible_notification_frame, plausible_notification_frame_needs,
-    quorum_auth_boundary, Boundary, ElectionStream, Encode, InitialFormat, InitialMessage, JuteStr,
-    Notification, NotificationFormat, QuorumAuthPacket, Sender, ServerState, Step, PACKET_MAX_SIZE,
+    decode_framed_notification, decode_initial_message, decode_notification,
+    decode_quorum_auth_packet, initial_message_boundary, notification_frame_len,
+    parse_initial_message, parse_quorum_auth_packet, plausible_notification_frame,
+    plausible_notification_frame_needs, quorum_auth_boundary, Boundary, ElectionStream, Encode,
+    InitialFormat, InitialMessage, JuteStr, Notification, NotificationFormat, QuorumAuthPacket,
+    Sender, ServerState, Step, PACKET_MAX_SIZE,
 };
 
 fn addr_bytes() -> impl Strategy<Value = Vec<u8>> {
@@ -117,12 +118,12 @@ proptest! {
             NotificationFormat::WithConfig => 44 + config.len(),
         };
         prop_assert_eq!(b.len(), expected_len);
-        let back = parse_notification(&b).unwrap();
+        let back = decode_notification(&b).unwrap();
         prop_assert_eq!(back, n);
         prop_assert_eq!(back.format(), fmt);
         let mut framed = Vec::new();
         n.encode_framed(&mut framed);
-        prop_assert_eq!(parse_framed_notification(&framed), Ok((n, framed.len())));
+        prop_assert_eq!(decode_framed_notification(&framed), Ok((n, framed.len())));
         prop_assert_eq!(notification_frame_len(&framed, PACKET_MAX_SIZE), Boundary::Complete(framed.len()));
     }
 
@@ -147,8 +148,8 @@ proptest! {
         let _ = parse_initial_message(&b);
         let _ = decode_initial_message(&b);
         let _ = initial_message_boundary(&b);
-        let _ = parse_notification(&b);
-        let _ = parse_framed_notification(&b);
+        let _ = decode_notification(&b);
+        let _ = decode_framed_notification(&b);
         let _ = notification_frame_len(&b, PACKET_MAX_SIZE);
         let _ = notification_frame_len(&b, 0);
         let _ = plausible_notification_frame(&b);
@@ -168,7 +169,7 @@ proptest! {
         if len >= 4 {
             p[..4].copy_from_slice(&state.to_be_bytes());
         }
-        let _ = parse_notification(&p);
+        let _ = decode_notification(&p);
         let mut f = (len as i32).to_be_bytes().to_vec();
         f.extend_from_slice(&p);
         let _ = plausible_notification_frame(&f);

@@ -2,7 +2,7 @@
 #![cfg(feature = "serde")]
 
 use fle_proto::{
-    decode_initial_message, parse_notification, ElectionMessage, Encode, InitialFormat,
+    decode_initial_message, decode_notification, ElectionMessage, Encode, InitialFormat,
     InitialMessage, JuteStr, Notification, QuorumAuthPacket, ServerState,
 };
 use serde_json::{json, to_value};
@@ -45,7 +45,7 @@ fn notifications() {
         opaque_tail: &[],
     };
     let b = n.to_bytes();
-    let n = parse_notification(&b).unwrap();
+    let n = decode_notification(&b).unwrap();
     assert_eq!(
         to_value(n).unwrap(),
         json!({"format": "44+N", "size": 53, "state": "LOOKING", "leader": i64::MIN,

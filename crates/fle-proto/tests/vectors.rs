@@ -3,8 +3,8 @@
 //! helpers cut each vector at its full length.
 
 use fle_proto::{
-    decode_initial_message, initial_message_boundary, notification_frame_len,
-    parse_framed_notification, parse_notification, plausible_notification_frame, Boundary,
+    decode_framed_notification, decode_initial_message, decode_notification,
+    initial_message_boundary, notification_frame_len, plausible_notification_frame, Boundary,
     ElectionMessage, ElectionStream, Encode, InitialFormat, InitialMessage, Notification, Sender,
     Step, PACKET_MAX_SIZE,
 };
@@ -130,9 +130,9 @@ fn all_vectors_decode() {
                     Boundary::Complete(bytes.len()),
                     "{id}"
                 );
-                let n = parse_notification(&bytes[4..]).unwrap_or_else(|e| panic!("{id}: {e}"));
+                let n = decode_notification(&bytes[4..]).unwrap_or_else(|e| panic!("{id}: {e}"));
                 fields += compare(id, expected, &notification_fields(&n));
-                assert_eq!(parse_framed_notification(&bytes), Ok((n, bytes.len())));
+                assert_eq!(decode_framed_notification(&bytes), Ok((n, bytes.len())));
                 assert_eq!(n.to_bytes(), &bytes[4..], "{id}: re-encode");
                 let mut framed = Vec::new();
                 n.encode_framed(&mut framed);
@@ -173,7 +173,7 @@ fn observer_vector_is_a_sentinel_vote() {
         .find(|v| v["id"] == "f04-notification-observer-minvote")
         .unwrap();
     let bytes = unhex(v["hex"].as_str().unwrap());
-    let n = parse_notification(&bytes[4..]).unwrap();
+    let n = decode_notification(&bytes[4..]).unwrap();
     assert!(n.is_sentinel_vote());
     assert_eq!(n.proposed_leader(), None);
     assert_eq!(n.peer_epoch, Some(fle_proto::NO_VOTE));

@@ -179,6 +179,9 @@ pub struct FramerStats {
     pub discarded_bytes: u64,
 }
 
+/// The receiver of a framer's events, with its splitter.
+pub type Out<'o, S> = dyn FnMut(&mut S, FramerEvent<'_>) + 'o;
+
 /// Turns one direction of a reassembled stream into messages.
 #[derive(Debug)]
 pub struct Framer<S> {
@@ -220,6 +223,13 @@ impl<S: Splitter> Framer<S> {
 
     /// Feeds the next in-order bytes of the stream.
     pub fn push(&mut self, data: &[u8], out: &mut dyn FnMut(FramerEvent<'_>)) {
+        self.push_with_splitter(data, &mut |_, ev| out(ev));
+    }
+
+    /// [`Framer::push`], handing the splitter to `out` with each event, so the consumer can
+    /// read what the splitter learned about the message it just cut (its kind, say) without
+    /// parsing it again to find out.
+    pub fn push_with_splitter(&mut self, data: &[u8], out: &mut Out<'_, S>) {
         if self.hunting {
             self.buf.extend_from_slice(data);
             self.hunt(out);
@@ -234,7 +244,7 @@ impl<S: Splitter> Framer<S> {
                 Boundary::Discard(n) if n > 0 && n <= self.buf.len() => {
                     self.buf.drain(..n);
                     self.stats.discarded_bytes += n as u64;
-                    out(FramerEvent::Discarded(n as u64));
+                    out(&mut self.splitter, FramerEvent::Discarded(n as u64));
                 }
                 Boundary::Incomplete(need) if need > self.buf.len() => {
                     if data.is_empty() {
@@ -274,26 +284,26 @@ impl<S: Splitter> Framer<S> {
         n
     }
 
-    fn emit_buffered(&mut self, n: usize, out: &mut dyn FnMut(FramerEvent<'_>)) {
+    fn emit_buffered(&mut self, n: usize, out: &mut Out<'_, S>) {
         self.stats.messages += 1;
-        out(FramerEvent::Message(&self.buf[..n]));
+        out(&mut self.splitter, FramerEvent::Message(&self.buf[..n]));
         self.buf.drain(..n);
     }
 
     /// Frames straight out of `data`, copying only a trailing partial message.
-    fn push_direct(&mut self, data: &[u8], out: &mut dyn FnMut(FramerEvent<'_>)) {
+    fn push_direct(&mut self, data: &[u8], out: &mut Out<'_, S>) {
         let mut pos = 0;
         while pos < data.len() {
             let rest = &data[pos..];
             match self.splitter.frame_len(rest) {
                 Boundary::Complete(n) if n > 0 && n <= rest.len() => {
                     self.stats.messages += 1;
-                    out(FramerEvent::Message(&rest[..n]));
+                    out(&mut self.splitter, FramerEvent::Message(&rest[..n]));
                     pos += n;
                 }
                 Boundary::Discard(n) if n > 0 && n <= rest.len() => {
                     self.stats.discarded_bytes += n as u64;
-                    out(FramerEvent::Discarded(n as u64));
+                    out(&mut self.splitter, FramerEvent::Discarded(n as u64));
                     pos += n;
                 }
                 Boundary::Incomplete(need) if need > rest.len() => {
@@ -310,22 +320,22 @@ impl<S: Splitter> Framer<S> {
         }
     }
 
-    fn start_hunt(&mut self, out: &mut dyn FnMut(FramerEvent<'_>)) {
+    fn start_hunt(&mut self, out: &mut Out<'_, S>) {
         self.hunting = true;
         // The current position failed; a boundary can only be later.
         self.drop_front(1.min(self.buf.len()), out);
         self.hunt(out);
     }
 
-    fn drop_front(&mut self, n: usize, out: &mut dyn FnMut(FramerEvent<'_>)) {
+    fn drop_front(&mut self, n: usize, out: &mut Out<'_, S>) {
         if n > 0 {
             self.buf.drain(..n);
             self.stats.skipped_bytes += n as u64;
-            out(FramerEvent::Skipped(n as u64));
+            out(&mut self.splitter, FramerEvent::Skipped(n as u64));
         }
     }
 
-    fn hunt(&mut self, out: &mut dyn FnMut(FramerEvent<'_>)) {
+    fn hunt(&mut self, out: &mut Out<'_, S>) {
         let mut at = 0;
         let found = loop {
             if at >= self.buf.len() {
