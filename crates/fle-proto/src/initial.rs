@@ -122,7 +122,7 @@ impl Encode for InitialMessage<'_> {
     ///
     /// # Panics
     /// If a V1/V2 address field is longer than `i32::MAX` bytes.
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode<O: zkwire_jute::jute::Output + ?Sized>(&self, out: &mut O) {
         match self.format.protocol_version() {
             None => write_long(out, self.sid),
             Some(v) => {
@@ -131,7 +131,7 @@ impl Encode for InitialMessage<'_> {
                 let n = i32::try_from(self.election_addr.len())
                     .expect("address field limited to i32::MAX bytes");
                 write_int(out, n);
-                out.extend_from_slice(self.election_addr.as_bytes());
+                out.write_bytes(self.election_addr.as_bytes());
             }
         }
     }

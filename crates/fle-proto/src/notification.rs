@@ -192,7 +192,7 @@ impl<'a> Notification<'a> {
     ///
     /// # Panics
     /// If the payload is longer than `i32::MAX` bytes.
-    pub fn encode_framed(&self, out: &mut Vec<u8>) {
+    pub fn encode_framed<O: zkwire_jute::jute::Output + ?Sized>(&self, out: &mut O) {
         let n = i32::try_from(self.encoded_len()).expect("frame limited to i32::MAX bytes");
         write_int(out, n);
         self.encode(out);
@@ -204,7 +204,7 @@ impl Encode for Notification<'_> {
     ///
     /// # Panics
     /// If the config text is longer than `i32::MAX` bytes.
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode<O: zkwire_jute::jute::Output + ?Sized>(&self, out: &mut O) {
         write_int(out, self.state.as_i32());
         write_long(out, self.leader);
         write_long(out, self.zxid);
@@ -218,9 +218,9 @@ impl Encode for Notification<'_> {
         if let Some(c) = self.config {
             let n = i32::try_from(c.len()).expect("config limited to i32::MAX bytes");
             write_int(out, n);
-            out.extend_from_slice(c.as_bytes());
+            out.write_bytes(c.as_bytes());
         }
-        out.extend_from_slice(self.opaque_tail);
+        out.write_bytes(self.opaque_tail);
     }
 }
 

@@ -409,10 +409,34 @@ impl<'a, T: JuteDecode<'a>> JuteDecode<'a> for JuteVec<'a, T> {
     }
 }
 
+/// Where encoders write: a `Vec<u8>`, or with the `bytes` feature any [`bytes::BufMut`]
+/// (`BytesMut`, a `Vec`, a chain of buffers…), so a proxy or an async client encodes straight
+/// into its send buffer.
+pub trait Output {
+    /// Appends `bytes`.
+    fn write_bytes(&mut self, bytes: &[u8]);
+}
+
+#[cfg(not(feature = "bytes"))]
+impl Output for Vec<u8> {
+    fn write_bytes(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+/// Any `BufMut` (a `Vec<u8>` is one). Writing past a fixed-size buffer's end panics, as
+/// `BufMut::put_slice` does: size it with [`Encode::to_bytes`] first, or use a growable one.
+#[cfg(feature = "bytes")]
+impl<B: bytes::BufMut + ?Sized> Output for B {
+    fn write_bytes(&mut self, bytes: &[u8]) {
+        self.put_slice(bytes);
+    }
+}
+
 /// A type that can be written in Jute binary form.
 pub trait Encode {
     /// Appends the Jute encoding of `self` to `out`.
-    fn encode(&self, out: &mut Vec<u8>);
+    fn encode<O: Output + ?Sized>(&self, out: &mut O);
 
     /// Convenience: the encoding as a fresh `Vec`.
     fn to_bytes(&self) -> Vec<u8> {
@@ -420,34 +444,46 @@ pub trait Encode {
         self.encode(&mut v);
         v
     }
+
+    /// Appends the encoding as a frame: a 4-byte big-endian length prefix, then the encoding
+    /// (how the client and election ports carry every message after the first).
+    ///
+    /// # Panics
+    /// If the encoding is longer than `i32::MAX` bytes (not representable as a Jute length).
+    fn encode_frame<O: Output + ?Sized>(&self, out: &mut O) {
+        let body = self.to_bytes();
+        let len = i32::try_from(body.len()).expect("Jute frames are limited to i32::MAX bytes");
+        write_int(out, len);
+        out.write_bytes(&body);
+    }
 }
 
 /// Writes a Jute `int`.
-pub fn write_int(out: &mut Vec<u8>, v: i32) {
-    out.extend_from_slice(&v.to_be_bytes());
+pub fn write_int<O: Output + ?Sized>(out: &mut O, v: i32) {
+    out.write_bytes(&v.to_be_bytes());
 }
 
 /// Writes a Jute `long`.
-pub fn write_long(out: &mut Vec<u8>, v: i64) {
-    out.extend_from_slice(&v.to_be_bytes());
+pub fn write_long<O: Output + ?Sized>(out: &mut O, v: i64) {
+    out.write_bytes(&v.to_be_bytes());
 }
 
 /// Writes a Jute `boolean` as `0x00`/`0x01`.
-pub fn write_bool(out: &mut Vec<u8>, v: bool) {
-    out.push(u8::from(v));
+pub fn write_bool<O: Output + ?Sized>(out: &mut O, v: bool) {
+    out.write_bytes(&[u8::from(v)]);
 }
 
 /// Writes a Jute `buffer` (`None` → length `-1`).
 ///
 /// # Panics
 /// If the buffer is longer than `i32::MAX` bytes (not representable in Jute).
-pub fn write_buffer(out: &mut Vec<u8>, v: Buffer<'_>) {
+pub fn write_buffer<O: Output + ?Sized>(out: &mut O, v: Buffer<'_>) {
     match v {
         None => write_int(out, -1),
         Some(b) => {
             let n = i32::try_from(b.len()).expect("Jute buffers are limited to i32::MAX bytes");
             write_int(out, n);
-            out.extend_from_slice(b);
+            out.write_bytes(b);
         }
     }
 }
@@ -456,7 +492,7 @@ pub fn write_buffer(out: &mut Vec<u8>, v: Buffer<'_>) {
 ///
 /// # Panics
 /// If the string is longer than `i32::MAX` bytes.
-pub fn write_ustring(out: &mut Vec<u8>, v: UString<'_>) {
+pub fn write_ustring<O: Output + ?Sized>(out: &mut O, v: UString<'_>) {
     write_buffer(out, v.map(|s| s.0));
 }
 
@@ -464,7 +500,7 @@ pub fn write_ustring(out: &mut Vec<u8>, v: UString<'_>) {
 ///
 /// # Panics
 /// If the slice has more than `i32::MAX` elements.
-pub fn write_vector<T: Encode>(out: &mut Vec<u8>, v: Option<&[T]>) {
+pub fn write_vector<T: Encode, O: Output + ?Sized>(out: &mut O, v: Option<&[T]>) {
     match v {
         None => write_int(out, -1),
         Some(items) => {
@@ -478,45 +514,45 @@ pub fn write_vector<T: Encode>(out: &mut Vec<u8>, v: Option<&[T]>) {
 }
 
 impl Encode for i32 {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode<O: Output + ?Sized>(&self, out: &mut O) {
         write_int(out, *self);
     }
 }
 
 impl Encode for i64 {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode<O: Output + ?Sized>(&self, out: &mut O) {
         write_long(out, *self);
     }
 }
 
 impl Encode for bool {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode<O: Output + ?Sized>(&self, out: &mut O) {
         write_bool(out, *self);
     }
 }
 
 impl Encode for JuteStr<'_> {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode<O: Output + ?Sized>(&self, out: &mut O) {
         write_ustring(out, Some(*self));
     }
 }
 
 impl Encode for Option<JuteStr<'_>> {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode<O: Output + ?Sized>(&self, out: &mut O) {
         write_ustring(out, *self);
     }
 }
 
 impl Encode for Option<&[u8]> {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode<O: Output + ?Sized>(&self, out: &mut O) {
         write_buffer(out, *self);
     }
 }
 
 impl<T> Encode for JuteVec<'_, T> {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode<O: Output + ?Sized>(&self, out: &mut O) {
         write_int(out, self.wire_count());
-        out.extend_from_slice(self.raw);
+        out.write_bytes(self.raw);
     }
 }
 
@@ -607,5 +643,25 @@ mod tests {
         assert_eq!(s.to_string(), "a\u{fffd}b");
         assert_eq!(s.as_str(), None);
         assert_eq!(JuteStr::from("/p").as_str(), Some("/p"));
+    }
+
+    #[test]
+    fn encode_frame_prefixes_the_length() {
+        let mut out = Vec::new();
+        Some(JuteStr::from("/a")).encode_frame(&mut out);
+        assert_eq!(out, [0, 0, 0, 6, 0, 0, 0, 2, b'/', b'a']);
+    }
+
+    #[cfg(feature = "bytes")]
+    #[test]
+    fn encoders_write_into_any_buf_mut() {
+        let value = Some(JuteStr::from("/a"));
+        let mut buf = bytes::BytesMut::new();
+        value.encode_frame(&mut buf);
+        // A chain of two fixed buffers is a BufMut too: the encoding spills into the second.
+        let (mut a, mut b) = ([0u8; 3], [0u8; 7]);
+        let mut chain = bytes::BufMut::chain_mut(&mut a[..], &mut b[..]);
+        value.encode_frame(&mut chain);
+        assert_eq!(&buf[..], [&a[..], &b[..]].concat());
     }
 }

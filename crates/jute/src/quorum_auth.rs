@@ -87,7 +87,7 @@ impl QuorumAuthPacket<'_> {
 }
 
 impl Encode for QuorumAuthPacket<'_> {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode<O: crate::jute::Output + ?Sized>(&self, out: &mut O) {
         write_long(out, QUORUM_AUTH_MAGIC);
         write_int(out, self.status);
         write_buffer(out, self.token);

@@ -49,7 +49,7 @@ macro_rules! jute_record {
         }
 
         impl $crate::jute::Encode for $name<'_> {
-            fn encode(&self, out: &mut Vec<u8>) {
+            fn encode<O: $crate::jute::Output + ?Sized>(&self, out: &mut O) {
                 $( $crate::jute::Encode::encode(&self.$field, out); )*
             }
         }
@@ -78,7 +78,7 @@ macro_rules! jute_record {
         }
 
         impl $crate::jute::Encode for $name {
-            fn encode(&self, out: &mut Vec<u8>) {
+            fn encode<O: $crate::jute::Output + ?Sized>(&self, out: &mut O) {
                 $( $crate::jute::Encode::encode(&self.$field, out); )*
             }
         }

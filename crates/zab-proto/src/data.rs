@@ -69,7 +69,7 @@ pub fn decode_learner_info(data: &[u8]) -> Result<LearnerInfo, DecodeError> {
 }
 
 impl Encode for LearnerInfo {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode<O: zkwire_jute::jute::Output + ?Sized>(&self, out: &mut O) {
         self.server_id.encode(out);
         if let Some(p) = self.protocol_version {
             p.encode(out);
@@ -144,8 +144,8 @@ impl<'a> PingSessions<'a> {
 }
 
 impl Encode for PingSessions<'_> {
-    fn encode(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(self.raw);
+    fn encode<O: zkwire_jute::jute::Output + ?Sized>(&self, out: &mut O) {
+        out.write_bytes(self.raw);
     }
 }
 
@@ -160,7 +160,7 @@ pub enum ForwardedBody<'a> {
 }
 
 impl Encode for ForwardedBody<'_> {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode<O: zkwire_jute::jute::Output + ?Sized>(&self, out: &mut O) {
         match self {
             ForwardedBody::CreateSession(c) => c.encode(out),
             ForwardedBody::Client(b) => b.encode(out),
@@ -211,7 +211,7 @@ pub fn decode_request_data(data: &[u8]) -> Result<RequestData<'_>, DecodeError> 
 }
 
 impl Encode for RequestData<'_> {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode<O: zkwire_jute::jute::Output + ?Sized>(&self, out: &mut O) {
         self.session_id.encode(out);
         self.cxid.encode(out);
         self.op.as_i32().encode(out);
@@ -537,7 +537,7 @@ impl<'a> Packet<'a> {
 
 impl Encode for Packet<'_> {
     /// Writes the whole QuorumPacket record.
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode<O: zkwire_jute::jute::Output + ?Sized>(&self, out: &mut O) {
         self.packet_type().as_i32().encode(out);
         self.zxid().encode(out);
         write_buffer(out, self.encode_data().as_deref());

@@ -169,7 +169,7 @@ impl<'a> JuteDecode<'a> for QuorumPacket<'a> {
 }
 
 impl Encode for QuorumPacket<'_> {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode<O: zkwire_jute::jute::Output + ?Sized>(&self, out: &mut O) {
         self.packet_type.encode(out);
         self.zxid.encode(out);
         self.data.encode(out);

@@ -200,21 +200,21 @@ pub fn parse_snapshot_stream(i: &[u8]) -> IResult<&[u8], SnapshotStream<'_>> {
 }
 
 impl Encode for SnapshotStream<'_> {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode<O: zkwire_jute::jute::Output + ?Sized>(&self, out: &mut O) {
         // Counts are never -1 in a snapshot; write an empty table for a null view.
         self.sessions.wire_count().max(0).encode(out);
-        out.extend_from_slice(self.sessions.raw_bytes());
+        out.write_bytes(self.sessions.raw_bytes());
         self.acl_cache.wire_count().max(0).encode(out);
-        out.extend_from_slice(self.acl_cache.raw_bytes());
-        out.extend_from_slice(self.nodes.raw);
+        out.write_bytes(self.acl_cache.raw_bytes());
+        out.write_bytes(self.nodes.raw);
         write_ustring(out, Some(JuteStr(b"/")));
         write_ustring(out, Some(self.signature));
     }
 }
 
 /// Writes a snapshot stream from parts (for tests and tools that synthesise traffic).
-pub fn write_snapshot_stream(
-    out: &mut Vec<u8>,
+pub fn write_snapshot_stream<O: zkwire_jute::jute::Output + ?Sized>(
+    out: &mut O,
     sessions: &[SessionTimeout],
     acl_cache: &[AclCacheEntry<'_>],
     nodes: &[SnapshotNode<'_>],

@@ -174,7 +174,7 @@ pub fn parse_create_txn(i: &[u8]) -> IResult<&[u8], CreateTxn<'_>> {
 }
 
 impl Encode for CreateTxn<'_> {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode<O: zkwire_jute::jute::Output + ?Sized>(&self, out: &mut O) {
         self.path.encode(out);
         self.data.encode(out);
         self.acl.encode(out);
@@ -309,7 +309,7 @@ impl<'a> JuteDecode<'a> for MultiTxnOp<'a> {
 }
 
 impl Encode for MultiTxnOp<'_> {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode<O: zkwire_jute::jute::Output + ?Sized>(&self, out: &mut O) {
         self.txn_type.encode(out);
         self.data.encode(out);
     }
@@ -365,7 +365,7 @@ impl<'a> JuteDecode<'a> for MultiTxn<'a> {
 }
 
 impl Encode for MultiTxn<'_> {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode<O: zkwire_jute::jute::Output + ?Sized>(&self, out: &mut O) {
         self.txns.encode(out);
     }
 }
@@ -453,7 +453,7 @@ impl<'a> TxnRecord<'a> {
 }
 
 impl Encode for TxnRecord<'_> {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode<O: zkwire_jute::jute::Output + ?Sized>(&self, out: &mut O) {
         use TxnRecord::*;
         match self {
             CreateSession(r) => r.encode(out),
@@ -520,7 +520,7 @@ pub struct TxnEntry<'a> {
 }
 
 impl Encode for TxnEntry<'_> {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode<O: zkwire_jute::jute::Output + ?Sized>(&self, out: &mut O) {
         self.header.encode(out);
         self.record.encode(out);
         if let Some(d) = self.digest {

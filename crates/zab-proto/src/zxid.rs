@@ -98,7 +98,7 @@ impl<'a> zkwire_jute::JuteDecode<'a> for Zxid {
 }
 
 impl zkwire_jute::Encode for Zxid {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode<O: zkwire_jute::jute::Output + ?Sized>(&self, out: &mut O) {
         self.0.encode(out);
     }
 }

@@ -13,6 +13,8 @@
 //! * [`stream`] — [`ClientConnection`]: push both directions' bytes with capture timestamps,
 //!   get typed [`Event`]s (requests, replies typed through their request with path and latency,
 //!   watch events, four-letter words, TLS, decode errors).
+//! * `owned` (feature `bytes`) — `OwnedRequest`/`OwnedReply`: messages backed by a
+//!   `bytes::Bytes`, kept past the callback without copying.
 //! * [`codes`] — opcodes, error codes, event types and other named constants.
 //!
 //! Decoding never allocates: strings, buffers and vectors borrow the frame, and vectors are
@@ -55,6 +57,8 @@ pub mod framing;
 pub use zkwire_jute::jute;
 pub mod message;
 pub mod multi;
+#[cfg(feature = "bytes")]
+pub mod owned;
 pub mod records;
 #[cfg(feature = "serde")]
 mod ser;

@@ -132,7 +132,7 @@ impl<'a> RequestBody<'a> {
 }
 
 impl Encode for RequestBody<'_> {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode<O: zkwire_jute::jute::Output + ?Sized>(&self, out: &mut O) {
         use RequestBody::*;
         match self {
             Create(r) | Create2(r) | CreateContainer(r) => r.encode(out),
@@ -162,7 +162,7 @@ impl Encode for RequestBody<'_> {
 
 impl Encode for Request<'_> {
     /// Encodes the payload (RequestHeader + body), without the length prefix.
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode<O: zkwire_jute::jute::Output + ?Sized>(&self, out: &mut O) {
         RequestHeader {
             xid: self.xid,
             opcode: self.opcode.as_i32(),
@@ -343,12 +343,12 @@ pub enum ReplyBody<'a> {
 }
 
 impl Encode for ReplyBody<'_> {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode<O: zkwire_jute::jute::Output + ?Sized>(&self, out: &mut O) {
         use ReplyBody::*;
         match self {
             Empty => {}
             Notification(r) => r.encode(out),
-            Failed { ignored: b } | Untyped(b) => out.extend_from_slice(b),
+            Failed { ignored: b } | Untyped(b) => out.write_bytes(b),
             Create(r) => r.encode(out),
             Create2(r) => r.encode(out),
             Exists(s) | SetData(s) | SetAcl(s) | Check(s) => s.encode(out),
@@ -369,7 +369,7 @@ impl Encode for ReplyBody<'_> {
 
 impl Encode for Reply<'_> {
     /// Encodes the payload (ReplyHeader + body), without the length prefix.
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode<O: zkwire_jute::jute::Output + ?Sized>(&self, out: &mut O) {
         self.header.encode(out);
         self.body.encode(out);
     }

@@ -174,14 +174,18 @@ impl<'a, E: MultiElement<'a>> JuteDecode<'a> for MultiList<'a, E> {
 }
 
 impl<E> Encode for MultiList<'_, E> {
-    fn encode(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(self.raw);
+    fn encode<O: zkwire_jute::jute::Output + ?Sized>(&self, out: &mut O) {
+        out.write_bytes(self.raw);
         self.end.encode(out);
     }
 }
 
 /// Writes a multi run from owned elements followed by `end` (normally [`MultiHeader::DONE`]).
-pub fn write_multi<E: Encode>(out: &mut Vec<u8>, items: &[E], end: MultiHeader) {
+pub fn write_multi<E: Encode, O: zkwire_jute::jute::Output + ?Sized>(
+    out: &mut O,
+    items: &[E],
+    end: MultiHeader,
+) {
     for item in items {
         item.encode(out);
     }
@@ -254,7 +258,7 @@ pub enum MultiOp<'a> {
 }
 
 impl Encode for MultiOp<'_> {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode<O: zkwire_jute::jute::Output + ?Sized>(&self, out: &mut O) {
         match self {
             MultiOp::Create(r) | MultiOp::Create2(r) | MultiOp::CreateContainer(r) => r.encode(out),
             MultiOp::CreateTtl(r) => r.encode(out),
@@ -294,7 +298,7 @@ impl<'a> MultiElement<'a> for MultiRequestOp<'a> {
 }
 
 impl Encode for MultiRequestOp<'_> {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode<O: zkwire_jute::jute::Output + ?Sized>(&self, out: &mut O) {
         self.header.encode(out);
         self.op.encode(out);
     }
@@ -329,7 +333,7 @@ pub enum MultiResult<'a> {
 }
 
 impl Encode for MultiResult<'_> {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode<O: zkwire_jute::jute::Output + ?Sized>(&self, out: &mut O) {
         match self {
             MultiResult::Create(r) => r.encode(out),
             MultiResult::Create2(r) => r.encode(out),
@@ -369,7 +373,7 @@ impl<'a> MultiElement<'a> for MultiResultEntry<'a> {
 }
 
 impl Encode for MultiResultEntry<'_> {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode<O: zkwire_jute::jute::Output + ?Sized>(&self, out: &mut O) {
         self.header.encode(out);
         self.result.encode(out);
     }

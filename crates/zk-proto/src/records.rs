@@ -598,7 +598,7 @@ pub fn parse_connect_response_record(i: &[u8]) -> IResult<&[u8], ConnectResponse
 }
 
 impl Encode for ConnectRequest<'_> {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode<O: zkwire_jute::jute::Output + ?Sized>(&self, out: &mut O) {
         self.protocol_version.encode(out);
         self.last_zxid_seen.encode(out);
         self.time_out.encode(out);
@@ -611,7 +611,7 @@ impl Encode for ConnectRequest<'_> {
 }
 
 impl Encode for ConnectResponse<'_> {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode<O: zkwire_jute::jute::Output + ?Sized>(&self, out: &mut O) {
         self.protocol_version.encode(out);
         self.time_out.encode(out);
         self.session_id.encode(out);
