@@ -207,12 +207,11 @@ pub fn drive_with<H: StreamHandler>(
             t(ts, stats);
         }
     };
-    let options = PipelineOptions {
-        stop,
-        progress: Some(&mut progress),
-        progress_every: 16_384,
-        on_tick: Some(&mut tick),
-    };
+    let mut options = PipelineOptions::default();
+    options.stop = stop;
+    options.progress = Some(&mut progress);
+    options.progress_every = 16_384;
+    options.on_tick = Some(&mut tick);
     let outcome = run(source, &mut reassembler, handler, options);
     if let Some(bar) = &bar {
         bar.finish_and_clear();

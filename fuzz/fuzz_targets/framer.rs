@@ -77,6 +77,7 @@ impl Tally<'_> {
                 assert!(n > 0);
                 self.pos += n as usize;
             }
+            other => panic!("an event this target does not know: {other:?}"),
         }
     }
 }

@@ -18,6 +18,7 @@
 //! Everything below the source is sans-IO and deterministic: the same packets in the same order
 //! give the same events, whatever the wall clock says.
 #![forbid(unsafe_code)]
+#![warn(unreachable_pub)]
 
 pub mod link;
 pub mod pipeline;

@@ -34,6 +34,7 @@ impl StopFlag {
 pub type TickFn<'a> = dyn FnMut(Timestamp, &CaptureStats) + 'a;
 
 /// Options of [`run`].
+#[non_exhaustive]
 pub struct PipelineOptions<'a> {
     /// Checked between packets and on idle wakeups.
     pub stop: StopFlag,
@@ -59,6 +60,7 @@ impl Default for PipelineOptions<'_> {
 
 /// How the loop ended.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct RunOutcome {
     /// Timestamp of the last packet seen.
     pub last_ts: Option<Timestamp>,

@@ -64,6 +64,7 @@ impl ClientIs {
 
 /// Identity of a tracked connection, passed with every event.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ConnInfo {
     /// A number unique within one run, in order of first appearance.
     pub id: u64,

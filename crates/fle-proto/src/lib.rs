@@ -71,6 +71,7 @@
 //! # Ok::<(), fle_proto::DecodeError>(())
 //! ```
 #![forbid(unsafe_code)]
+#![warn(unreachable_pub)]
 #![deny(missing_docs)]
 
 pub mod initial;

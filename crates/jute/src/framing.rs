@@ -154,6 +154,7 @@ impl Splitter for LengthPrefixed {
 
 /// What the framer hands its consumer.
 #[derive(Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FramerEvent<'a> {
     /// One whole message (including its length prefix, if the protocol has one).
     Message(&'a [u8]),
@@ -166,6 +167,7 @@ pub enum FramerEvent<'a> {
 /// Counters of one framer.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct FramerStats {
     /// Messages handed over.
     pub messages: u64,

@@ -56,6 +56,7 @@ fn find_records<'a>(
             at += m.len();
         }
         FramerEvent::Skipped(n) | FramerEvent::Discarded(n) => at += n as usize,
+        _ => {}
     });
 }
 

@@ -57,6 +57,7 @@
 //! # Ok::<(), zab_proto::DecodeError>(())
 //! ```
 #![forbid(unsafe_code)]
+#![warn(unreachable_pub)]
 #![deny(missing_docs)]
 
 pub mod boundary;

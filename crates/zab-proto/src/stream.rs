@@ -216,7 +216,7 @@ impl QuorumConnection {
         framer.push(bytes, &mut |ev| match ev {
             FramerEvent::Message(record) => sink(decode_record(learner, direction, record)),
             FramerEvent::Discarded(bytes) => sink(QuorumEvent::Snapshot { bytes }),
-            FramerEvent::Skipped(_) => {}
+            _ => {}
         });
     }
 

@@ -50,6 +50,7 @@
 //! # Ok::<(), zk_proto::DecodeError>(())
 //! ```
 #![forbid(unsafe_code)]
+#![warn(unreachable_pub)]
 #![deny(missing_docs)]
 
 pub mod codes;

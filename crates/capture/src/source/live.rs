@@ -9,6 +9,7 @@ use crate::time::Timestamp;
 
 /// How to open a live capture.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct LiveOptions {
     /// Interface name (`any` for all interfaces on Linux).
     pub iface: String,
