@@ -315,20 +315,7 @@ pub fn decode_framed_notification(buf: &[u8]) -> Result<(Notification<'_>, usize
 ///
 /// Lengths 1–27 are well-framed but no notification; [`decode_notification`] reports them.
 pub fn notification_frame_len(buf: &[u8], max: u32) -> Boundary {
-    let Some(prefix) = buf.first_chunk::<4>() else {
-        return Boundary::Incomplete(4);
-    };
-    match u32::try_from(i32::from_be_bytes(*prefix)) {
-        Ok(n) if n >= 1 && n <= max => {
-            let total = 4 + n as usize;
-            if buf.len() >= total {
-                Boundary::Complete(total)
-            } else {
-                Boundary::Incomplete(total)
-            }
-        }
-        _ => Boundary::Invalid,
-    }
+    zkwire_jute::framing::prefixed_frame_len(buf, 1, max)
 }
 
 /// Sanity bound for epochs (they are the high 32 bits of a zxid).

@@ -116,38 +116,38 @@ impl LengthPrefixed {
             check,
         }
     }
+}
 
-    fn payload_len(&self, buf: &[u8]) -> Option<Result<u32, ()>> {
-        let prefix = buf.get(..4)?;
-        let len = i32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]);
-        if len < 0 || (len as u32) < self.min_len || len as u32 > self.max_len {
-            return Some(Err(()));
+/// Where the frame at the start of `buf` ends when frames carry a 4-byte big-endian length
+/// prefix that does not count itself (the client and election ports): payloads of
+/// `min..=max` bytes; a length outside that range (or negative) is [`Boundary::Invalid`].
+pub fn prefixed_frame_len(buf: &[u8], min: u32, max: u32) -> Boundary {
+    let Some(len) = crate::jute::int_at(buf, 0) else {
+        return Boundary::Incomplete(4);
+    };
+    match u32::try_from(len) {
+        Ok(n) if (min..=max).contains(&n) => {
+            let total = 4 + n as usize;
+            if buf.len() >= total {
+                Boundary::Complete(total)
+            } else {
+                Boundary::Incomplete(total)
+            }
         }
-        Some(Ok(len as u32))
+        _ => Boundary::Invalid,
     }
 }
 
 impl Splitter for LengthPrefixed {
     fn frame_len(&mut self, buf: &[u8]) -> Boundary {
-        match self.payload_len(buf) {
-            None => Boundary::Incomplete(4),
-            Some(Err(())) => Boundary::Invalid,
-            Some(Ok(len)) => {
-                let total = 4 + len as usize;
-                if buf.len() >= total {
-                    Boundary::Complete(total)
-                } else {
-                    Boundary::Incomplete(total)
-                }
-            }
-        }
+        prefixed_frame_len(buf, self.min_len, self.max_len)
     }
 
     fn plausible(&mut self, buf: &[u8]) -> Plausibility {
-        match self.payload_len(buf) {
-            None => Plausibility::NeedMore,
-            Some(Err(())) => Plausibility::No,
-            Some(Ok(_)) => (self.check)(buf),
+        match prefixed_frame_len(buf, self.min_len, self.max_len) {
+            _ if buf.len() < 4 => Plausibility::NeedMore,
+            Boundary::Invalid => Plausibility::No,
+            _ => (self.check)(buf),
         }
     }
 }

@@ -568,15 +568,10 @@ impl serde::Serialize for JuteStr<'_> {
 impl<'a, T: JuteDecode<'a> + serde::Serialize> serde::Serialize for JuteVec<'a, T> {
     /// A sequence of the elements; `null` for a null vector.
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeSeq;
         if self.is_null() {
             return s.serialize_none();
         }
-        let mut seq = s.serialize_seq(Some(self.len()))?;
-        for item in self.iter() {
-            seq.serialize_element(&item)?;
-        }
-        seq.end()
+        s.collect_seq(self.iter())
     }
 }
 

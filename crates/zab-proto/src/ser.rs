@@ -6,7 +6,7 @@
 //! …record fields, digest}`; session ids, digests and config versions as `"0x…"`; data
 //! buffers and SASL tokens only as their lengths (`data_len`, `token_len`).
 
-use serde::ser::{SerializeMap, SerializeSeq, Serializer};
+use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
 use crate::data::{ForwardedBody, Packet, PingSessions, RequestData};
@@ -148,11 +148,7 @@ impl Serialize for MultiTxn<'_> {
 
 impl Serialize for PingSessions<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.len()))?;
-        for e in self.iter() {
-            seq.serialize_element(&e)?;
-        }
-        seq.end()
+        s.collect_seq(self.iter())
     }
 }
 

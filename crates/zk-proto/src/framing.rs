@@ -5,6 +5,7 @@
 
 use crate::codes::{error_name, xid, OpCode};
 use crate::message::{decode_reply, decode_request};
+use zkwire_jute::framing::prefixed_frame_len;
 use zkwire_jute::jute::{int_at, long_at};
 use zkwire_jute::{Boundary, LengthPrefixed, Plausibility};
 
@@ -20,20 +21,7 @@ const MIN_REPLY_LEN: u32 = 16;
 /// Where the length-prefixed frame at the start of `buf` ends, for payloads of at most `max`
 /// bytes ([`Boundary::Incomplete`] counts the frame's **total** length, prefix included).
 pub fn frame_len(buf: &[u8], max: u32) -> Boundary {
-    let Some(len) = int_at(buf, 0) else {
-        return Boundary::Incomplete(4);
-    };
-    match u32::try_from(len) {
-        Ok(n) if n <= max => {
-            let total = 4 + n as usize;
-            if buf.len() >= total {
-                Boundary::Complete(total)
-            } else {
-                Boundary::Incomplete(total)
-            }
-        }
-        _ => Boundary::Invalid,
-    }
+    prefixed_frame_len(buf, 0, max)
 }
 
 /// The splitter for the client → server direction: length-prefixed frames of

@@ -5,7 +5,7 @@
 //! credentials (AuthPacket.auth, SASL tokens, session passwords) are never emitted — only their
 //! lengths — so a tool must opt in explicitly to print them from the raw records.
 
-use serde::ser::{SerializeMap, SerializeSeq, Serializer};
+use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
 use crate::codes::{create_mode_name, event_type_name, keeper_state_name, OpCode};
@@ -17,11 +17,7 @@ use crate::records::{Stat, WatcherEvent};
 
 impl<'a, E: MultiElement<'a> + Serialize> Serialize for MultiList<'a, E> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.len()))?;
-        for item in self.iter() {
-            seq.serialize_element(&item)?;
-        }
-        seq.end()
+        s.collect_seq(self.iter())
     }
 }
 
