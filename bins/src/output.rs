@@ -66,6 +66,20 @@ impl Clock {
         Clock { utc, cached: None }
     }
 
+    /// `YYYY-MM-DD HH:MM:SS` and the zone (`UTC`, or the local offset), for headings.
+    pub fn format_date(&self, ts: Timestamp) -> String {
+        let Some(utc) = chrono::DateTime::from_timestamp(ts.secs(), 0) else {
+            return ts.secs().to_string();
+        };
+        if self.utc {
+            utc.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+        } else {
+            utc.with_timezone(&Local)
+                .format("%Y-%m-%d %H:%M:%S %:z")
+                .to_string()
+        }
+    }
+
     /// `HH:MM:SS:ffffff`.
     pub fn format(&mut self, ts: Timestamp) -> String {
         let secs = ts.secs();
@@ -112,6 +126,7 @@ mod tests {
         let mut c = Clock::new(true);
         let ts = Timestamp(((21 * 3600 + 8 * 60 + 7) as i64) * 1_000_000_000 + 432_361_000);
         assert_eq!(c.format(ts), "21:08:07:432361");
+        assert_eq!(c.format_date(ts), "1970-01-01 21:08:07 UTC");
     }
 
     #[test]
@@ -228,6 +243,18 @@ impl<W: std::io::Write> Printer<W> {
         if let Err(e) = writeln!(self.out, "{line}") {
             self.write_error = Some(e);
         }
+    }
+
+    /// Writes `text` as it is (a terminal control sequence): no newline, not a counted line.
+    pub fn print_raw(&mut self, text: &str) {
+        if let Err(e) = write!(self.out, "{text}") {
+            self.write_error.get_or_insert(e);
+        }
+    }
+
+    /// The clock that formats this printer's times.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// Flushes output.

@@ -116,6 +116,8 @@ pub struct ZkDump<W: Write> {
     pub observer: Option<Box<Observer>>,
     /// Reprint the analysis every this many nanoseconds of capture time (live `--interval`).
     pub interval_ns: Option<i64>,
+    /// Clear the screen before each reprint (text on a terminal).
+    pub redraw: bool,
     last_report: Option<Timestamp>,
 }
 
@@ -137,6 +139,7 @@ impl<W: Write> ZkDump<W> {
             analytics: None,
             observer: None,
             interval_ns: None,
+            redraw: false,
             last_report: None,
         }
     }
@@ -209,17 +212,27 @@ impl<W: Write> ZkDump<W> {
             return;
         };
         analytics.observe(m);
-        if let Some(every) = self.interval_ns {
-            let ts = Timestamp((m.get("ts").and_then(Value::as_f64).unwrap_or(0.0) * 1e9) as i64);
-            match self.last_report {
-                None => self.last_report = Some(ts),
-                Some(last) if ts.nanos_since(last) >= every => {
-                    self.last_report = Some(ts);
-                    self.printer.print(&format!("--- {} ---", ts.secs()));
-                    self.report();
+    }
+
+    /// Reprints the analysis when `--interval` of capture time has passed. Every event ticks,
+    /// whatever the mode shows of it, so steady traffic of any kind keeps the reports coming.
+    fn tick(&mut self, ts: Timestamp) {
+        let Some(every) = self.interval_ns.filter(|_| self.analytics.is_some()) else {
+            return;
+        };
+        match self.last_report {
+            None => self.last_report = Some(ts),
+            Some(last) if ts.nanos_since(last) >= every => {
+                self.last_report = Some(ts);
+                if self.redraw {
+                    // On a terminal the report replaces the previous one, as top does.
+                    self.printer.print_raw("\x1b[H\x1b[2J");
                 }
-                Some(_) => {}
+                let when = self.printer.clock().format_date(ts);
+                self.printer.print(&format!("--- {when} ---"));
+                self.report();
             }
+            Some(_) => {}
         }
     }
 
@@ -243,6 +256,17 @@ impl<W: Write> ZkDump<W> {
     }
 
     fn on_event(
+        &mut self,
+        state: &mut ConnectionState<PendingInfo>,
+        info: &ConnInfo,
+        ts: Timestamp,
+        ev: Event<'_, PendingInfo>,
+    ) {
+        self.handle(state, info, ts, ev);
+        self.tick(ts);
+    }
+
+    fn handle(
         &mut self,
         state: &mut ConnectionState<PendingInfo>,
         info: &ConnInfo,

@@ -204,6 +204,9 @@ fn main() -> ExitCode {
     let mut dump = ZkDump::new(opts, printer);
     dump.analytics = mode.map(|m| Analytics::new(m, args.aggregation_depth, args.top));
     dump.interval_ns = args.interval.filter(|s| *s > 0.0).map(|s| (s * 1e9) as i64);
+    dump.redraw = dump.interval_ns.is_some()
+        && args.output.format == zkwire::output::Format::Text
+        && std::io::IsTerminal::is_terminal(&std::io::stdout());
     let (outcome, capture) = drive(
         source.as_mut(),
         &mut dump,
