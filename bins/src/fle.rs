@@ -353,7 +353,9 @@ impl<W: Write> FleDump<W> {
             "peer_epoch" | "version" | "sid" => v.is_null(),
             _ => false,
         };
-        let mut line = self.printer.render(&m, "kind", skip, "", 0, src);
+        // Rendered without colour first: the configuration goes inside the closing parenthesis,
+        // and a coloured line ends with the colour's reset instead.
+        let mut line = self.printer.render_plain(&m, "kind", skip, "", 0);
         if let Some(cfg) = config.filter(|_| !self.opts.no_config && line.ends_with(')')) {
             // zktraffic prints the dynamic configuration inside the notification, one line per
             // entry, indented.
@@ -363,6 +365,7 @@ impl<W: Write> FleDump<W> {
                 cfg.trim_end().replace('\n', "\n          ")
             ));
         }
+        let line = self.printer.paint(line, src);
         self.printer.print(&line);
     }
 

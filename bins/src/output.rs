@@ -199,6 +199,23 @@ impl<W: std::io::Write> Printer<W> {
         indent: usize,
         color_key: impl Hash,
     ) -> String {
+        let line = self.render_plain(m, kind_key, skip, trailer, indent);
+        match self.format {
+            Format::Json => line,
+            Format::Text => self.paint(line, color_key),
+        }
+    }
+
+    /// [`Printer::render`] without colour, for callers that add to the line before painting
+    /// it with [`Printer::paint`].
+    pub fn render_plain(
+        &mut self,
+        m: &serde_json::Map<String, serde_json::Value>,
+        kind_key: &str,
+        skip: impl Fn(&str, &serde_json::Value) -> bool,
+        trailer: &str,
+        indent: usize,
+    ) -> String {
         if self.format == Format::Json {
             return serde_json::Value::Object(m.clone()).to_string();
         }
@@ -224,7 +241,12 @@ impl<W: std::io::Write> Printer<W> {
         } else {
             String::new()
         };
-        let line = format!("{time} {arrow}{kind}({})", fields.join(", "));
+        format!("{time} {arrow}{kind}({})", fields.join(", "))
+    }
+
+    /// A rendered text line in the colour of `color_key`, when colour is on: the last step of
+    /// [`Printer::render`], for callers that add to the line first.
+    pub fn paint(&self, line: String, color_key: impl Hash) -> String {
         if self.color {
             let style = color_for(color_key);
             format!("{style}{line}{style:#}")

@@ -163,3 +163,42 @@ fn observer_votes_and_config_are_shown_as_asked() {
         "{text}"
     );
 }
+
+/// Issue 22 item 4: with colour on, every dynamic-configuration block was dropped (the line
+/// ended with the colour's reset, not `)`). Coloured output, with the escapes removed, is the
+/// plain output line for line.
+#[test]
+fn colour_keeps_the_configuration_blocks() {
+    let run = |colour: &str| {
+        let out = fle_dump(&[
+            "-r",
+            &capture("zk38-mtu1500.pcap"),
+            "--utc",
+            "--color",
+            colour,
+        ]);
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let plain = run("never");
+    let coloured = run("always");
+    assert!(coloured.contains('\u{1b}'), "no colour at all");
+    let mut stripped = String::new();
+    let mut chars = coloured.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // An SGR sequence: ESC [ … m.
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            stripped.push(c);
+        }
+    }
+    assert!(
+        plain.contains("config="),
+        "the capture carries configurations"
+    );
+    assert_eq!(stripped, plain);
+}
