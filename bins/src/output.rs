@@ -43,13 +43,23 @@ const PALETTE: [AnsiColor; 7] = [
     AnsiColor::BrightWhite,
 ];
 
-/// A stable colour for a key (a client address), as zktraffic's `-c` does.
-pub fn color_for(key: impl Hash) -> Style {
-    let mut h = DefaultHasher::new();
-    key.hash(&mut h);
-    Style::new().fg_color(Some(
-        PALETTE[(h.finish() % PALETTE.len() as u64) as usize].into(),
-    ))
+/// Colours by key (a client address), as zktraffic's `-c` does: each new key takes the next
+/// colour of the palette, so the first seven clients all differ (hashing the key made two of
+/// three clients share a colour), and a key keeps its colour for the whole run.
+#[derive(Debug, Default)]
+pub struct Palette {
+    assigned: std::collections::HashMap<u64, usize>,
+}
+
+impl Palette {
+    /// The colour of `key`.
+    pub fn color_for(&mut self, key: impl Hash) -> Style {
+        let mut h = DefaultHasher::new();
+        key.hash(&mut h);
+        let next = self.assigned.len() % PALETTE.len();
+        let index = *self.assigned.entry(h.finish()).or_insert(next);
+        Style::new().fg_color(Some(PALETTE[index].into()))
+    }
 }
 
 /// Formats capture times as zktraffic does (`HH:MM:SS:ffffff`, local time), caching the UTC
@@ -130,8 +140,12 @@ mod tests {
     }
 
     #[test]
-    fn colours_are_stable_per_key() {
-        assert_eq!(color_for("127.0.0.1:5000"), color_for("127.0.0.1:5000"));
+    fn colours_are_stable_per_key_and_distinct_for_the_first_clients() {
+        let mut p = Palette::default();
+        let clients = ["127.0.0.1:5000", "127.0.0.1:5001", "127.0.0.1:5002"];
+        let first: Vec<_> = clients.iter().map(|c| p.color_for(c)).collect();
+        assert_eq!(clients.map(|c| p.color_for(c)).to_vec(), first);
+        assert!(first[0] != first[1] && first[1] != first[2] && first[0] != first[2]);
     }
 }
 
@@ -151,6 +165,7 @@ pub struct Printer<W: std::io::Write> {
     format: Format,
     clock: Clock,
     color: bool,
+    palette: Palette,
     limit: Option<u64>,
     /// Lines printed.
     pub printed: u64,
@@ -166,6 +181,7 @@ impl<W: std::io::Write> Printer<W> {
             format,
             clock: Clock::new(utc),
             color,
+            palette: Palette::default(),
             limit,
             printed: 0,
             write_error: None,
@@ -246,9 +262,9 @@ impl<W: std::io::Write> Printer<W> {
 
     /// A rendered text line in the colour of `color_key`, when colour is on: the last step of
     /// [`Printer::render`], for callers that add to the line first.
-    pub fn paint(&self, line: String, color_key: impl Hash) -> String {
+    pub fn paint(&mut self, line: String, color_key: impl Hash) -> String {
         if self.color {
-            let style = color_for(color_key);
+            let style = self.palette.color_for(color_key);
             format!("{style}{line}{style:#}")
         } else {
             line
@@ -272,6 +288,11 @@ impl<W: std::io::Write> Printer<W> {
         if let Err(e) = write!(self.out, "{text}") {
             self.write_error.get_or_insert(e);
         }
+    }
+
+    /// The output written so far (for tests writing into a buffer).
+    pub fn get_ref(&self) -> &W {
+        &self.out
     }
 
     /// The clock that formats this printer's times.

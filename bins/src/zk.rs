@@ -8,6 +8,7 @@
 //! support; the text format renders the same object zktraffic-style.
 
 use crate::analytics::Analytics;
+use crate::holdback::{Holdback, Slot};
 use crate::output::{merge_fields, Format, Printer};
 use serde_json::{json, Map, Value};
 use std::io::Write;
@@ -78,19 +79,15 @@ pub struct ZkCounts {
 #[derive(Debug)]
 pub struct PendingInfo {
     visible: bool,
-    /// The request's text line, held back in paired text mode until the reply comes.
-    line: Option<String>,
-    /// Lines that arrived while this request was held (watch events), printed after its reply
-    /// so that they do not appear before the request that was sent first.
-    after: Vec<String>,
+    /// Where the request's text line waits for its reply, in paired text mode.
+    slot: Option<Slot>,
 }
 
 impl Default for PendingInfo {
     fn default() -> Self {
         PendingInfo {
             visible: true,
-            line: None,
-            after: Vec::new(),
+            slot: None,
         }
     }
 }
@@ -118,6 +115,8 @@ pub struct ZkDump<W: Write> {
     pub interval_ns: Option<i64>,
     /// Clear the screen before each reprint (text on a terminal).
     pub redraw: bool,
+    /// Paired text lines waiting to be printed in request-time order.
+    holdback: Holdback,
     last_report: Option<Timestamp>,
 }
 
@@ -140,6 +139,7 @@ impl<W: Write> ZkDump<W> {
             observer: None,
             interval_ns: None,
             redraw: false,
+            holdback: Holdback::default(),
             last_report: None,
         }
     }
@@ -181,14 +181,17 @@ impl<W: Write> ZkDump<W> {
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
+        // A watch event names the client that received it (and its session), as requests do.
         let peer = match dir.as_str() {
-            "request" | "connect" | "four_letter" | "tls" => format!("client={}", info.client),
+            "request" | "connect" | "four_letter" | "tls" | "event" => {
+                format!("client={}", info.client)
+            }
             _ => format!("server={}", info.server),
         };
         let skip = |k: &str, v: &Value| match k {
             // The text line stays short, as zktraffic's: the JSON format has everything.
             "client" | "server" | "dir" | "opcode" | "stat" | "err" | "session_id" => true,
-            "session" => !dir.starts_with("connect"),
+            "session" => !(dir.starts_with("connect") || dir == "event"),
             "error" => v == "OK",
             "ignored_len" => v == 0,
             _ => false,
@@ -197,11 +200,36 @@ impl<W: Write> ZkDump<W> {
             .render(m, "type", skip, &peer, indent, info.client)
     }
 
-    fn print_line(&mut self, line: &str) {
-        // In an analysis mode the messages feed the analysis and are not printed.
-        if self.analytics.is_none() && self.observer.is_none() {
-            self.printer.print(line);
+    /// Whether messages are printed (not fed to an analysis or the daemon's counters).
+    fn printing(&self) -> bool {
+        self.analytics.is_none() && self.observer.is_none()
+    }
+
+    /// Whether text requests are printed with their replies.
+    fn paired(&self) -> bool {
+        self.printer.format() == Format::Text && !self.opts.unpaired
+    }
+
+    /// Prints a line of capture time `ts`, after what paired mode still holds before it.
+    fn emit(&mut self, ts: Timestamp, line: String) {
+        if !self.printing() {
+        } else if self.paired() {
+            self.holdback.ready(ts, line);
+        } else {
+            self.printer.print(&line);
         }
+    }
+
+    /// Prints what paired mode no longer needs to hold at capture time `now`.
+    fn release(&mut self, now: Timestamp) {
+        let printer = &mut self.printer;
+        self.holdback.drain(now, &mut |line| printer.print(&line));
+    }
+
+    /// Prints every line still held (the end of the input).
+    pub fn finish_output(&mut self) {
+        let printer = &mut self.printer;
+        self.holdback.drain_all(&mut |line| printer.print(&line));
     }
 
     fn observe(&mut self, m: &Map<String, Value>) {
@@ -263,6 +291,7 @@ impl<W: Write> ZkDump<W> {
         ev: Event<'_, PendingInfo>,
     ) {
         self.handle(state, info, ts, ev);
+        self.release(ts);
         self.tick(ts);
     }
 
@@ -277,7 +306,7 @@ impl<W: Write> ZkDump<W> {
             Event::Tls => {
                 self.counts.tls_connections += 1;
                 let m = self.base(ts, info, "tls", "TlsConnection");
-                self.show_connection_line(&m, info, 0);
+                self.show_connection_line(ts, &m, info, 0);
             }
             Event::FourLetterWord { word, size } => {
                 self.counts.four_letter_words += 1;
@@ -285,7 +314,7 @@ impl<W: Write> ZkDump<W> {
                 let mut m = self.base(ts, info, "four_letter", "FourLetterRequest");
                 m.insert("word".into(), json!(word.as_str()));
                 m.insert("size".into(), json!(size));
-                self.show_connection_line(&m, info, 0);
+                self.show_connection_line(ts, &m, info, 0);
             }
             Event::FourLetterReply { word, reply, size } => {
                 self.counts.messages += 1;
@@ -300,17 +329,14 @@ impl<W: Write> ZkDump<W> {
                         json!(text.lines().next().unwrap_or("")),
                     ),
                 };
-                let paired = self.printer.format() == Format::Text && !self.opts.unpaired;
-                self.show_connection_line(&m, info, usize::from(paired));
+                let indent = usize::from(self.paired());
+                self.show_connection_line(ts, &m, info, indent);
             }
             Event::Unanswered(p) => {
                 self.counts.unanswered_requests += 1;
-                if let Some(line) = p.data.line {
+                if let Some(slot) = p.data.slot {
                     // Paired mode held this request back; it never got a reply.
-                    self.print_line(&format!("{line} (no reply)"));
-                }
-                for line in p.data.after {
-                    self.print_line(&line);
+                    self.holdback.unanswered(slot);
                 }
             }
             Event::Connect { .. } | Event::Request { .. } | Event::BadRequest { .. } => {
@@ -322,11 +348,17 @@ impl<W: Write> ZkDump<W> {
 
     /// Observes and prints a line about the connection itself (TLS, four-letter words), which
     /// a path filter hides.
-    fn show_connection_line(&mut self, m: &Map<String, Value>, info: &ConnInfo, indent: usize) {
+    fn show_connection_line(
+        &mut self,
+        ts: Timestamp,
+        m: &Map<String, Value>,
+        info: &ConnInfo,
+        indent: usize,
+    ) {
         if self.opts.path_prefix.is_none() {
             self.observe(m);
             let line = self.render(m, info, indent);
-            self.print_line(&line);
+            self.emit(ts, line);
         }
     }
 
@@ -370,7 +402,7 @@ impl<W: Write> ZkDump<W> {
             self.count_request(info, &ev);
             return;
         }
-        let paired = self.printer.format() == Format::Text && !self.opts.unpaired;
+        let paired = self.paired();
         let (m, visible, queued) = match ev {
             Event::Connect { request: c, size } => {
                 let mut m = self.base(ts, info, "connect", "ConnectRequest");
@@ -436,14 +468,14 @@ impl<W: Write> ZkDump<W> {
         if queued {
             if let Some(p) = state.last_pending_mut() {
                 p.data.visible = visible;
-                if paired {
-                    p.data.line = line;
+                if paired && self.printing() {
+                    p.data.slot = line.map(|line| self.holdback.hold(ts, line));
                     return;
                 }
             }
         }
         if let Some(line) = line {
-            self.print_line(&line);
+            self.emit(ts, line);
         }
     }
 
@@ -617,27 +649,19 @@ impl<W: Write> ZkDump<W> {
             }
             _ => return,
         };
-        let (request_line, after) = held.map_or((None, Vec::new()), |d| (d.line, d.after));
-        let paired = self.printer.format() == Format::Text && !self.opts.unpaired;
+        let slot = held.and_then(|d| d.slot);
         if visible {
             self.observe(&m);
-            if let Some(line) = request_line {
-                self.print_line(&line);
+            let is_reply = m.get("dir").and_then(Value::as_str) == Some("reply");
+            let line = self.render(&m, info, usize::from(self.paired() && is_reply));
+            // A reply completes its request's block; anything else waits its own turn.
+            let unheld = match slot {
+                Some(slot) => (!self.holdback.complete(slot, [line.clone()])).then_some(line),
+                None => Some(line),
+            };
+            if let Some(line) = unheld {
+                self.emit(ts, line);
             }
-            let dir = m.get("dir").and_then(Value::as_str).unwrap_or("");
-            let (is_reply, is_event) = (dir == "reply", dir == "event");
-            let line = self.render(&m, info, usize::from(paired && is_reply));
-            if paired && is_event {
-                // Hold the event behind the newest request still waiting for its reply.
-                if let Some(p) = state.last_pending_mut().filter(|p| p.data.line.is_some()) {
-                    p.data.after.push(line);
-                    return;
-                }
-            }
-            self.print_line(&line);
-        }
-        for line in after {
-            self.print_line(&line);
         }
     }
 
@@ -718,5 +742,109 @@ impl<W: Write> StreamHandler for ZkDump<W> {
 
     fn wants_more(&self) -> bool {
         !self.printer.done() && !self.analytics.as_ref().is_some_and(Analytics::is_done)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::Format;
+    use zkwire_capture::{Reassembler, ReassemblyConfig};
+
+    fn frame(payload: &[u8]) -> Vec<u8> {
+        let mut v = (payload.len() as u32).to_be_bytes().to_vec();
+        v.extend_from_slice(payload);
+        v
+    }
+
+    fn opts() -> ZkOptions {
+        ZkOptions {
+            ports: vec![2181],
+            clients: Vec::new(),
+            client_port: None,
+            path_prefix: None,
+            include_pings: false,
+            show_secrets: false,
+            unpaired: false,
+            max_frame: 1 << 20,
+            dump_bad_packets: false,
+        }
+    }
+
+    /// Feeds (time in ms, from, to, bytes) segments of connections met mid-stream; returns the
+    /// text output.
+    fn run(segments: &[(i64, &str, &str, Vec<u8>)]) -> Vec<String> {
+        let printer = Printer::new(Vec::new(), Format::Text, true, false, None);
+        let mut dump = ZkDump::new(opts(), printer);
+        let mut reassembler = Reassembler::new(ReassemblyConfig::default());
+        let mut seqs = std::collections::HashMap::new();
+        let mut last = Timestamp(0);
+        for (ms, src, dst, bytes) in segments {
+            let seq = seqs.entry((*src, *dst)).or_insert(1000u32);
+            let seg = TcpSegment {
+                src: src.parse().expect("address"),
+                dst: dst.parse().expect("address"),
+                seq: *seq,
+                ack: None,
+                syn: false,
+                fin: false,
+                rst: false,
+                payload: bytes,
+                missing: 0,
+            };
+            *seq += bytes.len() as u32;
+            last = Timestamp(ms * 1_000_000);
+            reassembler.segment(&seg, last, &mut dump);
+        }
+        reassembler.finish(last, &mut dump);
+        dump.finish_output();
+        String::from_utf8_lossy(dump.printer.get_ref())
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Issue 22 item 5: a watch event of one connection came out above the request of another
+    /// that was sent before it (the request waits for its reply), so the text ran backwards in
+    /// time; and event lines named the server, not the client that received them.
+    #[test]
+    fn paired_text_never_runs_backwards_across_connections() {
+        let (a, b, server) = ("10.0.0.1:5000", "10.0.0.2:5001", "10.0.0.9:2181");
+        // A: sync("/a") at 1 ms, its reply at 30 ms; B: a NodeDataChanged event at 20 ms.
+        let sync = frame(&[0, 0, 0, 1, 0, 0, 0, 9, 0, 0, 0, 2, b'/', b'a']);
+        let mut reply = vec![0, 0, 0, 1];
+        reply.extend_from_slice(&7i64.to_be_bytes());
+        reply.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 2, b'/', b'a']);
+        let mut event = vec![0xff; 4];
+        event.extend_from_slice(&(-1i64).to_be_bytes());
+        event.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 3, 0, 0, 0, 2, b'/', b'a']);
+        let lines = run(&[
+            (1, a, server, sync),
+            (20, server, b, frame(&event)),
+            (30, server, a, frame(&reply)),
+        ]);
+        assert_eq!(lines.len(), 3, "{lines:#?}");
+        assert!(lines[0].contains("SyncRequest"), "{lines:#?}");
+        assert!(lines[1].contains("SyncReply"), "{lines:#?}");
+        assert!(lines[2].contains("EventNodeDataChanged"), "{lines:#?}");
+        assert!(lines[2].contains("client=10.0.0.2:5001"), "{}", lines[2]);
+        let starts: Vec<&str> = lines
+            .iter()
+            .filter(|l| !l.contains('\u{25ba}'))
+            .map(|l| &l[..15])
+            .collect();
+        assert!(starts.windows(2).all(|w| w[0] <= w[1]), "{lines:#?}");
+    }
+
+    #[test]
+    fn a_request_without_reply_is_printed_alone_after_the_bound() {
+        let (a, b, server) = ("10.0.0.1:5000", "10.0.0.2:5001", "10.0.0.9:2181");
+        let sync = frame(&[0, 0, 0, 1, 0, 0, 0, 9, 0, 0, 0, 2, b'/', b'a']);
+        let ping = frame(&[0xff, 0xff, 0xff, 0xfe, 0, 0, 0, 11]);
+        let mut lines = run(&[(1, a, server, sync), (5_000, b, server, ping)]);
+        // The sync is printed alone once it held the output for a second; the connection then
+        // ends without its reply.
+        assert!(lines.remove(0).contains("SyncRequest"));
+        assert!(lines.is_empty(), "{lines:#?}");
     }
 }

@@ -213,6 +213,7 @@ fn main() -> ExitCode {
         ReassemblyConfig::default(),
         !args.input.no_progress,
     );
+    dump.finish_output();
     dump.report();
     dump.printer.flush();
     let counts = &dump.counts;
