@@ -80,6 +80,12 @@ pub struct Analytics {
     samples: u64,
     requests: HashMap<(String, i64), Map<String, Value>>,
     watches: HashMap<String, BTreeSet<(String, &'static str)>>,
+    /// For `--top-watches`: sessions whose connection ended without a close: when, and their
+    /// negotiated timeout (ms). The server expires them after the timeout unless they
+    /// reconnect, and their watches end with them.
+    disconnected: HashMap<String, (f64, f64)>,
+    /// Negotiated session timeouts (ms), from ConnectReplies.
+    session_timeouts: HashMap<String, f64>,
     sessions: BTreeMap<String, Session>,
     session_of_client: HashMap<String, String>,
     errors: [HashMap<String, u64>; 3],
@@ -146,6 +152,8 @@ impl Analytics {
             samples: 0,
             requests: HashMap::new(),
             watches: HashMap::new(),
+            disconnected: HashMap::new(),
+            session_timeouts: HashMap::new(),
             sessions: BTreeMap::new(),
             session_of_client: HashMap::new(),
             errors: Default::default(),
@@ -270,7 +278,49 @@ impl Analytics {
             .map_or_else(|| text(m, "client").to_string(), str::to_string)
     }
 
+    /// Watches end with their session: a close, an expiry the server reports, or a lost
+    /// connection not resumed within the session timeout (the server's view).
+    fn end_sessions(&mut self, m: &Map<String, Value>) {
+        let ts = m.get("ts").and_then(Value::as_f64).unwrap_or(0.0);
+        let session = m.get("session").and_then(Value::as_str).map(str::to_string);
+        let watches = &mut self.watches;
+        self.disconnected.retain(|s, (closed, timeout_ms)| {
+            let expired = ts > *closed + *timeout_ms / 1e3;
+            if expired {
+                watches.remove(s);
+            }
+            !expired
+        });
+        let Some(session) = session else { return };
+        match (text(m, "dir"), text(m, "type")) {
+            ("connect", _) => {
+                // Resumed on a new connection: its watches are re-armed (setWatches follows).
+                self.disconnected.remove(&session);
+            }
+            ("connect_reply", _) => {
+                if m.get("expired").and_then(Value::as_bool) == Some(true) {
+                    self.watches.remove(&session);
+                } else if let Some(t) = m.get("time_out").and_then(Value::as_f64) {
+                    self.session_timeouts.insert(session, t);
+                }
+            }
+            ("reply", "CloseReply") if m.get("err").and_then(Value::as_i64) == Some(0) => {
+                self.watches.remove(&session);
+                self.session_timeouts.remove(&session);
+            }
+            ("closed", _) if self.watches.contains_key(&session) => {
+                let timeout = self.session_timeouts.get(&session).copied();
+                // Without a known timeout the capture cannot tell when it expires: kept.
+                if let Some(timeout) = timeout {
+                    self.disconnected.insert(session, (ts, timeout));
+                }
+            }
+            _ => {}
+        }
+    }
+
     fn watch(&mut self, m: &Map<String, Value>) {
+        self.end_sessions(m);
         let client = text(m, "client").to_string();
         let dir = text(m, "dir");
         let who = self.watcher_of(m);
@@ -726,5 +776,63 @@ mod tests {
         assert_eq!(t[0], "k           n");
         assert_eq!(t[2], "long-key    5");
         assert_eq!(t[3], "x         123");
+    }
+
+    fn msg(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
+    /// A session that set a watch, then lost its connection at `closed` (s).
+    fn watcher_then_lost(a: &mut Analytics, closed: f64) {
+        let s = "0x1";
+        for m in [
+            json!({"ts": 1.0, "dir": "connect_reply", "type": "ConnectReply", "session": s,
+                   "client": "c:1", "time_out": 6000}),
+            json!({"ts": 1.1, "dir": "request", "type": "GetDataRequest", "session": s,
+                   "client": "c:1", "xid": 1, "path": "/w", "watch": true}),
+            json!({"ts": 1.2, "dir": "reply", "type": "GetDataReply", "session": s,
+                   "client": "c:1", "xid": 1, "err": 0}),
+            json!({"ts": closed, "dir": "closed", "type": "ConnectionClosed", "session": s,
+                   "client": "c:1"}),
+        ] {
+            a.observe(&msg(m));
+        }
+    }
+
+    #[test]
+    fn watches_end_when_a_lost_session_times_out_unless_it_reconnects() {
+        let mut a = Analytics::new(Mode::TopWatches, 0, 10);
+        watcher_then_lost(&mut a, 2.0);
+        let later = |ts: f64| {
+            json!({"ts": ts, "dir": "request", "type": "PingRequest",
+                                     "session": "0x2", "client": "c:2", "xid": -2})
+        };
+        a.observe(&msg(later(7.9)));
+        assert_eq!(
+            a.watches.get("0x1").map(BTreeSet::len),
+            Some(1),
+            "within the timeout"
+        );
+        a.observe(&msg(later(8.1)));
+        assert!(
+            !a.watches.contains_key("0x1"),
+            "expired 6 s after the connection was lost"
+        );
+
+        let mut b = Analytics::new(Mode::TopWatches, 0, 10);
+        watcher_then_lost(&mut b, 2.0);
+        b.observe(&msg(
+            json!({"ts": 3.0, "dir": "connect", "type": "ConnectRequest",
+                              "session": "0x1", "client": "c:3"}),
+        ));
+        b.observe(&msg(later(20.0)));
+        assert_eq!(
+            b.watches.get("0x1").map(BTreeSet::len),
+            Some(1),
+            "resumed in time"
+        );
     }
 }

@@ -647,17 +647,8 @@ fn sessions_watches_errors_and_large_messages() {
     assert_eq!(s["timeout_ms"], 6000);
     assert_eq!(s["ephemerals_created"], 1);
     assert_eq!(s["ended"], "closed by client");
-    // A persistent recursive watch on /p is never consumed by the events it fires.
-    let watches = with(&["--top-watches"]);
-    assert!(
-        watches
-            .iter()
-            .any(|w| w["kind"] == "path" && w["path"] == "/p"),
-        "{watches:?}"
-    );
-    assert!(watches
-        .iter()
-        .any(|w| w["kind"] == "watcher" && w["session"] == "0x1000009f6bb0000"));
+    // (Its watches, a persistent recursive one on /p among them, are checked while the
+    // session lives in watches_end_with_their_session: they end with the session.)
     // Errors: the table adds up to the error replies of the dump.
     let dump = with(&[]);
     let failed = dump
@@ -755,4 +746,66 @@ fn interval_reprints_in_every_analysis_mode_under_a_readable_heading() {
             "{mark}"
         );
     }
+}
+
+/// Issue 22 item 2: `--top-watches` kept the watches of sessions that had ended. In zk380-A
+/// the watching session closes before the capture ends: no watch of an ended session may be
+/// listed; the same capture cut just before the client's closeSession still shows them.
+#[test]
+fn watches_end_with_their_session() {
+    let ports = [
+        "--port", "22181", "--port", "22182", "--port", "22183", "--port", "22184",
+    ];
+    let run = |file: &str, mode: &str| {
+        let mut args = vec!["-r", file, "-q", "--format", "json", mode];
+        args.extend_from_slice(&ports);
+        json_lines(&zk_dump(&args))
+    };
+    let watchers = |lines: &[Value]| -> Vec<String> {
+        lines
+            .iter()
+            .filter(|l| l["kind"] == "watcher")
+            .map(|l| l["session"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let full = capture("zk380-A.pcap");
+    let ended: Vec<String> = run(&full, "--sessions")
+        .iter()
+        .filter(|s| !s["ended"].is_null())
+        .map(|s| s["session"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(!ended.is_empty(), "the capture has sessions that end");
+    let after = watchers(&run(&full, "--top-watches"));
+    assert!(
+        after.iter().all(|w| !ended.contains(w)),
+        "{after:?} ended: {ended:?}"
+    );
+
+    // Cut before the first closeSession request (opcode -11) of any client.
+    let mut pcap = common::Pcap::read(std::path::Path::new(&full));
+    let close = pcap
+        .records
+        .iter()
+        .position(|r| {
+            // A frame of 8 bytes: length 8, an xid, opcode -11, at the end of the segment.
+            let n = r.data.len();
+            n >= 12
+                && r.data[n - 12..n - 8] == [0, 0, 0, 8]
+                && r.data.ends_with(&[0xff, 0xff, 0xff, 0xf5])
+        })
+        .expect("a closeSession request");
+    pcap.records.truncate(close);
+    let cut = common::scratch("watches_end_with_their_session").join("cut.pcap");
+    pcap.write(&cut);
+    let live = run(&cut.display().to_string(), "--top-watches");
+    assert!(
+        watchers(&live).iter().any(|w| ended.contains(w)),
+        "{live:?}"
+    );
+    // A persistent recursive watch on /p is never consumed by the events it fires.
+    assert!(
+        live.iter()
+            .any(|w| w["kind"] == "path" && w["path"] == "/p"),
+        "{live:?}"
+    );
 }

@@ -68,6 +68,8 @@ pub struct RunOutcome {
     pub stopped: bool,
     /// The error that ended the input early, if any (what came before it was still decoded).
     pub error: Option<SourceError>,
+    /// The capture's counters at the end (packets, bytes, flows, gaps, retransmissions…).
+    pub capture: CaptureStats,
 }
 
 /// The shortest way from a capture file to a handler's events: reads the whole file at `path`
@@ -163,5 +165,6 @@ where
         last_ts,
         stopped,
         error,
+        capture: reassembler.stats.clone(),
     }
 }
