@@ -103,7 +103,7 @@ pub struct State {
     current: Window,
     previous: Option<Window>,
     auths: HashMap<String, String>,
-    requests: HashMap<(String, String), u64>,
+    requests: HashMap<String, PathSeries>,
     request_bytes: HashMap<String, u64>,
     replies: HashMap<(String, String), u64>,
     latency: BTreeMap<String, Latency>,
@@ -119,6 +119,31 @@ pub struct State {
     pub capture: CaptureStats,
     /// True once a `-r` replay has read its whole input.
     pub replay_done: bool,
+}
+
+/// One request type's `zkwire_requests` series by path, with labels that never churn.
+///
+/// The first `max_results` paths of a type get their own label and keep it; every later path
+/// counts under `path="other"`. So each series only grows, none disappears between scrapes
+/// (re-ranking a near-equal top-N on every scrape made most series new ones), and the label
+/// values per type stay bounded. Long-lived hot nodes (configuration, locks, leader
+/// election) appear early in any capture, so they are the ones labelled.
+#[derive(Debug, Default)]
+struct PathSeries {
+    labelled: BTreeMap<String, u64>,
+    other: u64,
+}
+
+impl PathSeries {
+    fn count(&mut self, path: String, cap: usize) {
+        if let Some(n) = self.labelled.get_mut(&path) {
+            *n += 1;
+        } else if self.labelled.len() < cap {
+            self.labelled.insert(path, 1);
+        } else {
+            self.other += 1;
+        }
+    }
 }
 
 /// The state shared between the capture loop and the HTTP server.
@@ -287,13 +312,14 @@ impl State {
                 w.bump(format!("per_ip/{rw}{path}:{ip}"), 1);
                 w.bump(format!("per_auth/{kind}{path}:{auth}"), 1);
                 w.bump(format!("per_auth/{rw}{path}:{auth}"), 1);
-                if self.requests.len() < MAX_KEYS {
-                    *self.requests.entry((kind.clone(), path)).or_default() += 1;
-                } else {
-                    *self
-                        .requests
-                        .entry((kind.clone(), "other".into()))
-                        .or_default() += 1;
+                let cap = self.opts.max_results.min(MAX_KEYS);
+                if let Some(series) = self.requests.get_mut(&kind) {
+                    series.count(path, cap);
+                } else if self.requests.len() < MAX_KEYS {
+                    self.requests
+                        .entry(kind.clone())
+                        .or_default()
+                        .count(path, cap);
                 }
                 *self.request_bytes.entry(kind).or_default() += size;
             }
@@ -422,12 +448,9 @@ fn labels<const N: usize>(pairs: [(&'static str, String); N]) -> Vec<(&'static s
 impl Collector for Metrics {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let st = self.0.lock();
-        // Requests by type and path: top-N paths per type, the rest under path="other", so
-        // label cardinality stays bounded.
-        let mut by_type: BTreeMap<&str, Vec<(&str, u64)>> = BTreeMap::new();
-        for ((t, p), n) in &st.requests {
-            by_type.entry(t).or_default().push((p, *n));
-        }
+        // Requests by type and path: sticky labels for at most N paths per type, the rest
+        // under path="other", so label cardinality stays bounded and series never churn.
+        let by_type: BTreeMap<&String, &PathSeries> = st.requests.iter().collect();
         {
             let mut metric = encoder.encode_descriptor(
                 "zkwire_requests",
@@ -435,16 +458,14 @@ impl Collector for Metrics {
                 None,
                 MetricType::Counter,
             )?;
-            for (t, mut rows) in by_type {
-                rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-                let other: u64 = rows.iter().skip(st.opts.max_results).map(|r| r.1).sum();
-                for (p, n) in rows.iter().take(st.opts.max_results) {
+            for (t, series) in by_type {
+                for (p, n) in &series.labelled {
                     let l = labels([("type", t.to_string()), ("path", p.to_string())]);
                     ConstCounter::new(*n).encode(metric.encode_family(&l)?)?;
                 }
-                if other > 0 {
+                if series.other > 0 {
                     let l = labels([("type", t.to_string()), ("path", "other".to_string())]);
-                    ConstCounter::new(other).encode(metric.encode_family(&l)?)?;
+                    ConstCounter::new(series.other).encode(metric.encode_family(&l)?)?;
                 }
             }
         }

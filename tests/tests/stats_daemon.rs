@@ -7,7 +7,7 @@ mod common;
 use common::data_dir;
 use common::ensemble::Watched;
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -18,9 +18,28 @@ struct Daemon {
 
 impl Daemon {
     fn start(extra: &[&str]) -> Daemon {
+        let daemon = Daemon::spawn(extra);
+        // Wait (polling the daemon itself) until the replay has been read to its end.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !daemon.replay_done() {
+            assert!(Instant::now() < deadline, "replay never finished");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        daemon
+    }
+
+    fn replay_done(&self) -> bool {
+        self.json("/json/info")["replay_done"] == true
+    }
+
+    /// The daemon replaying the shipped capture, once it serves HTTP.
+    fn spawn(extra: &[&str]) -> Daemon {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_zk-stats-daemon"));
         cmd.arg("-r").arg(data_dir().join("zk38-mtu1500.pcap"));
-        cmd.args(["--http-addr", "127.0.0.1:0", "--max-results", "100000"]);
+        cmd.args(["--http-addr", "127.0.0.1:0"]);
+        if !extra.contains(&"--max-results") {
+            cmd.args(["--max-results", "100000"]);
+        }
         cmd.args(extra);
         let watched = Watched::spawn(cmd);
         let line = watched.wait_stderr("serving http://", Duration::from_secs(30));
@@ -29,17 +48,10 @@ impl Daemon {
             .nth(1)
             .and_then(|r| r.split('/').next())
             .expect("address");
-        let daemon = Daemon {
+        Daemon {
             watched,
             base: format!("http://{addr}"),
-        };
-        // Wait (polling the daemon itself) until the replay has been read to its end.
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while daemon.json("/json/info")["replay_done"] != true {
-            assert!(Instant::now() < deadline, "replay never finished");
-            std::thread::sleep(Duration::from_millis(50));
         }
-        daemon
     }
 
     fn get(&self, path: &str) -> String {
@@ -257,4 +269,58 @@ fn quorum_port_adds_zab_commit_latency() {
         summary["summary"]["proposal_to_commit"]["count"].as_u64()
     );
     assert!(count > 300.0);
+}
+
+/// Issue 22 item 6: the path label of `zkwire_requests` was a top-N re-ranked on every scrape,
+/// so near-equal paths reshuffled and most series were new ones each time. Scraped repeatedly
+/// during a paced replay with the default 10 labels per type: no series ever disappears, none
+/// decreases, and no type has more than 10 path labels besides `other`.
+#[test]
+fn request_series_never_churn_between_scrapes() {
+    let daemon = Daemon::spawn(&["--pace", "--max-results", "10"]);
+    let series = |text: &str| -> BTreeMap<String, f64> {
+        text.lines()
+            .filter(|l| l.starts_with("zkwire_requests_total{"))
+            .filter_map(|l| {
+                let (name, value) = l.rsplit_once(' ')?;
+                Some((name.to_string(), value.parse().ok()?))
+            })
+            .collect()
+    };
+    let mut scrapes = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let done = daemon.replay_done();
+        scrapes.push(series(&daemon.get("/metrics")));
+        if done {
+            break;
+        }
+        assert!(Instant::now() < deadline, "replay never finished");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(scrapes.len() >= 5, "only {} scrapes", scrapes.len());
+    for pair in scrapes.windows(2) {
+        for (name, before) in &pair[0] {
+            let after = pair[1].get(name);
+            assert!(
+                after.is_some_and(|a| a >= before),
+                "{name}: {before} then {after:?}"
+            );
+        }
+    }
+    let last = scrapes.last().expect("a scrape");
+    let mut per_type: BTreeMap<&str, usize> = BTreeMap::new();
+    for name in last.keys().filter(|n| !n.contains("path=\"other\"")) {
+        let t = name
+            .split("type=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next());
+        *per_type.entry(t.unwrap_or("")).or_default() += 1;
+    }
+    assert!(per_type.values().all(|n| *n <= 10), "{per_type:?}");
+    assert!(
+        last.keys().any(|n| n.contains("path=\"other\"")),
+        "some type has more than 10 paths in this capture"
+    );
+    daemon.stop();
 }
