@@ -15,6 +15,14 @@
 //!   protocol crate ships its own — and finds the next plausible boundary after a gap.
 //! * [`pipeline`]: the loop that drives packets from a source through the layers above.
 //!
+//! The short way from a capture file to decoded messages: implement [`StreamHandler`] (choose
+//! connections in `open` with [`ClientIs::for_server_ports`], keep one protocol decoder per
+//! connection) and call [`run_file`]`(path, &mut handler)`; the [`RunOutcome`] it returns holds
+//! the counters in [`RunOutcome::capture`]. [`Direction`] is the workspace's one type (defined
+//! in `zkwire-jute`, also re-exported by `zk-proto` and `fle-proto`), so the direction a handler
+//! receives goes straight into `zk_proto::ClientConnection::push` or
+//! `fle_proto::ElectionConnection::push` (and `.into()` a `zab_proto::QuorumDirection`).
+//!
 //! Everything below the source is sans-IO and deterministic: the same packets in the same order
 //! give the same events, whatever the wall clock says.
 #![forbid(unsafe_code)]

@@ -21,6 +21,10 @@ use std::collections::{BTreeMap, HashMap};
 type FlowMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 use std::net::SocketAddr;
 
+/// The one `Direction` of the workspace, defined in `zkwire-jute` and re-exported unchanged
+/// (also by `zk-proto` and `fle-proto`): what a [`StreamHandler`] receives goes straight into
+/// `zk_proto::ClientConnection::push` or `fle_proto::ElectionConnection::push`, and converts
+/// with `.into()` to `zab_proto::QuorumDirection`.
 pub use zkwire_jute::Direction;
 
 /// Index of a direction in per-direction arrays.

@@ -14,7 +14,7 @@
 //!
 //! The message is **not** length-prefixed. What follows it on the initiator→acceptor direction
 //! is either nothing (the initiator lost the challenge and closes, see [`challenge`]), an
-//! optional quorum-SASL exchange ([`crate::auth`]), or 4-byte length-prefixed notification
+//! optional quorum-SASL exchange ([`crate::quorum_auth`]), or 4-byte length-prefixed notification
 //! frames ([`crate::notification`]). The acceptor never sends an initial message: its first
 //! bytes are already notification frames.
 
@@ -91,6 +91,10 @@ impl<'a> InitialMessage<'a> {
     /// Every election address, as split by a ≥ 3.6 receiver: V2 splits on `|`, V1 is a single
     /// address, the old format carries none. Wildcard addresses (`0.0.0.0`, `::`) are kept here
     /// even though receivers drop them, because a sniffer should show what was sent.
+    ///
+    /// These are the initiator's *own* election addresses, the ones it accepts election
+    /// connections on: mapped to [`InitialMessage::sid`], they name the acceptor of every other
+    /// connection to that address (see [Naming the acceptor](crate::stream#naming-the-acceptor)).
     pub fn addresses(&self) -> Addresses<'a> {
         let raw = self.election_addr.as_bytes();
         Addresses {

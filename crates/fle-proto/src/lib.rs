@@ -9,15 +9,54 @@
 //!   length-prefix framing ([`notification_frame_len`]) and resynchronisation
 //!   ([`plausible_notification_frame`]); observers' `Long.MIN_VALUE` votes are recognised
 //!   ([`Notification::is_sentinel_vote`]).
-//! * [`auth`] — the optional quorum-SASL `QuorumAuthPacket`s between the initial message and
-//!   the first frame.
-//! * [`stream`] — sans-IO per-direction decoder ([`ElectionStream`]) that applies the rules
-//!   above, including streams met mid-way.
+//! * [`quorum_auth`] (re-exported from `zkwire-jute`, shared with the quorum port) — the
+//!   optional quorum-SASL `QuorumAuthPacket`s between the initial message and the first frame.
+//! * [`stream`] — sans-IO decoders that apply the rules above, including streams met mid-way:
+//!   [`ElectionConnection`] for both directions of a connection (framed, decoded, each message
+//!   attributed to the initiator's sid where the connection shows it) — the entry point for a
+//!   capture —, [`ElectionSplitter`] for a [`zkwire_jute::Framer`] of your own, and
+//!   [`ElectionStream`] for one direction with the buffer kept by the caller.
 //!
 //! How a connection looks on the wire: the initiator writes the initial message, then
 //! (with quorum SASL) auth packets, then length-prefixed notifications; the acceptor writes
-//! (auth packets and) notifications from its first byte and never states its own sid. A
-//! connection from a lower to a higher sid carries only the initial message and is closed.
+//! (auth packets and) notifications from its first byte and never states its own sid (the
+//! [`stream`] module docs show how to name it from the initiators' addresses). A connection
+//! from a lower to a higher sid carries only the initial message and is closed.
+//!
+//! # From notifications to an election
+//!
+//! A notification is one server's current vote, with no sender id and no election id of its
+//! own; an election is read off many of them, the way upstream
+//! `FastLeaderElection.lookForLeader` does:
+//!
+//! * **One `election_epoch`, one round.** [`Notification::election_epoch`] is the sender's
+//!   logical clock: a server increments it when it starts looking, and a LOOKING server that
+//!   hears a higher one adopts it and starts its vote over. LOOKING notifications that share an
+//!   `election_epoch` belong to one election round. Within the round votes converge on the best
+//!   candidate (highest `peer_epoch`, then `zxid`, then sid: `totalOrderPredicate`), and every
+//!   change of vote is sent again to every voter.
+//! * **A quorum ends the round.** A LOOKING server stops once a quorum of the votes of its
+//!   round equal its own (`termPredicate`; `getVoteTracker` in recent releases) and no better
+//!   vote arrives within `finalizeWait` (200 ms). It becomes LEADING, FOLLOWING or (an
+//!   observer) OBSERVING. OBSERVING notifications never count as votes.
+//! * **LEADING and FOLLOWING notifications name the established leader.** A server that is not
+//!   looking answers each LOOKING notification with its current vote: its state, `leader` =
+//!   the elected leader, `election_epoch` = the round that elected it. The answers that close a
+//!   round thus state its outcome, and in a capture of a stable ensemble the leader shows as
+//!   soon as any server looks.
+//! * **A rejoining server may vote with an older epoch.** A restarted server starts its clock
+//!   over (its first round is 1) and a server back from a partition missed the rounds held
+//!   without it, so its LOOKING notifications can carry an `election_epoch` below the round
+//!   that elected the current leader (or above it, after rounds it ran alone). They do not open
+//!   a new round: LOOKING peers at a later round ignore them and answer with their own vote (so
+//!   the laggard catches up), established servers answer LEADING/FOLLOWING. The rejoining
+//!   server follows the leader once a quorum of those answers name it and the leader itself
+//!   says LEADING (`lookForLeader`'s `outofelection` votes, `termPredicate` and
+//!   `checkLeader`), and adopts their `election_epoch` whatever its own was. A lone LOOKING
+//!   server answered by LEADING/FOLLOWING is a server joining, not an election.
+//!
+//! Grouping needs each notification's sender: [`ElectionEvent::Message`] carries the
+//! initiator's sid, and the [`stream`] module docs show how to name the acceptor.
 //!
 //! Decoding never allocates and never sizes anything from a length field: addresses and
 //! config text borrow the input (as [`zk_proto::JuteStr`], displayed lossily), address
@@ -99,6 +138,10 @@ pub use zkwire_jute::quorum_auth::{
     decode_quorum_auth_packet, parse_quorum_auth_packet, quorum_auth_boundary,
     starts_with_quorum_auth, AuthStatus, QuorumAuthPacket, QUORUM_AUTH_MAGIC,
 };
+/// The one `Direction` of the workspace, defined in `zkwire-jute` and re-exported unchanged
+/// (also by `zkwire-capture` and `zk-proto`): a capture handler's direction goes straight into
+/// [`ElectionConnection::push`]. [`Direction::ToServer`] is initiator → acceptor (the acceptor
+/// owns the election port).
 pub use zkwire_jute::Direction;
 pub use zkwire_jute::{nom, Boundary, DecodeError, Plausibility};
 pub use zkwire_jute::{Encode, JuteStr};

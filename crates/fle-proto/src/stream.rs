@@ -1,4 +1,7 @@
-//! A sans-IO decoder for one direction of an election connection.
+//! Sans-IO decoders for election connections, at three levels: [`ElectionConnection`] frames
+//! and decodes both directions of a connection and names the initiator (the entry point for
+//! a capture); [`ElectionSplitter`] is the framing rules as a [`Splitter`] for a [`Framer`]
+//! of your own; [`ElectionStream`] decodes one direction from a buffer the caller keeps.
 //!
 //! What a framer must know (from upstream `QuorumCnxManager`: `startConnection`,
 //! `handleConnection`, `SendWorker`, `RecvWorker`):
@@ -24,12 +27,13 @@
 //!
 //! Or let a [`Framer`] keep the bytes: [`ElectionSplitter`] is the same rules as a
 //! [`Splitter`], and [`ElectionConnection`] frames and decodes both directions of a
-//! connection, naming the initiator as the sender of its messages.
+//! connection, naming the initiator as the sender of its messages. Its [`Direction`] is the
+//! workspace's one type (from `zkwire-jute`, re-exported by `zkwire-capture`): pass a capture
+//! handler's direction as is, [`Direction::ToServer`] being initiator → acceptor.
 //!
 //! ```
 //! use fle_proto::{ElectionConnection, ElectionEvent, ElectionMessage, Encode, Notification};
-//! use fle_proto::{InitialFormat, InitialMessage, JuteStr, ServerState};
-//! use zkwire_jute::Direction;
+//! use fle_proto::{Direction, InitialFormat, InitialMessage, JuteStr, ServerState};
 //!
 //! // Server 2 opens a connection: its initial message, then a LOOKING vote for server 3.
 //! let init = InitialMessage { format: InitialFormat::V1, sid: 2, election_addr: JuteStr::from("a:3888") };
@@ -48,6 +52,63 @@
 //!     }
 //! });
 //! assert_eq!(votes, [(Some(2), 3)]);
+//! ```
+//!
+//! # Naming the acceptor
+//!
+//! The acceptor never states its sid, so [`ElectionEvent::Message`]'s `sender` is `None` for
+//! its messages. The standard way to name it: every server opens election connections to all
+//! the others (even those the [`challenge`](crate::challenge) closes right after the initial
+//! message), and a 3.5+ initial message carries the initiator's own election address(es),
+//! the ones it accepts on ([`InitialMessage::addresses`]). Collect `address → sid` from every
+//! initial message of the capture, then name the acceptor of a connection by its server
+//! address — `zkwire_capture::ConnInfo::server`, the end that owns the election port. The
+//! dynamic configuration that 3.5+ notifications carry in [`Notification::config`]
+//! (`server.N=host:quorumport:electionport:role;clientaddr` lines, `|`-joined addresses in
+//! 3.6+) gives the same mapping for every member, including those never seen initiating; for
+//! ≤ 3.4 servers, whose initial message is a bare sid, only the ensemble's configuration
+//! (`zoo.cfg`) does. Addresses are as configured: resolve host names before comparing them
+//! with captured IP addresses.
+//!
+//! ```
+//! use std::collections::HashMap;
+//! use std::net::SocketAddr;
+//! use fle_proto::{Direction, ElectionConnection, ElectionEvent, ElectionMessage, Encode};
+//! use fle_proto::{InitialFormat, InitialMessage, JuteStr, Notification, ServerState};
+//!
+//! // Election address → sid, from every initial message seen.
+//! let mut sids: HashMap<String, i64> = HashMap::new();
+//! let mut learn = |ev: &ElectionEvent<'_>| {
+//!     if let ElectionEvent::Message { message: ElectionMessage::Initial(init), .. } = ev {
+//!         for addr in init.addresses() {
+//!             sids.insert(addr.to_string_lossy().into_owned(), init.sid);
+//!         }
+//!     }
+//! };
+//!
+//! // Server 2 connects to server 3, announcing 10.0.0.2:3888; the challenge drops it.
+//! let hello = |sid: i64, addr: &'static str| InitialMessage { format: InitialFormat::V1, sid, election_addr: JuteStr::from(addr) };
+//! let mut dropped = ElectionConnection::new(true);
+//! dropped.push(Direction::ToServer, &hello(2, "10.0.0.2:3888").to_bytes(), &mut |ev| learn(&ev));
+//!
+//! // Server 3 connects back to 10.0.0.2:3888 (ConnInfo::server in a capture); the acceptor votes.
+//! let server: SocketAddr = "10.0.0.2:3888".parse().unwrap();
+//! let mut conn = ElectionConnection::new(true);
+//! conn.push(Direction::ToServer, &hello(3, "10.0.0.3:3888").to_bytes(), &mut |ev| learn(&ev));
+//! let vote = Notification {
+//!     state: ServerState::Looking, leader: 3, zxid: 0x1_0000_0004, election_epoch: 2,
+//!     peer_epoch: Some(1), version: Some(2), config: None, opaque_tail: &[],
+//! };
+//! let mut bytes = Vec::new();
+//! vote.encode_framed(&mut bytes);
+//! let mut voters = Vec::new();
+//! conn.push(Direction::ToClient, &bytes, &mut |ev| {
+//!     if let ElectionEvent::Message { sender, .. } = ev {
+//!         // `sender` is None on the acceptor's side: look its address up.
+//!         voters.push(sender.or_else(|| sids.get(&server.to_string()).copied()));
+//!     }
+//! });
+//! assert_eq!(voters, [Some(2)]);
 //! ```
 
 use crate::initial::{
@@ -412,7 +473,15 @@ pub enum ElectionEvent<'a> {
         /// Its size on the wire (length prefix included).
         size: usize,
         /// Who wrote it, where the connection shows it: the initiator's sid from its initial
-        /// message. The acceptor never states its sid on the connection.
+        /// message. The acceptor never states its sid on the connection, so this is `None` on
+        /// its side ([`Direction::ToClient`]), and also for an initiator met mid-stream.
+        ///
+        /// To name the acceptor, map its address: every server's election address appears in
+        /// the initiators' [`InitialMessage::addresses`] (and in the dynamic configuration,
+        /// `server.N=host:quorumport:electionport…` lines, that 3.5+ notifications carry in
+        /// [`Notification::config`]), so a tool keeps `address → sid` and looks up the
+        /// connection's server address (`zkwire_capture::ConnInfo::server`); see
+        /// [Naming the acceptor](self#naming-the-acceptor).
         sender: Option<i64>,
     },
     /// A well-framed notification whose payload does not decode (receivers drop it).
@@ -461,7 +530,9 @@ impl ElectionConnection {
         (self.to_acceptor.stats, self.to_initiator.stats)
     }
 
-    /// Feeds the next in-order bytes of one direction.
+    /// Feeds the next in-order bytes of one direction: [`Direction::ToServer`] for what the
+    /// initiator wrote, [`Direction::ToClient`] for the acceptor. `Direction` is the type a
+    /// `zkwire_capture::StreamHandler` receives (one type, from `zkwire-jute`): pass it as is.
     pub fn push(
         &mut self,
         direction: Direction,

@@ -65,6 +65,13 @@ impl From<bool> for Plausibility {
 }
 
 /// Which way bytes flow within a TCP connection.
+///
+/// **One type for the whole workspace.** It is defined here and re-exported unchanged as
+/// `zkwire_capture::Direction`, `zk_proto::Direction` and `fle_proto::Direction`: the pages of
+/// those crates show the same enum, not look-alikes. So the `dir` a
+/// `zkwire_capture::StreamHandler` receives goes straight into `zk_proto::ClientConnection::push`
+/// or `fle_proto::ElectionConnection::push`, and `zab_proto::QuorumDirection` converts from it
+/// (`dir.into()`: the TCP client of a quorum connection is the learner).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Direction {
     /// From the client (the connection's initiator) to the server.

@@ -412,11 +412,27 @@ impl<'a, T: JuteDecode<'a>> JuteDecode<'a> for JuteVec<'a, T> {
 /// Where encoders write: a `Vec<u8>`, or with the `bytes` feature any [`bytes::BufMut`]
 /// (`BytesMut`, a `Vec`, a chain of buffers…), so a proxy or an async client encodes straight
 /// into its send buffer.
+///
+/// **`Vec<u8>` is always an `Output`**, whatever the features: without the `bytes` feature
+/// through its own `impl Output for Vec<u8>`, with it through the blanket
+/// `impl<B: BufMut + ?Sized> Output for B` (a `Vec<u8>` is a `BufMut`), which replaces that
+/// impl. Documentation built with all features lists only the blanket impl; code that encodes
+/// into a `Vec<u8>` compiles either way.
+///
+/// ```
+/// use zkwire_jute::jute::{write_int, Output};
+///
+/// let mut out: Vec<u8> = Vec::new();
+/// write_int(&mut out, 7);
+/// out.write_bytes(b"ok");
+/// assert_eq!(out, [0, 0, 0, 7, b'o', b'k']);
+/// ```
 pub trait Output {
     /// Appends `bytes`.
     fn write_bytes(&mut self, bytes: &[u8]);
 }
 
+/// A `Vec<u8>` grows to fit (with the `bytes` feature the `BufMut` impl covers it instead).
 #[cfg(not(feature = "bytes"))]
 impl Output for Vec<u8> {
     fn write_bytes(&mut self, bytes: &[u8]) {

@@ -12,6 +12,8 @@
 //!   into whole messages with it, resynchronising after losses.
 //! * [`Timestamp`] — capture time in nanoseconds since the epoch, the one clock from capture
 //!   to every protocol decoder and printer.
+//! * [`Direction`] — which way bytes flow in a TCP connection: one type, re-exported (not
+//!   redefined) by `zkwire-capture`, `zk-proto` and `fle-proto`.
 //! * [`quorum_auth`] — the quorum-SASL `QuorumAuthPacket`, seen on both server ports.
 //!
 //! Nothing here does I/O or needs libpcap; nothing allocates from a length read off the wire.

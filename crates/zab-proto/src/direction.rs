@@ -3,6 +3,9 @@
 /// Which way a quorum-port packet travels: the leader (or a follower acting as observer
 /// master) owns the listening port, so a sniffer knows the direction of every segment from
 /// the TCP ports alone.
+///
+/// It converts from the TCP [`zkwire_jute::Direction`] (the one type `zkwire-capture`
+/// re-exports): `dir.into()`, `ToServer` being learner → leader.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(
     feature = "serde",

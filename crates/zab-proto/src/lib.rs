@@ -10,7 +10,9 @@
 //!   port through `zkwire-jute`).
 //! * [`stream`] — [`QuorumConnection`]: push each direction's bytes, get typed
 //!   [`QuorumEvent`]s (packets with the learner's sid, SASL packets, skipped snapshot bytes,
-//!   decode errors); [`QuorumSplitter`] for a [`zkwire_jute::Framer`] of your own.
+//!   decode errors); [`QuorumSplitter`] for a [`zkwire_jute::Framer`] of your own. Its
+//!   [`QuorumDirection`] converts from a capture's TCP [`zkwire_jute::Direction`]
+//!   (`conn.push(dir.into(), bytes, &mut sink)`: the TCP client is the learner).
 //! * [`snapshot`] — the raw snapshot stream that follows SNAP, decoded or just skipped.
 //! * [`boundary`] — record boundaries for a framer (the stream has no length prefix) and
 //!   resynchronisation checks.

@@ -10,6 +10,17 @@
 //!   hint, and attributes the connection to its learner's server id (from FOLLOWERINFO or
 //!   OBSERVERINFO).
 //!
+//! [`QuorumConnection::push`] takes a [`QuorumDirection`], which converts from the TCP
+//! direction a capture reports: `QuorumDirection: From<`[`zkwire_jute::Direction`]`>`, the TCP
+//! client of a quorum connection being the learner (the leader, or observer master, owns the
+//! quorum port). `Direction` is the workspace's one type (re-exported by `zkwire-capture`), so
+//! in a `zkwire_capture::StreamHandler` the call is `conn.push(dir.into(), bytes, &mut sink)`.
+//!
+//! A capture of several quorum links (the leader's connections to each of its followers)
+//! shows each PROPOSAL once per follower, and likewise each COMMIT (and each INFORM once per
+//! observer): the leader sends the same packet on every connection. Count transactions by
+//! zxid, not by packet, and read the [`Learner`] of each event to tell the copies apart.
+//!
 //! ```
 //! use zab_proto::stream::{QuorumConnection, QuorumEvent};
 //! use zab_proto::{Packet, QuorumDirection};
@@ -168,6 +179,29 @@ pub enum QuorumEvent<'a> {
 }
 
 /// The decoder of one quorum connection (both directions).
+///
+/// [`push`](QuorumConnection::push) takes a [`QuorumDirection`]; from a capture's TCP
+/// direction ([`zkwire_jute::Direction`], the one type `zkwire-capture` re-exports) convert
+/// with `.into()`: `QuorumDirection: From<Direction>`, since the TCP client of a quorum
+/// connection is the learner (`ToServer` → [`QuorumDirection::LearnerToLeader`], `ToClient` →
+/// [`QuorumDirection::LeaderToLearner`]).
+///
+/// ```
+/// use zab_proto::{QuorumConnection, QuorumDirection, QuorumEvent};
+/// use zkwire_jute::Direction;
+///
+/// // What a capture handler gets: the server (leader) → client (learner) direction.
+/// let dir = Direction::ToClient;
+/// let commit = [0, 0, 0, 4, 0, 0, 0, 1, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+/// let mut conn = QuorumConnection::new(true);
+/// let mut seen = Vec::new();
+/// conn.push(dir.into(), &commit, &mut |ev| {
+///     if let QuorumEvent::Packet { direction, .. } = ev {
+///         seen.push(direction);
+///     }
+/// });
+/// assert_eq!(seen, [QuorumDirection::LeaderToLearner]);
+/// ```
 #[derive(Debug)]
 pub struct QuorumConnection {
     to_leader: Framer<QuorumSplitter>,
@@ -197,7 +231,8 @@ impl QuorumConnection {
         (self.to_leader.stats, self.to_learner.stats)
     }
 
-    /// Feeds the next in-order bytes of one direction.
+    /// Feeds the next in-order bytes of one direction. From a capture's
+    /// [`zkwire_jute::Direction`] pass `dir.into()` (the TCP client is the learner).
     pub fn push(
         &mut self,
         direction: QuorumDirection,

@@ -437,6 +437,10 @@ impl<'a> TxnRecord<'a> {
     }
 
     /// The node path, for records that have one (`None` also for a null path on the wire).
+    ///
+    /// `None` for a multi: its paths are in the sub-operations, one per
+    /// [`MultiTxn::records`] item (`record.path()` on each). Also `None` for session and error
+    /// records, which name no node.
     pub fn path(&self) -> Option<zkwire_jute::JuteStr<'a>> {
         use TxnRecord::*;
         match self {

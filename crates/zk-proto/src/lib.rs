@@ -9,10 +9,12 @@
 //! * [`message`] — whole-frame decoding: [`decode_request`], [`decode_reply`],
 //!   [`decode_connect_request`], [`decode_connect_response`] and mid-stream shape checks.
 //! * [`framing`] — length-prefix framing, resynchronisation checks, four-letter words.
-//! * [`tracker`] — sans-IO per-connection request/reply pairing.
-//! * [`stream`] — [`ClientConnection`]: push both directions' bytes with capture timestamps,
-//!   get typed [`Event`]s (requests, replies typed through their request with path and latency,
-//!   watch events, four-letter words, TLS, decode errors).
+//! * [`stream`] — **the entry point for captures**: [`ClientConnection`], push both
+//!   directions' bytes with capture timestamps, get typed [`Event`]s (requests, replies typed
+//!   through their request with path and `latency_ns`, watch events, four-letter words, TLS,
+//!   decode errors).
+//! * [`tracker`] — the lower layer under [`stream`]: sans-IO per-connection request/reply
+//!   pairing ([`ConnectionTracker`]) for callers that frame and classify by themselves.
 //! * `owned` (feature `bytes`) — `OwnedRequest`/`OwnedReply`: messages backed by a
 //!   `bytes::Bytes`, kept past the callback without copying.
 //! * [`codes`] — opcodes, error codes, event types and other named constants.
@@ -82,5 +84,13 @@ pub use message::{
 };
 pub use stream::{ClientConnection, ConnectionState, Event};
 pub use tracker::{ClientFrame, ConnectionTracker, Pending, ServerFrame};
+/// The one `Direction` of the workspace, defined in `zkwire-jute` and re-exported unchanged
+/// (also by `zkwire-capture` and `fle-proto`): a capture handler's direction goes straight into
+/// [`ClientConnection::push`].
 pub use zkwire_jute::Direction;
 pub use zkwire_jute::{nom, Boundary, DecodeError, Plausibility, Timestamp};
+
+/// Compiles and runs the README's examples as doctests so they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -12,6 +12,12 @@
 //!   [`ConnectionTracker`], so a reply arrives typed by its request, with the request's path and
 //!   the latency in nanoseconds.
 //!
+//! This is the layer to use on a capture: one `ClientConnection` per TCP connection, fed from
+//! a `zkwire_capture::StreamHandler`'s `data` (and `gap`, `close` → [`ClientConnection::finish`]).
+//! The handler's [`Direction`] is this one (a single type from `zkwire-jute`, re-exported by
+//! `zkwire-capture` and this crate), so it is passed as is. The [`tracker`](crate::tracker)
+//! is the lower layer, for callers that frame and classify bytes themselves.
+//!
 //! ```
 //! use zk_proto::stream::{ClientConnection, Event};
 //! use zk_proto::{Direction, Encode, Timestamp};
