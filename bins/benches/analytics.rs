@@ -87,7 +87,7 @@ fn bench(c: &mut Criterion) {
         ("type", GroupBy::Type),
         ("client", GroupBy::Client),
     ] {
-        let mut analytics = Analytics::new(Mode::Count { limit: 0, group_by }, 0, 20);
+        let mut analytics = Analytics::new(Mode::Count { limit: 0, group_by }, 0, None);
         group.bench_function(BenchmarkId::new("count_request", name), |b| {
             b.iter(|| {
                 for (kind, path, client) in &requests {
@@ -102,7 +102,7 @@ fn bench(c: &mut Criterion) {
         group_by: GroupBy::Path,
         sort_by: SortBy::Avg,
     };
-    let mut analytics = Analytics::new(latency, 0, 20);
+    let mut analytics = Analytics::new(latency, 0, None);
     group.bench_function("observe_latency", |b| {
         b.iter(|| replies.iter().for_each(|m| analytics.observe(m)))
     });

@@ -2,11 +2,12 @@
 //! large messages, computed from the same message objects zk-dump prints as JSON (so every
 //! figure can be checked against `zk-dump --format json` of the same input).
 
-use crate::output::Format;
+use crate::output::{Clock, Format};
 use hdrhistogram::Histogram;
 use serde_json::{json, Map, Value};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use zkwire_capture::Timestamp;
 
 /// Tables updated once per message: a fast hasher (keys are bounded by the input anyway).
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
@@ -73,7 +74,9 @@ pub enum Mode {
 pub struct Analytics {
     mode: Mode,
     depth: usize,
-    top: usize,
+    /// Rows per table: `--top` when given (every table), else all rows (the watch tables
+    /// keep [`WATCH_ROWS`]).
+    top: Option<usize>,
     counts: FastMap<String, u64>,
     order: Vec<String>,
     latencies: HashMap<String, Histogram<u64>>,
@@ -88,7 +91,8 @@ pub struct Analytics {
     session_timeouts: HashMap<String, f64>,
     sessions: BTreeMap<String, Session>,
     session_of_client: HashMap<String, String>,
-    errors: [HashMap<String, u64>; 3],
+    /// Error replies by (error, type / path / client, whether expected).
+    errors: [HashMap<(String, String, bool), u64>; 3],
     large: Vec<Map<String, Value>>,
 }
 
@@ -141,7 +145,7 @@ pub fn aggregate_path(path: Option<&str>, depth: usize) -> Cow<'_, str> {
 
 impl Analytics {
     /// An analysis; `depth` cuts paths, `top` limits the rows of the watch tables.
-    pub fn new(mode: Mode, depth: usize, top: usize) -> Analytics {
+    pub fn new(mode: Mode, depth: usize, top: Option<usize>) -> Analytics {
         Analytics {
             mode,
             depth,
@@ -249,6 +253,8 @@ impl Analytics {
             Mode::Errors => {
                 if dir == "reply" && m.get("err").and_then(Value::as_i64).is_some_and(|e| e != 0) {
                     let error = text(m, "error");
+                    let kind = text(m, "type").replace("Reply", "Request");
+                    let expected = is_expected_error(&kind, error);
                     let path = aggregate_path(m.get("path").and_then(Value::as_str), self.depth);
                     for (table, detail) in [
                         (0, text(m, "type").to_string()),
@@ -256,7 +262,7 @@ impl Analytics {
                         (2, text(m, "client").to_string()),
                     ] {
                         *self.errors[table]
-                            .entry(format!("{error} {detail}"))
+                            .entry((error.to_string(), detail, expected))
                             .or_default() += 1;
                     }
                 }
@@ -484,8 +490,13 @@ impl Analytics {
         }
     }
 
-    /// The result as output lines in the given format.
-    pub fn render(&self, format: Format) -> Vec<String> {
+    /// Rows a table shows.
+    fn rows(&self) -> usize {
+        self.top.unwrap_or(usize::MAX)
+    }
+
+    /// The result as output lines in the given format; `clock` formats the times of text rows.
+    pub fn render(&self, format: Format, clock: &mut Clock) -> Vec<String> {
         match &self.mode {
             Mode::Count { group_by, .. } => self.count_table(format, *group_by, "count"),
             Mode::Latency {
@@ -501,20 +512,27 @@ impl Analytics {
                         .iter()
                         .map(|m| json!({"kind": "large", "message": m}).to_string())
                         .collect(),
-                    Format::Text => self
-                        .large
-                        .iter()
-                        .map(|m| {
-                            format!(
-                                "{} {} bytes {} path={} client={}",
-                                text(m, "type"),
-                                m.get("size").and_then(Value::as_u64).unwrap_or(0),
-                                text(m, "dir"),
-                                text(m, "path"),
-                                text(m, "client")
-                            )
-                        })
-                        .collect(),
+                    Format::Text => aligned(
+                        ["time", "type", "bytes", "dir", "path", "client"].map(str::to_string),
+                        self.large
+                            .iter()
+                            .take(self.rows())
+                            .map(|m| {
+                                let ts = m.get("ts").and_then(Value::as_f64).unwrap_or(0.0);
+                                [
+                                    clock.format(Timestamp((ts * 1e9).round() as i64)),
+                                    text(m, "type").to_string(),
+                                    m.get("size")
+                                        .and_then(Value::as_u64)
+                                        .unwrap_or(0)
+                                        .to_string(),
+                                    text(m, "dir").to_string(),
+                                    text(m, "path").to_string(),
+                                    text(m, "client").to_string(),
+                                ]
+                            })
+                            .collect(),
+                    ),
                 };
                 lines.extend(self.count_table(format, *group_by, "bytes"));
                 lines
@@ -537,12 +555,19 @@ impl Analytics {
     fn count_table(&self, format: Format, group_by: GroupBy, what: &str) -> Vec<String> {
         let rows = self.sorted_counts();
         let name = group_name(group_by);
+        let shown = rows.iter().take(self.rows());
         match format {
-            Format::Json => rows
-                .iter()
+            Format::Json => shown
                 .map(|(k, n)| json!({ name: k, what: n }).to_string())
                 .collect(),
-            Format::Text => rows.iter().map(|(k, n)| format!("{k} {n}")).collect(),
+            Format::Text => with_rest(
+                aligned(
+                    [name.to_string(), what.to_string()],
+                    shown.map(|(k, n)| [k.to_string(), n.to_string()]).collect(),
+                ),
+                rows.len(),
+                self.rows(),
+            ),
         }
     }
 
@@ -555,6 +580,8 @@ impl Analytics {
             SortBy::Count => h.len() as f64,
         };
         rows.sort_by(|a, b| metric(b.1).total_cmp(&metric(a.1)).then(a.0.cmp(b.0)));
+        let total = rows.len();
+        rows.truncate(self.rows());
         let name = group_name(group_by);
         match format {
             Format::Json => rows
@@ -589,7 +616,7 @@ impl Analytics {
                         ms(h.max() as f64),
                     ]
                 });
-                aligned(header, body.collect())
+                with_rest(aligned(header, body.collect()), total, self.rows())
             }
         }
     }
@@ -611,11 +638,16 @@ impl Analytics {
         match format {
             Format::Json => paths
                 .iter()
-                .take(self.top)
+                .take(self.top.unwrap_or(WATCH_ROWS))
                 .map(|(p, n)| json!({"kind": "path", "path": p, "watchers": n}).to_string())
-                .chain(by_client.iter().take(self.top).map(|(c, n)| {
-                    json!({"kind": "watcher", "session": c, "watches": n}).to_string()
-                }))
+                .chain(
+                    by_client
+                        .iter()
+                        .take(self.top.unwrap_or(WATCH_ROWS))
+                        .map(|(c, n)| {
+                            json!({"kind": "watcher", "session": c, "watches": n}).to_string()
+                        }),
+                )
                 .collect(),
             Format::Text => {
                 let mut lines = vec!["paths with the most watchers:".to_string()];
@@ -623,7 +655,7 @@ impl Analytics {
                     ["path".into(), "watchers".into()],
                     paths
                         .iter()
-                        .take(self.top)
+                        .take(self.top.unwrap_or(WATCH_ROWS))
                         .map(|(p, n)| [p.to_string(), n.to_string()])
                         .collect(),
                 ));
@@ -632,7 +664,7 @@ impl Analytics {
                     ["session".into(), "watches".into()],
                     by_client
                         .iter()
-                        .take(self.top)
+                        .take(self.top.unwrap_or(WATCH_ROWS))
                         .map(|(c, n)| [c.to_string(), n.to_string()])
                         .collect(),
                 ));
@@ -690,24 +722,72 @@ impl Analytics {
         }
     }
 
+    /// Error replies by type, path and client: real failures first, then the outcomes a
+    /// client expects and handles (NONODE on exists, NODEEXISTS on create…), apart.
     fn error_tables(&self, format: Format) -> Vec<String> {
         let mut lines = Vec::new();
-        for (table, title) in self.errors.iter().zip(["type", "path", "client"]) {
-            let mut rows: Vec<(&String, &u64)> = table.iter().collect();
-            rows.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-            match format {
-                Format::Json => lines.extend(rows.iter().map(|(k, n)| {
-                    let (error, detail) = k.split_once(' ').unwrap_or((k.as_str(), ""));
-                    json!({"kind": "errors", "error": error, title: detail, "count": n}).to_string()
-                })),
-                Format::Text => {
-                    lines.push(format!("errors by {title}:"));
-                    lines.extend(rows.iter().map(|(k, n)| format!("{k} {n}")));
+        for expected in [false, true] {
+            for (table, title) in self.errors.iter().zip(["type", "path", "client"]) {
+                let mut rows: Vec<(&str, &str, u64)> = table
+                    .iter()
+                    .filter(|((_, _, e), _)| *e == expected)
+                    .map(|((error, detail, _), n)| (error.as_str(), detail.as_str(), *n))
+                    .collect();
+                rows.sort_by(|a, b| b.2.cmp(&a.2).then((a.0, a.1).cmp(&(b.0, b.1))));
+                let total = rows.len();
+                rows.truncate(self.rows());
+                match format {
+                    Format::Json => lines.extend(rows.iter().map(|(error, detail, n)| {
+                        json!({"kind": "errors", "error": error, title: detail, "count": n,
+                               "expected": expected})
+                        .to_string()
+                    })),
+                    Format::Text => {
+                        lines.push(if expected {
+                            format!("expected outcomes (not failures) by {title}:")
+                        } else {
+                            format!("errors by {title}:")
+                        });
+                        let table = aligned(
+                            ["error".to_string(), title.to_string(), "count".to_string()],
+                            rows.iter()
+                                .map(|(e, d, n)| [e.to_string(), d.to_string(), n.to_string()])
+                                .collect(),
+                        );
+                        lines.extend(with_rest(table, total, self.rows()));
+                    }
                 }
             }
         }
         lines
     }
+}
+
+/// Rows of the watch tables when `--top` is not given.
+pub const WATCH_ROWS: usize = 20;
+
+/// Whether an error reply is an outcome the client expects and handles rather than a failure:
+/// the node it probes is absent, the node it creates exists, the version it conditions on moved
+/// (the idioms of recipes: `exists` before create, create-if-absent, optimistic updates).
+fn is_expected_error(kind: &str, error: &str) -> bool {
+    matches!(
+        (kind, error),
+        ("ExistsRequest", "NONODE")
+            | (
+                "CreateRequest" | "Create2Request" | "CreateContainerRequest" | "CreateTTLRequest",
+                "NODEEXISTS"
+            )
+            | ("DeleteRequest", "NONODE" | "BADVERSION")
+            | ("SetDataRequest", "BADVERSION")
+    )
+}
+
+/// A table cut to `shown` rows, with a last line saying how many more there are.
+fn with_rest(mut table: Vec<String>, total: usize, shown: usize) -> Vec<String> {
+    if total > shown {
+        table.push(format!("… {} more (--top)", total - shown));
+    }
+    table
 }
 
 fn group_name(g: GroupBy) -> &'static str {
@@ -718,7 +798,8 @@ fn group_name(g: GroupBy) -> &'static str {
     }
 }
 
-/// Left-aligned first column, right-aligned numbers, like zktraffic's tables.
+/// A table with a header and a rule: text columns left-aligned, number columns right-aligned,
+/// like zktraffic's tables.
 fn aligned<const N: usize>(header: [String; N], rows: Vec<[String; N]>) -> Vec<String> {
     let mut widths = header.clone().map(|h| h.len());
     for r in &rows {
@@ -726,15 +807,19 @@ fn aligned<const N: usize>(header: [String; N], rows: Vec<[String; N]>) -> Vec<S
             *w = (*w).max(c.chars().count());
         }
     }
+    // Numbers align right, text left.
+    let numeric: Vec<bool> = (0..N)
+        .map(|i| i > 0 && rows.iter().all(|r| r[i].parse::<f64>().is_ok()))
+        .collect();
     let line = |cells: &[String; N]| {
         cells
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                if i == 0 {
-                    format!("{c:<w$}", w = widths[i])
-                } else {
+                if numeric[i] {
                     format!("{c:>w$}", w = widths[i])
+                } else {
+                    format!("{c:<w$}", w = widths[i])
                 }
             })
             .collect::<Vec<_>>()
@@ -804,7 +889,7 @@ mod tests {
 
     #[test]
     fn watches_end_when_a_lost_session_times_out_unless_it_reconnects() {
-        let mut a = Analytics::new(Mode::TopWatches, 0, 10);
+        let mut a = Analytics::new(Mode::TopWatches, 0, None);
         watcher_then_lost(&mut a, 2.0);
         let later = |ts: f64| {
             json!({"ts": ts, "dir": "request", "type": "PingRequest",
@@ -822,7 +907,7 @@ mod tests {
             "expired 6 s after the connection was lost"
         );
 
-        let mut b = Analytics::new(Mode::TopWatches, 0, 10);
+        let mut b = Analytics::new(Mode::TopWatches, 0, None);
         watcher_then_lost(&mut b, 2.0);
         b.observe(&msg(
             json!({"ts": 3.0, "dir": "connect", "type": "ConnectRequest",

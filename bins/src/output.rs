@@ -300,6 +300,11 @@ impl<W: std::io::Write> Printer<W> {
         &self.clock
     }
 
+    /// The clock, to format times elsewhere (it caches the zone offset).
+    pub fn clock_mut(&mut self) -> &mut Clock {
+        &mut self.clock
+    }
+
     /// Flushes output.
     pub fn flush(&mut self) {
         if let Err(e) = self.out.flush() {

@@ -267,7 +267,8 @@ impl<W: Write> ZkDump<W> {
     /// Prints the analysis, if one was asked for.
     pub fn report(&mut self) {
         if let Some(analytics) = &self.analytics {
-            for line in analytics.render(self.printer.format()) {
+            let format = self.printer.format();
+            for line in analytics.render(format, self.printer.clock_mut()) {
                 self.printer.print(&line);
             }
         }

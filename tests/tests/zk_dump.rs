@@ -523,8 +523,22 @@ fn request_counts_equal_the_ground_truth_in_every_grouping() {
         "type",
     ]);
     let text = String::from_utf8_lossy(&out.stdout).to_string();
-    let counts: Vec<u64> = text
-        .lines()
+    // A header and a rule, then the rows (issue 22 item 7: tables have headers).
+    let mut lines = text.lines();
+    assert_eq!(
+        lines
+            .next()
+            .map(|h| h.split_whitespace().collect::<Vec<_>>()),
+        Some(vec!["type", "count"]),
+        "{text}"
+    );
+    assert!(
+        lines.next().is_some_and(|r| r.starts_with("----")),
+        "{text}"
+    );
+    let rows: Vec<&str> = lines.collect();
+    let counts: Vec<u64> = rows
+        .iter()
         .map(|l| {
             l.rsplit(' ')
                 .next()
@@ -535,7 +549,8 @@ fn request_counts_equal_the_ground_truth_in_every_grouping() {
     assert_eq!(counts.len(), by_type.len());
     assert!(counts.windows(2).all(|w| w[0] >= w[1]), "{text}");
     assert!(
-        text.starts_with(&format!("DeleteRequest {}", by_type["DeleteRequest"])),
+        rows[0].split_whitespace().collect::<Vec<_>>()
+            == ["DeleteRequest", &by_type["DeleteRequest"].to_string()],
         "{text}"
     );
     let ten = zk_dump(&[
@@ -808,4 +823,64 @@ fn watches_end_with_their_session() {
             .any(|w| w["kind"] == "path" && w["path"] == "/p"),
         "{live:?}"
     );
+}
+
+/// Issue 22 item 7: every analysis table has a header; `--top N` limits every table and says
+/// how many rows it left out; `--large` rows carry their time; `--errors` shows the outcomes a
+/// client expects (NONODE on exists, NODEEXISTS on create) apart from real failures.
+#[test]
+fn analysis_tables_are_readable() {
+    let zk38 = capture(ZK38);
+    let text = |args: &[&str]| {
+        let mut all = vec!["-r", zk38.as_str(), "-q", "--utc"];
+        all.extend_from_slice(args);
+        String::from_utf8_lossy(&zk_dump(&all).stdout).to_string()
+    };
+    // --top cuts the latency table (260 paths) and the count table alike.
+    for mode in ["--measure-latency", "--count-requests"] {
+        let out = text(&[mode, "0", "--group-by", "path", "--top", "3"]);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 2 + 3 + 1, "{out}");
+        assert!(lines[0].starts_with("path"), "{out}");
+        assert!(
+            lines[5].starts_with("… ") && lines[5].ends_with(" more (--top)"),
+            "{out}"
+        );
+    }
+    // --large: a time on every row, as the capture's own clock shows it.
+    let large = text(&["--large", "100000", "--group-by", "type"]);
+    let dump = text(&["--unpaired"]);
+    let rows: Vec<&str> = large.lines().skip(2).take(2).collect();
+    for row in &rows {
+        let time = &row[..15];
+        let kind = row.split_whitespace().nth(1).expect("type");
+        assert!(
+            dump.lines()
+                .any(|l| l.starts_with(time) && l.contains(kind)),
+            "{row}"
+        );
+    }
+    // --errors: expected outcomes are listed apart, and both parts add up to every error reply.
+    let errors = text(&["--errors"]);
+    let (failures, expected) = errors
+        .split_once("expected outcomes (not failures) by type:")
+        .expect("an expected-outcomes part");
+    assert!(
+        expected.contains("ExistsReply") && expected.contains("NONODE"),
+        "{errors}"
+    );
+    assert!(!failures.contains("ExistsReply"), "{errors}");
+    let json = json_lines(&zk_dump(&[
+        "-r", &zk38, "-q", "--format", "json", "--errors",
+    ]));
+    let by_type: u64 = json
+        .iter()
+        .filter(|r| r.get("type").is_some())
+        .filter_map(|r| r["count"].as_u64())
+        .sum();
+    let replies = json_lines(&zk_dump(&["-r", &zk38, "-q", "--format", "json"]))
+        .iter()
+        .filter(|m| m["dir"] == "reply" && m["err"].as_i64().is_some_and(|e| e != 0))
+        .count() as u64;
+    assert_eq!(by_type, replies);
 }

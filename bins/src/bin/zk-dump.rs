@@ -73,11 +73,13 @@ struct Args {
     #[arg(long)]
     dump_bad_packet: bool,
 
-    /// Count N requests (0: all) and print them grouped (--group-by), largest first.
+    /// Count requests and print them grouped (--group-by), largest first; N > 0 stops after
+    /// N requests, as zktraffic's --count-requests N does (0: the whole input).
     #[arg(long, value_name = "N", group = "analysis", help_heading = "Analysis")]
     count_requests: Option<u64>,
 
-    /// Collect N request→reply latencies (0: all) and print percentiles per group.
+    /// Measure request→reply latencies and print percentiles per group; N > 0 stops after N
+    /// samples (0: the whole input).
     #[arg(long, value_name = "N", group = "analysis", help_heading = "Analysis")]
     measure_latency: Option<u64>,
 
@@ -115,14 +117,10 @@ struct Args {
     #[arg(long, value_name = "D", default_value_t = 0, help_heading = "Analysis")]
     aggregation_depth: usize,
 
-    /// Rows in the watch tables.
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = 20,
-        help_heading = "Analysis"
-    )]
-    top: usize,
+    /// Rows in every analysis table (default: all rows, and 20 in the watch tables); a cut
+    /// table ends with a line saying how many rows were left out.
+    #[arg(long, value_name = "N", help_heading = "Analysis")]
+    top: Option<usize>,
 
     /// Live: reprint the analysis every SECONDS, like top.
     #[arg(long, value_name = "SECONDS", help_heading = "Analysis")]
