@@ -315,6 +315,8 @@ pub struct FleConn {
 /// The fle-dump decoder and printer.
 pub struct FleDump<W: Write> {
     opts: FleOptions,
+    /// Server ports of the connections passed over (for a run that decodes nothing).
+    pub ports_seen: crate::input::PortsSeen,
     /// Where and how messages are printed.
     pub printer: Printer<W>,
     /// Counters.
@@ -330,6 +332,7 @@ impl<W: Write> FleDump<W> {
     pub fn new(opts: FleOptions, printer: Printer<W>) -> FleDump<W> {
         FleDump {
             opts,
+            ports_seen: Default::default(),
             printer,
             counts: FleCounts::default(),
             sids: HashMap::new(),
@@ -493,7 +496,10 @@ impl<W: Write> StreamHandler for FleDump<W> {
     type Conn = FleConn;
 
     fn open(&mut self, first: &TcpSegment<'_>, _ts: Timestamp) -> Option<(FleConn, ClientIs)> {
-        let client_is = ClientIs::for_server_ports(first, &self.opts.ports)?;
+        let Some(client_is) = ClientIs::for_server_ports(first, &self.opts.ports) else {
+            self.ports_seen.note(first);
+            return None;
+        };
         self.counts.connections += 1;
         let conn = FleConn {
             election: ElectionConnection::new(first.syn),

@@ -123,7 +123,7 @@ fn open_unlimited(
         }
         eprintln!(
             "{tool}: listening on {iface}, link-type {}, filter \"{filter}\"",
-            source.link_type().0
+            source.link_type()
         );
         return Ok(Box::new(source));
     }
@@ -280,6 +280,76 @@ pub fn conclude(
     ExitCode::from(exit::OK as u8)
 }
 
+/// The server-side TCP ports of connections a tool did not decode, to tell a user who forgot
+/// `--port` what the capture does hold.
+#[derive(Debug, Default)]
+pub struct PortsSeen(std::collections::BTreeMap<u16, u64>);
+
+impl PortsSeen {
+    /// Most distinct ports kept.
+    const MAX: usize = 1024;
+
+    /// Notes a segment of a connection the tool passes over (the reassembler offers each one):
+    /// the port of a SYN's receiver, else the lower port (servers listen on low ports, clients
+    /// use ephemeral ones).
+    pub fn note(&mut self, first: &zkwire_capture::TcpSegment<'_>) {
+        let port = if first.syn && first.ack.is_none() {
+            first.dst.port()
+        } else {
+            first.src.port().min(first.dst.port())
+        };
+        if self.0.len() < Self::MAX || self.0.contains_key(&port) {
+            *self.0.entry(port).or_default() += 1;
+        }
+    }
+
+    /// When packets were read but nothing was decoded, says so and names the busiest ports.
+    pub fn report_if_nothing_decoded(&self, tool: &str, packets: u64, decoded: u64) {
+        if packets == 0 || decoded > 0 {
+            return;
+        }
+        let mut ports: Vec<(&u16, &u64)> = self.0.iter().collect();
+        ports.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let listed: Vec<String> = ports
+            .iter()
+            .take(5)
+            .map(|(p, n)| format!("{p} ({n} segment{})", if **n == 1 { "" } else { "s" }))
+            .collect();
+        if listed.is_empty() {
+            eprintln!("{tool}: note: read {packets} packets but decoded nothing: no TCP connection in them");
+        } else {
+            eprintln!(
+                "{tool}: note: read {packets} packets but decoded nothing; TCP ports seen: {} — \
+                 is --port right?",
+                listed.join(", ")
+            );
+        }
+    }
+}
+
+/// Prints why the input could not be opened and, where the cause is known, how to fix it.
+pub fn report_open_error(tool: &str, e: &SourceError) {
+    eprintln!("{tool}: error: {e}");
+    if let Some(hint) = open_error_hint(tool, e) {
+        eprintln!("{tool}: {hint}");
+    }
+}
+
+/// How to fix a failed open, when the cause is one users hit (as tcpdump explains it).
+fn open_error_hint(tool: &str, e: &SourceError) -> Option<String> {
+    let SourceError::Live { detail, .. } = e else {
+        return None;
+    };
+    let detail = detail.to_lowercase();
+    (detail.contains("permission") || detail.contains("not permitted")).then(|| {
+        format!(
+            "capturing needs root or the CAP_NET_RAW capability: run it with sudo, or grant it \
+             once with `sudo setcap cap_net_raw,cap_net_admin=eip $(command -v {tool})`; \
+             `-Z USER` then drops to USER once the capture is open"
+        )
+    })
+}
+
 /// Switches to `user`'s uid, gid and supplementary groups for good (real, effective and saved
 /// ids), so that a compromised decoder holds no privilege. Called after the capture is open:
 /// reading an open capture needs no rights.
@@ -296,4 +366,30 @@ pub fn drop_privileges(user: &str) -> Result<(), String> {
         return Err("privileges could not be dropped".into());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 22 item 8: a permission error says how to get the permission.
+    #[test]
+    fn permission_errors_say_how_to_get_the_permission() {
+        let e = SourceError::Live {
+            iface: "eth0".into(),
+            detail: "You don't have permission to capture on that device (socket: Operation \
+                     not permitted)"
+                .into(),
+        };
+        let hint = open_error_hint("zk-dump", &e).expect("a hint");
+        assert!(
+            hint.contains("sudo") && hint.contains("cap_net_raw"),
+            "{hint}"
+        );
+        let other = SourceError::Live {
+            iface: "eth9".into(),
+            detail: "No such device exists".into(),
+        };
+        assert_eq!(open_error_hint("zk-dump", &other), None);
+    }
 }

@@ -103,6 +103,8 @@ pub struct State {
     current: Window,
     previous: Option<Window>,
     auths: HashMap<String, String>,
+    /// Clients that sent requests (bounded), for `/json/auths-dump`.
+    clients: HashSet<String>,
     requests: HashMap<String, PathSeries>,
     request_bytes: HashMap<String, u64>,
     replies: HashMap<(String, String), u64>,
@@ -183,6 +185,7 @@ impl Shared {
             current,
             previous: None,
             auths: HashMap::new(),
+            clients: HashSet::new(),
             requests: HashMap::new(),
             request_bytes: HashMap::new(),
             replies: HashMap::new(),
@@ -216,9 +219,11 @@ impl Shared {
     }
 }
 
-/// zktraffic's always-present keys.
+/// zktraffic's always-present keys of `/json/paths`.
+const SEED_KEYS: [&str; 4] = ["writes/", "reads/", "writesBytes/", "readsBytes/"];
+
 fn seed(w: &mut Window) {
-    for k in ["writes/", "reads/", "writesBytes/", "readsBytes/"] {
+    for k in SEED_KEYS {
         w.counts.insert(k.to_string(), 0);
     }
 }
@@ -261,6 +266,9 @@ impl State {
         }
         match text("dir") {
             "request" | "connect" => {
+                if self.clients.len() < MAX_KEYS && !self.clients.contains(&client) {
+                    self.clients.insert(client.clone());
+                }
                 let rw = if WRITES.contains(&kind.as_str()) {
                     "writes"
                 } else {
@@ -393,21 +401,26 @@ impl State {
             } else {
                 self.opts.max_results
             };
-            for (k, n) in rows.into_iter().take(keep) {
-                out.insert(k.clone(), json!(n));
+            for (i, (k, n)) in rows.into_iter().enumerate() {
+                // The always-present keys survive the top-N cut of their group too.
+                if i < keep || SEED_KEYS.contains(&k.as_str()) {
+                    out.insert(k.clone(), json!(n));
+                }
             }
         }
         Value::Object(out)
     }
 
-    /// `/json/auths-dump`: every client's identity (passwords are never kept).
+    /// `/json/auths-dump`: every client's identity, `noauth` for a client that never
+    /// authenticated (as zktraffic lists them); passwords are never kept.
     pub fn auths_dump(&self) -> Value {
-        Value::Object(
-            self.auths
-                .iter()
-                .map(|(c, a)| (c.clone(), json!(a)))
-                .collect(),
-        )
+        let mut out: Map<String, Value> = self
+            .clients
+            .iter()
+            .map(|c| (c.clone(), json!("noauth")))
+            .collect();
+        out.extend(self.auths.iter().map(|(c, a)| (c.clone(), json!(a))));
+        Value::Object(out)
     }
 
     /// `/json/info`.
@@ -685,5 +698,35 @@ mod tests {
         assert_eq!(ips["per_ip/GetDataRequest/configs:10.0.0.1"], 2);
         let auths = shared.lock().json_family("auths");
         assert_eq!(auths["per_auth/GetDataRequest/configs:noauth"], 2);
+    }
+
+    fn request(client: &str, kind: &str, path: &str) -> Map<String, Value> {
+        serde_json::from_value(json!({
+            "ts": 1.0, "client": client, "dir": "request", "type": kind, "path": path, "size": 8
+        }))
+        .expect("object")
+    }
+
+    /// Issue 22 item 8: `writes/` fell out of `/json/paths` when busier write paths filled the
+    /// top-N; unauthenticated clients were missing from `/json/auths-dump`.
+    #[test]
+    fn always_present_keys_and_noauth_clients() {
+        let shared = Shared::new(StatsOptions {
+            depth: 0,
+            max_results: 1,
+            window_ns: None,
+            exclude_bytes: false,
+        });
+        for path in ["/a", "/b", "/b"] {
+            shared.observe(&request("10.0.0.1:5000", "CreateRequest", path));
+        }
+        let paths = shared.lock().json_family("paths");
+        assert_eq!(paths["writes/b"], 2);
+        assert_eq!(paths["writes/"], 0, "{paths}");
+        assert!(paths.get("writes/a").is_none(), "top 1 only: {paths}");
+        shared.observe(&request("10.0.0.2:6000", "GetDataRequest", "/a"));
+        let dump = shared.lock().auths_dump();
+        assert_eq!(dump["10.0.0.2:6000"], "noauth", "{dump}");
+        assert_eq!(dump["10.0.0.1:5000"], "noauth", "{dump}");
     }
 }

@@ -302,6 +302,8 @@ impl Measurements {
 /// The zab-dump decoder and printer.
 pub struct ZabDump<W: Write> {
     opts: ZabOptions,
+    /// Server ports of the connections passed over (for a run that decodes nothing).
+    pub ports_seen: crate::input::PortsSeen,
     /// Where and how packets are printed.
     pub printer: Printer<W>,
     /// Counters.
@@ -327,6 +329,7 @@ impl<W: Write> ZabDump<W> {
     pub fn new(opts: ZabOptions, printer: Printer<W>) -> ZabDump<W> {
         ZabDump {
             opts,
+            ports_seen: Default::default(),
             printer,
             counts: ZabCounts::default(),
             measurements: Measurements::default(),
@@ -580,7 +583,10 @@ impl<W: Write> StreamHandler for ZabDump<W> {
     type Conn = ZabConn;
 
     fn open(&mut self, first: &TcpSegment<'_>, _ts: Timestamp) -> Option<(ZabConn, ClientIs)> {
-        let client_is = ClientIs::for_server_ports(first, &self.opts.ports)?;
+        let Some(client_is) = ClientIs::for_server_ports(first, &self.opts.ports) else {
+            self.ports_seen.note(first);
+            return None;
+        };
         self.counts.connections += 1;
         let conn = ZabConn {
             quorum: QuorumConnection::new(first.syn),
@@ -664,10 +670,15 @@ pub fn summary_text(report: &Value) -> Vec<String> {
     }
     if let Some(syncs) = report["syncs"].as_array() {
         for s in syncs {
+            // Named as everywhere else: by sid when known (with the connection's address),
+            // by address otherwise.
+            let address = s["learner"].as_str().unwrap_or("?");
+            let name = match s["sid"].as_i64() {
+                Some(sid) => format!("sid {sid} ({address})"),
+                None => address.to_string(),
+            };
             lines.push(format!(
-                "sync {} ({}): {}, {} packets, {} bytes, {}",
-                s["sid"].as_i64().map_or("?".into(), |v| format!("sid {v}")),
-                s["learner"].as_str().unwrap_or("?"),
+                "sync {name}: {}, {} packets, {} bytes, {}",
                 s["mode"].as_str().unwrap_or("?"),
                 s["packets"],
                 s["bytes"],
@@ -701,6 +712,35 @@ pub fn summary_text(report: &Value) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    /// Issue 22 item 8: a learner whose sid was not seen is named by its address in every
+    /// line (the sync line said `sync ? (address)` beside `ack lag address`).
+    #[test]
+    fn learners_are_named_alike_in_every_summary_line() {
+        let report = json!({
+            "ack_lag_by_follower": {"127.0.0.1:40000": {}, "sid 2": {}},
+            "syncs": [
+                {"sid": null, "learner": "127.0.0.1:40000", "mode": "DIFF", "packets": 3,
+                 "bytes": 192, "duration_ms": 1.0},
+                {"sid": 2, "learner": "127.0.0.1:40001", "mode": "SNAP", "packets": 4,
+                 "bytes": 900, "duration_ms": 2.0}
+            ]
+        });
+        let lines = summary_text(&report);
+        assert!(lines
+            .iter()
+            .any(|l| l.starts_with("ack lag 127.0.0.1:40000:")));
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("sync 127.0.0.1:40000: DIFF")),
+            "{lines:?}"
+        );
+        assert!(lines
+            .iter()
+            .any(|l| l.starts_with("sync sid 2 (127.0.0.1:40001): SNAP")));
+        assert!(!lines.iter().any(|l| l.contains('?')), "{lines:?}");
+    }
+
     use super::*;
 
     #[test]

@@ -103,6 +103,8 @@ pub type Observer = dyn FnMut(&Map<String, Value>) + Send;
 /// The zk-dump decoder and printer.
 pub struct ZkDump<W: Write> {
     opts: ZkOptions,
+    /// Server ports of the connections passed over (for a run that decodes nothing).
+    pub ports_seen: crate::input::PortsSeen,
     /// Where and how messages are printed.
     pub printer: Printer<W>,
     /// Counters.
@@ -133,6 +135,7 @@ impl<W: Write> ZkDump<W> {
     pub fn new(opts: ZkOptions, printer: Printer<W>) -> ZkDump<W> {
         ZkDump {
             opts,
+            ports_seen: Default::default(),
             printer,
             counts: ZkCounts::default(),
             analytics: None,
@@ -694,7 +697,10 @@ impl<W: Write> StreamHandler for ZkDump<W> {
     type Conn = ZkConn;
 
     fn open(&mut self, first: &TcpSegment<'_>, ts: Timestamp) -> Option<(ZkConn, ClientIs)> {
-        let client_is = ClientIs::for_server_ports(first, &self.opts.ports)?;
+        let Some(client_is) = ClientIs::for_server_ports(first, &self.opts.ports) else {
+            self.ports_seen.note(first);
+            return None;
+        };
         let (client, server) = client_is.endpoints(first);
         if !self.client_wanted(client) {
             return None;

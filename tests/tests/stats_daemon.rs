@@ -324,3 +324,29 @@ fn request_series_never_churn_between_scrapes() {
     );
     daemon.stop();
 }
+
+/// Issue 22 item 8: zktraffic's `--http-port` and `--app_daemonize` are accepted; "serving" is
+/// announced only once the capture is open, and a capture that cannot open ends the daemon.
+#[test]
+fn zktraffic_flags_and_serving_only_once_the_capture_opened() {
+    let daemon = Daemon::spawn(&["--http-port=0", "--app_daemonize"]);
+    daemon
+        .watched
+        .wait_stderr("staying in the foreground", Duration::from_secs(10));
+    assert!(daemon.get("/healthz").len() < 100);
+    daemon.stop();
+
+    let out = Command::new(env!("CARGO_BIN_EXE_zk-stats-daemon"))
+        .args([
+            "-r",
+            "/nonexistent/capture.pcap",
+            "--http-addr",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .expect("run the daemon");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("serving"), "{err}");
+    assert!(err.contains("error"), "{err}");
+}

@@ -884,3 +884,40 @@ fn analysis_tables_are_readable() {
         .count() as u64;
     assert_eq!(by_type, replies);
 }
+
+/// Issue 22 item 8: a run that read packets but decoded nothing says so and names the TCP
+/// ports it saw (a forgotten `--port`); a permission error says how to get the permission.
+#[test]
+fn runs_that_decode_nothing_or_cannot_capture_say_why() {
+    let out = zk_dump(&["-r", &capture("zk380-A.pcap")]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("decoded nothing") && err.contains("22181") && err.contains("--port"),
+        "{err}"
+    );
+    let quiet = zk_dump(&["-r", &capture("zk380-A.pcap"), "--port", "22181"]);
+    assert!(!String::from_utf8_lossy(&quiet.stderr).contains("decoded nothing"));
+
+    // Without the capture permission (as nobody, when the test runs as root).
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    if !root || Command::new("setpriv").arg("--version").output().is_err() {
+        eprintln!("skipped: needs root and setpriv to run zk-dump without CAP_NET_RAW");
+        return;
+    }
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_zk-dump"))
+        .args(["-i", "lo", "--max-packets", "1"])
+        .output()
+        .expect("run zk-dump as nobody");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("CAP_NET_RAW") && err.contains("setcap"),
+        "{err}"
+    );
+}

@@ -4,7 +4,7 @@ use clap::Parser;
 use std::process::ExitCode;
 use zkwire::exit;
 use zkwire::fle::{FleDump, FleOptions};
-use zkwire::input::{conclude, drive, open_source, port_filter, InputArgs};
+use zkwire::input::{conclude, drive, open_source, port_filter, report_open_error, InputArgs};
 use zkwire::output::{Format, OutputArgs};
 use zkwire_capture::ReassemblyConfig;
 
@@ -49,7 +49,7 @@ fn main() -> ExitCode {
     let mut source = match open_source("fle-dump", &args.input, &port_filter(&args.ports)) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("fle-dump: error: {e}");
+            report_open_error("fle-dump", &e);
             return ExitCode::from(exit::FATAL as u8);
         }
     };
@@ -134,6 +134,14 @@ fn main() -> ExitCode {
         c.decode_errors
     );
     let json = serde_json::json!({ "fle": c, "elections": elections });
+    if !args.input.quiet {
+        let decoded = dump.counts.initial_messages
+            + dump.counts.notifications
+            + dump.counts.quorum_auth
+            + dump.counts.decode_errors;
+        dump.ports_seen
+            .report_if_nothing_decoded("fle-dump", capture.packets, decoded);
+    }
     conclude(
         "fle-dump",
         &args.input,

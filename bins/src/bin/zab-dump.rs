@@ -3,7 +3,7 @@
 use clap::Parser;
 use std::process::ExitCode;
 use zkwire::exit;
-use zkwire::input::{conclude, drive, open_source, port_filter, InputArgs};
+use zkwire::input::{conclude, drive, open_source, port_filter, report_open_error, InputArgs};
 use zkwire::output::{Format, OutputArgs, Printer};
 use zkwire::zab::{summary_text, ZabDump, ZabOptions};
 use zkwire_capture::ReassemblyConfig;
@@ -54,7 +54,7 @@ fn main() -> ExitCode {
     let mut source = match open_source("zab-dump", &args.input, &port_filter(&args.ports)) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("zab-dump: error: {e}");
+            report_open_error("zab-dump", &e);
             return ExitCode::from(exit::FATAL as u8);
         }
     };
@@ -108,6 +108,11 @@ fn main() -> ExitCode {
         c.connections, c.packets, c.snapshot_bytes, c.decode_errors, c.resyncs
     );
     let json = serde_json::json!({ "zab": c, "summary": report });
+    if !args.input.quiet {
+        let decoded = dump.counts.packets + dump.counts.quorum_auth + dump.counts.decode_errors;
+        dump.ports_seen
+            .report_if_nothing_decoded("zab-dump", capture.packets, decoded);
+    }
     conclude(
         "zab-dump",
         &args.input,

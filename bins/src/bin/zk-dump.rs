@@ -4,7 +4,7 @@ use clap::Parser;
 use std::process::ExitCode;
 use zkwire::analytics::{Analytics, GroupBy, Mode, SortBy};
 use zkwire::exit;
-use zkwire::input::{conclude, drive, open_source, port_filter, InputArgs};
+use zkwire::input::{conclude, drive, open_source, port_filter, report_open_error, InputArgs};
 use zkwire::output::OutputArgs;
 use zkwire::zk::{ZkDump, ZkOptions};
 use zkwire_capture::ReassemblyConfig;
@@ -188,7 +188,7 @@ fn main() -> ExitCode {
     let mut source = match open_source("zk-dump", &args.input, &port_filter(&args.ports)) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("zk-dump: error: {e}");
+            report_open_error("zk-dump", &e);
             return ExitCode::from(exit::FATAL as u8);
         }
     };
@@ -226,6 +226,11 @@ fn main() -> ExitCode {
         counts.resyncs
     );
     let json = serde_json::json!({ "zk": counts });
+    if !args.input.quiet {
+        let decoded = dump.counts.messages;
+        dump.ports_seen
+            .report_if_nothing_decoded("zk-dump", capture.packets, decoded);
+    }
     conclude(
         "zk-dump",
         &args.input,

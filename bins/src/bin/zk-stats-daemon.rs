@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use zkwire::exit;
-use zkwire::input::{conclude, drive_with, open_source, port_filter, InputArgs};
+use zkwire::input::{conclude, drive_with, open_source, port_filter, report_open_error, InputArgs};
 use zkwire::output::{Format, Printer};
 use zkwire::stats::{serve, Shared, StatsOptions};
 use zkwire::zab::{ZabConn, ZabDump, ZabOptions};
@@ -75,6 +75,15 @@ struct Args {
     /// With -r: replay the capture this many times (0: forever), then keep serving.
     #[arg(long, value_name = "N", default_value_t = 1)]
     repeat: u64,
+
+    /// zktraffic's spelling: serve HTTP on this port (of --http-addr's address).
+    #[arg(long, value_name = "PORT", help_heading = "zktraffic compatibility")]
+    http_port: Option<u16>,
+
+    /// zktraffic's flag, accepted: the daemon stays in the foreground (run it under systemd:
+    /// deploy/zk-stats-daemon.service).
+    #[arg(long = "app_daemonize", help_heading = "zktraffic compatibility")]
+    app_daemonize: bool,
 }
 
 /// Delays packets to their capture timing, relative to the first one.
@@ -179,7 +188,10 @@ fn add(total: &CaptureStats, run: &CaptureStats) -> CaptureStats {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let mut args = Args::parse();
+    if let Some(port) = args.http_port {
+        args.http_addr.set_port(port);
+    }
     let server = match tiny_http::Server::http(args.http_addr) {
         Ok(s) => std::sync::Arc::new(s),
         Err(e) => {
@@ -207,7 +219,7 @@ fn main() -> ExitCode {
         let (server, shared) = (server.clone(), shared.clone());
         std::thread::spawn(move || serve(&server, &shared))
     };
-    eprintln!("zk-stats-daemon: serving http://{bound}/metrics and /json/*");
+    let mut announced = false;
     let stop = StopFlag::new();
     let live = args.input.iface.is_some();
     let mut runs = 0u64;
@@ -228,6 +240,17 @@ fn main() -> ExitCode {
                 break;
             }
         };
+        if !announced {
+            // Only once the capture is open: a script waiting for this line can rely on it.
+            eprintln!("zk-stats-daemon: serving http://{bound}/metrics and /json/*");
+            if args.app_daemonize {
+                eprintln!(
+                    "zk-stats-daemon: --app_daemonize: staying in the foreground (run it as a \
+                     systemd service: deploy/zk-stats-daemon.service)"
+                );
+            }
+            announced = true;
+        }
         let mut source: Box<dyn PacketSource> = if args.pace && !live {
             Box::new(Paced {
                 inner: source,
@@ -293,6 +316,15 @@ fn main() -> ExitCode {
         if live || damaged {
             break;
         }
+    }
+    if !announced {
+        // The capture never opened: nothing to serve.
+        server.unblock();
+        let _ = http.join();
+        if let Some(e) = &failure {
+            report_open_error("zk-stats-daemon", e);
+        }
+        return ExitCode::from(exit::FATAL as u8);
     }
     if !live {
         shared.lock().replay_done = true;

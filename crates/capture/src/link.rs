@@ -36,9 +36,35 @@ impl LinkType {
     /// Linux "cooked" capture v2 (`tcpdump -i any` on libpcap ≥ 1.10).
     pub const LINUX_SLL2: LinkType = LinkType(276);
 
+    /// tcpdump's name for the link type (`EN10MB`, `LINUX_SLL2`, …), when it is one this
+    /// crate knows.
+    pub fn name(self) -> Option<&'static str> {
+        Some(match self.0 {
+            0 => "NULL",
+            1 => "EN10MB",
+            12 | 14 | 101 => "RAW",
+            108 => "LOOP",
+            113 => "LINUX_SLL",
+            228 => "IPV4",
+            229 => "IPV6",
+            276 => "LINUX_SLL2",
+            _ => return None,
+        })
+    }
+
     /// Whether [`decode_tcp`] understands this link type.
     pub fn is_supported(self) -> bool {
         matches!(self.0, 0 | 1 | 12 | 14 | 101 | 108 | 113 | 228 | 229 | 276)
+    }
+}
+
+impl std::fmt::Display for LinkType {
+    /// tcpdump's name where known (`EN10MB`), the registry number otherwise.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.name() {
+            Some(name) => f.write_str(name),
+            None => write!(f, "{}", self.0),
+        }
     }
 }
 
