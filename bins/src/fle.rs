@@ -13,6 +13,7 @@ use fle_proto::{ElectionConnection, ElectionEvent, ElectionMessage, Notification
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
+use std::net::SocketAddr;
 use zkwire_capture::{
     ClientIs, CloseReason, ConnInfo, Direction, StreamHandler, TcpSegment, Timestamp,
 };
@@ -309,7 +310,15 @@ fn close(e: Episode, majority: usize, number: usize, previous_leader: Option<i64
 /// Per-connection state: fle-proto's decoder, and the initiator's sid once seen.
 pub struct FleConn {
     election: ElectionConnection,
-    initiator_sid: Option<i64>,
+    initiator: Initiator,
+}
+
+/// What is known of a connection's initiator.
+#[derive(Default)]
+pub struct Initiator {
+    sid: Option<i64>,
+    /// Whether a LOOKING vote came from it already.
+    looked: bool,
 }
 
 /// The fle-dump decoder and printer.
@@ -323,6 +332,8 @@ pub struct FleDump<W: Write> {
     pub counts: FleCounts,
     /// Server ids by the election address they accept on.
     pub sids: HashMap<String, i64>,
+    /// The ensemble's members, once a dynamic configuration named them all.
+    members: Option<BTreeSet<i64>>,
     /// Elections seen.
     pub elections: ElectionTracker,
 }
@@ -336,6 +347,7 @@ impl<W: Write> FleDump<W> {
             printer,
             counts: FleCounts::default(),
             sids: HashMap::new(),
+            members: None,
             elections: ElectionTracker::default(),
         }
     }
@@ -374,7 +386,7 @@ impl<W: Write> FleDump<W> {
 
     fn message(
         &mut self,
-        initiator_sid: &mut Option<i64>,
+        initiator: &mut Initiator,
         info: &ConnInfo,
         dir: Direction,
         ts: Timestamp,
@@ -391,7 +403,7 @@ impl<W: Write> FleDump<W> {
         match msg {
             ElectionMessage::Initial(init) => {
                 self.counts.initial_messages += 1;
-                *initiator_sid = Some(init.sid);
+                initiator.sid = Some(init.sid);
                 for addr in init.addresses() {
                     self.sids
                         .insert(addr.to_string_lossy().into_owned(), init.sid);
@@ -410,7 +422,14 @@ impl<W: Write> FleDump<W> {
                     self.learn_from_config(&config.to_string_lossy());
                 }
                 let sid = match dir {
-                    Direction::ToServer => *initiator_sid,
+                    Direction::ToServer => {
+                        if initiator.sid.is_none() {
+                            let ends = (info.client, info.server);
+                            initiator.sid = self.attribute_initiator(ends, &n, !initiator.looked);
+                        }
+                        initiator.looked |= n.state == ServerState::Looking;
+                        initiator.sid
+                    }
                     Direction::ToClient => self.sids.get(&info.server.to_string()).copied(),
                 };
                 if sid.is_none() {
@@ -418,12 +437,17 @@ impl<W: Write> FleDump<W> {
                 }
                 let dst_sid = match dir {
                     Direction::ToServer => None,
-                    Direction::ToClient => *initiator_sid,
+                    Direction::ToClient => initiator.sid,
                 };
                 self.elections
                     .observe(ts, sid, src.to_string(), dst_sid, dst.to_string(), &n);
                 m.insert("kind".into(), json!("notification"));
-                m.insert("sid".into(), json!(sid));
+                // Where the capture cannot tell the sender, the text says so (JSON: null).
+                let shown = match (sid, self.printer.format()) {
+                    (None, Format::Text) => json!("unattributed"),
+                    _ => json!(sid),
+                };
+                m.insert("sid".into(), shown);
                 merge_fields(&mut m, serde_json::to_value(n));
                 if self.opts.no_config {
                     m.remove("config");
@@ -438,6 +462,7 @@ impl<W: Write> FleDump<W> {
     /// initiated a connection (the lowest id, when the others connected to it first) is
     /// identified this way.
     fn learn_from_config(&mut self, config: &str) {
+        let mut members = BTreeSet::new();
         for line in config.lines() {
             let Some((key, value)) = line.split_once('=') else {
                 continue;
@@ -445,6 +470,7 @@ impl<W: Write> FleDump<W> {
             let Some(Ok(sid)) = key.trim().strip_prefix("server.").map(str::parse::<i64>) else {
                 continue;
             };
+            members.insert(sid);
             let addresses = value.split(';').next().unwrap_or("");
             // Several addresses (multiAddress) are separated by '|'.
             for address in addresses.split('|') {
@@ -461,11 +487,55 @@ impl<W: Write> FleDump<W> {
                 }
             }
         }
+        if !members.is_empty() {
+            self.members = Some(members);
+        }
+    }
+
+    /// The initiator of a connection whose initial message the capture missed, where the
+    /// capture tells it (never a guess). `QuorumCnxManager` keeps only connections initiated
+    /// by the larger sid, so the initiator is a server with a larger sid than the acceptor's
+    /// (the ensemble's members are known from a dynamic configuration); among those it is:
+    /// 1. the only one whose election address is on the initiator's host (a server may open
+    ///    connections from another address of its host, so this only narrows the candidates);
+    /// 2. the only one there is;
+    /// 3. the one the connection's first LOOKING vote is for: a server's first vote of a round
+    ///    is for itself (`lookForLeader` proposes its own id).
+    fn attribute_initiator(
+        &self,
+        (initiator, server): (SocketAddr, SocketAddr),
+        n: &Notification<'_>,
+        first_looking: bool,
+    ) -> Option<i64> {
+        let acceptor = *self.sids.get(&server.to_string())?;
+        let candidate =
+            |sid: i64| sid > acceptor && self.members.as_ref().is_none_or(|m| m.contains(&sid));
+        let on_host: BTreeSet<i64> = self
+            .sids
+            .iter()
+            .filter(|(addr, sid)| {
+                candidate(**sid)
+                    && addr
+                        .parse::<SocketAddr>()
+                        .is_ok_and(|a| a.ip() == initiator.ip())
+            })
+            .map(|(_, sid)| *sid)
+            .collect();
+        if let [only] = on_host.iter().collect::<Vec<_>>()[..] {
+            return Some(*only);
+        }
+        if let Some(members) = &self.members {
+            if let [only] = members.range(acceptor + 1..).collect::<Vec<_>>()[..] {
+                return Some(*only);
+            }
+        }
+        (first_looking && n.state == ServerState::Looking && candidate(n.leader))
+            .then_some(n.leader)
     }
 
     fn on_event(
         &mut self,
-        initiator_sid: &mut Option<i64>,
+        initiator: &mut Initiator,
         info: &ConnInfo,
         ts: Timestamp,
         ev: ElectionEvent<'_>,
@@ -473,7 +543,7 @@ impl<W: Write> FleDump<W> {
         match ev {
             ElectionEvent::Message {
                 direction, message, ..
-            } => self.message(initiator_sid, info, direction, ts, message),
+            } => self.message(initiator, info, direction, ts, message),
             ElectionEvent::BadFrame {
                 direction,
                 error,
@@ -503,7 +573,7 @@ impl<W: Write> StreamHandler for FleDump<W> {
         self.counts.connections += 1;
         let conn = FleConn {
             election: ElectionConnection::new(first.syn),
-            initiator_sid: None,
+            initiator: Initiator::default(),
         };
         Some((conn, client_is))
     }
@@ -518,11 +588,9 @@ impl<W: Write> StreamHandler for FleDump<W> {
     ) {
         let FleConn {
             election,
-            initiator_sid,
+            initiator,
         } = conn;
-        election.push(dir, bytes, &mut |ev| {
-            self.on_event(initiator_sid, info, ts, ev)
-        });
+        election.push(dir, bytes, &mut |ev| self.on_event(initiator, info, ts, ev));
     }
 
     fn gap(
@@ -552,6 +620,53 @@ impl<W: Write> StreamHandler for FleDump<W> {
 
 #[cfg(test)]
 mod tests {
+    fn vote(leader: i64) -> Notification<'static> {
+        Notification {
+            state: ServerState::Looking,
+            leader,
+            zxid: 1,
+            election_epoch: 2,
+            peer_epoch: Some(1),
+            version: Some(2),
+            config: None,
+            opaque_tail: &[],
+        }
+    }
+
+    /// The three rules, and no answer where none holds.
+    #[test]
+    fn initiators_are_attributed_only_where_the_capture_tells() {
+        let printer =
+            crate::output::Printer::new(Vec::new(), crate::output::Format::Text, true, false, None);
+        let opts = FleOptions {
+            ports: vec![3888],
+            no_config: false,
+            limit: None,
+        };
+        let mut d = FleDump::new(opts, printer);
+        d.learn_from_config(
+            "server.1=10.0.0.1:2888:3888\nserver.2=10.0.0.2:2888:3888\nserver.3=10.0.0.3:2888:3888",
+        );
+        let at = |s: &str| s.parse::<SocketAddr>().expect("address");
+        let to_1 = at("10.0.0.1:3888");
+        // The host names one candidate (3 is on 10.0.0.3; 1, the acceptor, is no candidate).
+        assert_eq!(
+            d.attribute_initiator((at("10.0.0.3:40000"), to_1), &vote(2), false),
+            Some(3)
+        );
+        // Only one member has a larger sid than the acceptor.
+        let to_2 = at("10.0.0.2:3888");
+        assert_eq!(
+            d.attribute_initiator((at("10.0.0.9:40000"), to_2), &vote(1), false),
+            Some(3)
+        );
+        // The first vote of a round, for a larger sid than the acceptor's.
+        let from = at("10.0.0.9:40000");
+        assert_eq!(d.attribute_initiator((from, to_1), &vote(2), true), Some(2));
+        assert_eq!(d.attribute_initiator((from, to_1), &vote(2), false), None);
+        assert_eq!(d.attribute_initiator((from, to_1), &vote(1), true), None);
+    }
+
     use super::*;
     use fle_proto::ServerState::{Following, Leading, Looking};
 

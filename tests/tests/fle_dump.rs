@@ -202,3 +202,44 @@ fn colour_keeps_the_configuration_blocks() {
     );
     assert_eq!(stripped, plain);
 }
+
+/// Issue 22 item 1: a capture that starts after the election connections were opened (the
+/// usual case: the tool started on a running ensemble) merged the failover's election with the
+/// killed leader's rejoin and counted the dead server as an elector. The shipped capture cut
+/// between its first and second elections must show the same later elections as the whole
+/// capture: same leaders, same electors, the rejoin apart.
+#[test]
+fn a_capture_started_on_a_running_ensemble_tells_elections_apart() {
+    let full = capture("zk38-mtu1500.pcap");
+    let elections = |file: &str| -> Vec<Value> {
+        let out = fle_dump(&["-r", file, "-q", "--summary", "--format", "json"]);
+        json_lines(&out)
+            .into_iter()
+            .filter_map(|m| m.get("election").cloned())
+            .collect()
+    };
+    let whole = elections(&full);
+    assert!(whole.len() >= 3, "{whole:?}");
+    // Cut between the end of the first election and the start of the second.
+    let cut_at =
+        (whole[0]["end"].as_f64().expect("end") + whole[1]["start"].as_f64().expect("start")) / 2.0;
+    let mut pcap = common::Pcap::read(std::path::Path::new(&full));
+    pcap.records
+        .retain(|r| r.sec as f64 + r.frac as f64 / 1e6 >= cut_at);
+    let late = common::scratch("fle_late_start").join("late.pcap");
+    pcap.write(&late);
+    let after = elections(&late.display().to_string());
+    let summary = |e: &Value| {
+        (
+            e["leader"].clone(),
+            e["looking"].clone(),
+            e["joined_existing_leader"].clone(),
+            e["election_epochs"].clone(),
+        )
+    };
+    assert_eq!(
+        after.iter().map(summary).collect::<Vec<_>>(),
+        whole[1..].iter().map(summary).collect::<Vec<_>>(),
+        "{after:#?}"
+    );
+}

@@ -110,6 +110,23 @@ fn capture_of_a_failover_matches_the_servers_and_clients_own_records() {
         String::from_utf8_lossy(&out.stderr)
     );
 
+    // fle-dump started on the running ensemble, as operators do (issue 22 item 1): the
+    // election connections are already open, so no initial message tells who sent what.
+    let mut late_cmd = tool("fle-dump");
+    late_cmd.args([
+        "-i",
+        "lo",
+        "--port",
+        &e.to_string(),
+        "--summary",
+        "--format",
+        "json",
+        "--limit",
+        "0",
+    ]);
+    let late = Watched::spawn(late_cmd);
+    late.wait_stderr("listening on", Duration::from_secs(30));
+
     // Kill the leader; write through the election; bring it back.
     ensemble.kill(first);
     let others: Vec<u8> = (1..=3).filter(|i| *i != first).collect();
@@ -230,6 +247,33 @@ fn capture_of_a_failover_matches_the_servers_and_clients_own_records() {
     let rejoin = elections.last().expect("elections");
     assert_eq!(rejoin["joined_existing_leader"], true, "{rejoin}");
     assert_eq!(rejoin["looking"], serde_json::json!([first]));
+
+    // The late-started fle-dump: the failover's election by the survivors alone, then the
+    // old leader's rejoin, never merged, never with an elector that sent nothing in it.
+    let (_, late_out, _) = late.interrupt();
+    let late_elections: Vec<Value> = late_out
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|m| m.get("election").cloned())
+        .collect();
+    let summary = |e: &Value| (e["leader"].clone(), e["joined_existing_leader"].clone());
+    assert_eq!(
+        late_elections.iter().map(summary).collect::<Vec<_>>(),
+        vec![
+            (serde_json::json!(second), serde_json::json!(false)),
+            (serde_json::json!(second), serde_json::json!(true)),
+        ],
+        "{late_elections:#?}"
+    );
+    let electors = late_elections[0]["looking"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        !electors.contains(&serde_json::json!(first)),
+        "{late_elections:#?}"
+    );
+    assert_eq!(late_elections[1]["looking"], serde_json::json!([first]));
 
     // Client port: every client's traffic decodes; kazoo's requests equal its own log.
     let stats = dir.join("zk-stats.json");
