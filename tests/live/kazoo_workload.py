@@ -56,6 +56,8 @@ def workload(zk):
     zk.get("/live/n000", watch=fired.append)
     zk.get_children("/live", watch=fired.append)
     zk.exists("/live/not-yet", watch=fired.append)
+    # Never created: this watch is still set when the session closes, and ends with it.
+    zk.exists("/live/stays-absent", watch=fired.append)
     zk.set("/live/n000", b"changed")
     zk.create("/live/not-yet", b"")
     # A znode of 300 KiB spans hundreds of TCP segments.
