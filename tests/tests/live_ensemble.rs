@@ -330,7 +330,10 @@ fn live_capture_of_a_real_ensemble_matches_the_clients_own_log() {
         // one on /live/stays-absent was listed after its session closed), so --top-watches is
         // rightly empty.
         if mode[0] == "--top-watches" {
-            assert!(file_rows.is_empty(), "watches of ended sessions: {file_rows:?}");
+            assert!(
+                file_rows.is_empty(),
+                "watches of ended sessions: {file_rows:?}"
+            );
         } else {
             assert!(!file_rows.is_empty(), "{mode:?} printed nothing");
         }
