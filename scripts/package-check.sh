@@ -58,7 +58,9 @@ for crate in "${crates[@]}"; do
       exit 1
     }
   done
-  tar -xzf "$file" -C "$work"
+  # Extracted files get the time of extraction (-m): with the packaged files' own (older) times,
+  # cargo would take the previous run's builds in $test_target for fresh and test stale code.
+  tar -xzmf "$file" -C "$work"
   dir[$crate]="$work/$crate-$version"
 done
 
