@@ -352,7 +352,7 @@ impl<W: Write> FleDump<W> {
         }
     }
 
-    fn emit(&mut self, m: Map<String, Value>, info: &ConnInfo, src_is_client: bool) {
+    fn emit(&mut self, m: Map<String, Value>, ts: Timestamp, info: &ConnInfo, src_is_client: bool) {
         let src = if src_is_client {
             info.client
         } else {
@@ -370,7 +370,7 @@ impl<W: Write> FleDump<W> {
         };
         // Rendered without colour first: the configuration goes inside the closing parenthesis,
         // and a coloured line ends with the colour's reset instead.
-        let mut line = self.printer.render_plain(&m, "kind", skip, "", 0);
+        let mut line = self.printer.render_plain(&m, ts, "kind", skip, "", 0);
         if let Some(cfg) = config.filter(|_| !self.opts.no_config && line.ends_with(')')) {
             // zktraffic prints the dynamic configuration inside the notification, one line per
             // entry, indented.
@@ -454,7 +454,7 @@ impl<W: Write> FleDump<W> {
                 }
             }
         }
-        self.emit(m, info, dir == Direction::ToServer);
+        self.emit(m, ts, info, dir == Direction::ToServer);
     }
 
     /// Learns server ids from the dynamic configuration carried by notifications
@@ -555,7 +555,7 @@ impl<W: Write> FleDump<W> {
                 m.insert("kind".into(), json!("DecodeError"));
                 m.insert("size".into(), json!(size));
                 m.insert("error".into(), json!(error.to_string()));
-                self.emit(m, info, direction == Direction::ToServer);
+                self.emit(m, ts, info, direction == Direction::ToServer);
             }
             _ => {}
         }

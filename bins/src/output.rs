@@ -209,13 +209,14 @@ impl<W: std::io::Write> Printer<W> {
     pub fn render(
         &mut self,
         m: &serde_json::Map<String, serde_json::Value>,
+        ts: Timestamp,
         kind_key: &str,
         skip: impl Fn(&str, &serde_json::Value) -> bool,
         trailer: &str,
         indent: usize,
         color_key: impl Hash,
     ) -> String {
-        let line = self.render_plain(m, kind_key, skip, trailer, indent);
+        let line = self.render_plain(m, ts, kind_key, skip, trailer, indent);
         match self.format {
             Format::Json => line,
             Format::Text => self.paint(line, color_key),
@@ -227,6 +228,7 @@ impl<W: std::io::Write> Printer<W> {
     pub fn render_plain(
         &mut self,
         m: &serde_json::Map<String, serde_json::Value>,
+        ts: Timestamp,
         kind_key: &str,
         skip: impl Fn(&str, &serde_json::Value) -> bool,
         trailer: &str,
@@ -235,11 +237,8 @@ impl<W: std::io::Write> Printer<W> {
         if self.format == Format::Json {
             return serde_json::Value::Object(m.clone()).to_string();
         }
-        let ts = m
-            .get("ts")
-            .and_then(serde_json::Value::as_f64)
-            .unwrap_or(0.0);
-        let time = self.clock.format(Timestamp((ts * 1e9).round() as i64));
+        // The capture time itself, not the JSON `ts` float (which resolves ~240 ns today).
+        let time = self.clock.format(ts);
         let kind = m
             .get(kind_key)
             .and_then(serde_json::Value::as_str)

@@ -353,14 +353,14 @@ impl<W: Write> ZabDump<W> {
                 .any(|t| t.eq_ignore_ascii_case(type_name))
     }
 
-    fn print(&mut self, m: &Map<String, Value>, src: std::net::SocketAddr) {
+    fn print(&mut self, m: &Map<String, Value>, ts: Timestamp, src: std::net::SocketAddr) {
         let skip = |k: &str, _: &Value| matches!(k, "type_code" | "zxid" | "src" | "dst");
         let trailer = format!(
             "src={}, dst={}",
             m.get("src").and_then(Value::as_str).unwrap_or(""),
             m.get("dst").and_then(Value::as_str).unwrap_or("")
         );
-        let line = self.printer.render(m, "type", skip, &trailer, 0, src);
+        let line = self.printer.render(m, ts, "type", skip, &trailer, 0, src);
         self.printer.print(&line);
     }
 
@@ -406,7 +406,7 @@ impl<W: Write> ZabDump<W> {
                     if let Some(auth) = auth {
                         merge_fields(&mut m, serde_json::to_value(auth));
                     }
-                    self.print(&m, src);
+                    self.print(&m, ts, src);
                 }
             }
             QuorumEvent::BadPacket {
@@ -425,7 +425,7 @@ impl<W: Write> ZabDump<W> {
                     m.insert("zxid_hex".into(), json!(format!("0x{:x}", zxid.0 as u64)));
                     m.insert("size".into(), json!(record.len()));
                     m.insert("error".into(), json!(error.to_string()));
-                    self.print(&m, src);
+                    self.print(&m, ts, src);
                 }
             }
             QuorumEvent::Packet {
@@ -448,7 +448,7 @@ impl<W: Write> ZabDump<W> {
                 if let Some(sid) = learner.sid {
                     m.insert("learner_sid".into(), json!(sid));
                 }
-                self.print(&m, src);
+                self.print(&m, ts, src);
             }
             _ => {}
         }

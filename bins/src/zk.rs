@@ -178,7 +178,13 @@ impl<W: Write> ZkDump<W> {
     }
 
     /// Renders a message as one output line (without the newline).
-    fn render(&mut self, m: &Map<String, Value>, info: &ConnInfo, indent: usize) -> String {
+    fn render(
+        &mut self,
+        m: &Map<String, Value>,
+        ts: Timestamp,
+        info: &ConnInfo,
+        indent: usize,
+    ) -> String {
         let dir = m
             .get("dir")
             .and_then(Value::as_str)
@@ -200,7 +206,7 @@ impl<W: Write> ZkDump<W> {
             _ => false,
         };
         self.printer
-            .render(m, "type", skip, &peer, indent, info.client)
+            .render(m, ts, "type", skip, &peer, indent, info.client)
     }
 
     /// Whether messages are printed (not fed to an analysis or the daemon's counters).
@@ -361,7 +367,7 @@ impl<W: Write> ZkDump<W> {
     ) {
         if self.opts.path_prefix.is_none() {
             self.observe(m);
-            let line = self.render(m, info, indent);
+            let line = self.render(m, ts, info, indent);
             self.emit(ts, line);
         }
     }
@@ -467,7 +473,7 @@ impl<W: Write> ZkDump<W> {
         if visible {
             self.observe(&m);
         }
-        let line = visible.then(|| self.render(&m, info, 0));
+        let line = visible.then(|| self.render(&m, ts, info, 0));
         // Fill in the entry the decoder just queued for this request.
         if queued {
             if let Some(p) = state.last_pending_mut() {
@@ -657,7 +663,7 @@ impl<W: Write> ZkDump<W> {
         if visible {
             self.observe(&m);
             let is_reply = m.get("dir").and_then(Value::as_str) == Some("reply");
-            let line = self.render(&m, info, usize::from(self.paired() && is_reply));
+            let line = self.render(&m, ts, info, usize::from(self.paired() && is_reply));
             // A reply completes its request's block; anything else waits its own turn.
             let unheld = match slot {
                 Some(slot) => (!self.holdback.complete(slot, [line.clone()])).then_some(line),

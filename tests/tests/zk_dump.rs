@@ -921,3 +921,57 @@ fn runs_that_decode_nothing_or_cannot_capture_say_why() {
         "{err}"
     );
 }
+
+/// Issue 20: text times went through an f64 (JSON's `ts`), which resolves about 240 ns at
+/// today's epoch, so about half of all printed times were a microsecond early — times no packet
+/// has. Every time printed by each tool is now the capture time of a packet of the capture.
+#[test]
+fn every_printed_time_is_a_packet_time() {
+    let file = capture(ZK38);
+    let pcap = common::Pcap::read(std::path::Path::new(&file));
+    let times: std::collections::HashSet<String> = pcap
+        .records
+        .iter()
+        .map(|r| {
+            let day = r.sec % 86_400;
+            format!(
+                "{:02}:{:02}:{:02}:{:06}",
+                day / 3600,
+                day / 60 % 60,
+                day % 60,
+                r.frac
+            )
+        })
+        .collect();
+    let tools = [
+        (env!("CARGO_BIN_EXE_zk-dump"), vec!["--unpaired", "-p"]),
+        (
+            env!("CARGO_BIN_EXE_zab-dump"),
+            vec!["-p", "--port", "2888", "--port", "2889", "--port", "2890"],
+        ),
+        (env!("CARGO_BIN_EXE_fle-dump"), vec!["--port", "3888"]),
+    ];
+    for (tool, extra) in tools {
+        let out = Command::new(tool)
+            .args(["-r", &file, "-q", "--utc"])
+            .args(&extra)
+            .output()
+            .expect("run the tool");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let stamped: Vec<&str> = text
+            .lines()
+            .filter(|l| l.len() > 15 && l.as_bytes()[2] == b':' && l.as_bytes()[8] == b':')
+            .collect();
+        assert!(stamped.len() > 20, "{tool}: {text}");
+        let strays: Vec<&&str> = stamped
+            .iter()
+            .filter(|l| !times.contains(&l[..15]))
+            .collect();
+        assert!(
+            strays.is_empty(),
+            "{tool}: {} lines at no packet's time, e.g. {:?}",
+            strays.len(),
+            strays.first()
+        );
+    }
+}
