@@ -206,6 +206,7 @@ impl<W: std::io::Write> Printer<W> {
     /// Renders one message: JSON as is; text as `HH:MM:SS:ffffff [arrow ]Type(k=v, …, trailer)`
     /// with the `ts` key as the clock, `kind_key` as the type, keys for which `skip` is true
     /// left out, and the line coloured by `color_key` when colour is on.
+    #[allow(clippy::too_many_arguments)] // the parts of one line; a struct would only rename them
     pub fn render(
         &mut self,
         m: &serde_json::Map<String, serde_json::Value>,
