@@ -93,7 +93,8 @@ pub struct Analytics {
     session_of_client: HashMap<String, String>,
     /// Error replies by (error, type / path / client, whether expected).
     errors: [HashMap<(String, String, bool), u64>; 3],
-    large: Vec<Map<String, Value>>,
+    /// Large messages with their capture time.
+    large: Vec<(Timestamp, Map<String, Value>)>,
 }
 
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -217,7 +218,15 @@ impl Analytics {
     }
 
     /// Takes in one decoded message (as zk-dump's JSON object).
+    /// Feeds one message object, its time taken from its `ts` (seconds; see
+    /// [`Analytics::observe_at`] to give the exact capture time).
     pub fn observe(&mut self, m: &Map<String, Value>) {
+        let ts = m.get("ts").and_then(Value::as_f64).unwrap_or(0.0);
+        self.observe_at(m, Timestamp((ts * 1e9).round() as i64));
+    }
+
+    /// Feeds one message object captured at `ts`.
+    pub fn observe_at(&mut self, m: &Map<String, Value>, ts: Timestamp) {
         if self.is_done() {
             return;
         }
@@ -272,7 +281,7 @@ impl Analytics {
                 let key = self.key(m, group_by);
                 self.bump(&key, size);
                 if size >= bytes {
-                    self.large.push(m.clone());
+                    self.large.push((ts, m.clone()));
                 }
             }
         }
@@ -510,17 +519,16 @@ impl Analytics {
                     Format::Json => self
                         .large
                         .iter()
-                        .map(|m| json!({"kind": "large", "message": m}).to_string())
+                        .map(|(_, m)| json!({"kind": "large", "message": m}).to_string())
                         .collect(),
                     Format::Text => aligned(
                         ["time", "type", "bytes", "dir", "path", "client"].map(str::to_string),
                         self.large
                             .iter()
                             .take(self.rows())
-                            .map(|m| {
-                                let ts = m.get("ts").and_then(Value::as_f64).unwrap_or(0.0);
+                            .map(|(ts, m)| {
                                 [
-                                    clock.format(Timestamp((ts * 1e9).round() as i64)),
+                                    clock.format(*ts),
                                     text(m, "type").to_string(),
                                     m.get("size")
                                         .and_then(Value::as_u64)

@@ -241,14 +241,14 @@ impl<W: Write> ZkDump<W> {
         self.holdback.drain_all(&mut |line| printer.print(&line));
     }
 
-    fn observe(&mut self, m: &Map<String, Value>) {
+    fn observe(&mut self, ts: Timestamp, m: &Map<String, Value>) {
         if let Some(observer) = self.observer.as_mut() {
             observer(m);
         }
         let Some(analytics) = self.analytics.as_mut() else {
             return;
         };
-        analytics.observe(m);
+        analytics.observe_at(m, ts);
     }
 
     /// Reprints the analysis when `--interval` of capture time has passed. Every event ticks,
@@ -366,7 +366,7 @@ impl<W: Write> ZkDump<W> {
         indent: usize,
     ) {
         if self.opts.path_prefix.is_none() {
-            self.observe(m);
+            self.observe(ts, m);
             let line = self.render(m, ts, info, indent);
             self.emit(ts, line);
         }
@@ -471,7 +471,7 @@ impl<W: Write> ZkDump<W> {
             _ => return,
         };
         if visible {
-            self.observe(&m);
+            self.observe(ts, &m);
         }
         let line = visible.then(|| self.render(&m, ts, info, 0));
         // Fill in the entry the decoder just queued for this request.
@@ -661,7 +661,7 @@ impl<W: Write> ZkDump<W> {
         };
         let slot = held.and_then(|d| d.slot);
         if visible {
-            self.observe(&m);
+            self.observe(ts, &m);
             let is_reply = m.get("dir").and_then(Value::as_str) == Some("reply");
             let line = self.render(&m, ts, info, usize::from(self.paired() && is_reply));
             // A reply completes its request's block; anything else waits its own turn.
@@ -683,7 +683,7 @@ impl<W: Write> ZkDump<W> {
             if let Some(s) = conn.decoder.state().session_id() {
                 m.insert("session".into(), json!(hex64(s)));
             }
-            self.observe(&m);
+            self.observe(ts, &m);
         }
         let (to_server, to_client) = conn.decoder.framer_stats();
         self.counts.resyncs += to_server.resyncs + to_client.resyncs;
