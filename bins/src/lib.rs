@@ -13,6 +13,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 pub mod analytics;
 pub mod fle;
 pub mod holdback;
+pub mod http;
 pub mod input;
 pub mod output;
 pub mod stats;

@@ -635,25 +635,17 @@ pub fn prometheus_text(shared: &Shared) -> String {
 }
 
 /// Serves the endpoints until the server is unblocked.
-pub fn serve(server: &tiny_http::Server, shared: &Shared) {
-    for request in server.incoming_requests() {
-        let url = request.url().split('?').next().unwrap_or("").to_string();
-        let (status, content_type, body) = match url.as_str() {
-            "/json/paths" => (200, "application/json", shared.lock().json_family("paths").to_string()),
-            "/json/ips" => (200, "application/json", shared.lock().json_family("ips").to_string()),
-            "/json/auths" => (200, "application/json", shared.lock().json_family("auths").to_string()),
-            "/json/auths-dump" => (200, "application/json", shared.lock().auths_dump().to_string()),
-            "/json/info" => (200, "application/json", shared.lock().info().to_string()),
-            "/metrics" => (200, "application/openmetrics-text; version=1.0.0; charset=utf-8", prometheus_text(shared)),
-            "/healthz" | "/health" => (200, "text/plain", "OK\n".to_string()),
-            _ => (404, "text/plain", "not found: try /metrics, /json/paths, /json/ips, /json/auths, /json/auths-dump, /json/info, /healthz\n".to_string()),
-        };
-        let header = tiny_http::Header::from_bytes(&b"Content-Type"[..], content_type.as_bytes());
-        let mut response = tiny_http::Response::from_string(body).with_status_code(status);
-        if let Ok(h) = header {
-            response = response.with_header(h);
-        }
-        let _ = request.respond(response);
+/// The answer to a GET of `path`: status, content type and body.
+pub fn respond(shared: &Shared, path: &str) -> (u16, &'static str, String) {
+    match path {
+        "/json/paths" => (200, "application/json", shared.lock().json_family("paths").to_string()),
+        "/json/ips" => (200, "application/json", shared.lock().json_family("ips").to_string()),
+        "/json/auths" => (200, "application/json", shared.lock().json_family("auths").to_string()),
+        "/json/auths-dump" => (200, "application/json", shared.lock().auths_dump().to_string()),
+        "/json/info" => (200, "application/json", shared.lock().info().to_string()),
+        "/metrics" => (200, "application/openmetrics-text; version=1.0.0; charset=utf-8", prometheus_text(shared)),
+        "/healthz" | "/health" => (200, "text/plain", "OK\n".to_string()),
+        _ => (404, "text/plain", "not found: try /metrics, /json/paths, /json/ips, /json/auths, /json/auths-dump, /json/info, /healthz\n".to_string()),
     }
 }
 

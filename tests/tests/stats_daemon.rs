@@ -8,6 +8,7 @@ use common::data_dir;
 use common::ensemble::Watched;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -349,4 +350,69 @@ fn zktraffic_flags_and_serving_only_once_the_capture_opened() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("serving"), "{err}");
     assert!(err.contains("error"), "{err}");
+}
+
+/// Issue 21: 10,000 idle connections (each half a request line, as slowloris sends) neither
+/// grow the daemon by more than 64 MiB nor lock out a health check or a scrape; a 64 KiB header
+/// gets 431 within a second; afterwards the daemon answers as before.
+#[test]
+fn a_connection_flood_cannot_sink_the_http_server() {
+    use std::io::{BufRead, Read, Write};
+    let daemon = Daemon::start(&[]);
+    let rss = |d: &Daemon| {
+        d.json("/json/info")["memory_rss_bytes"]
+            .as_u64()
+            .expect("rss")
+    };
+    let before = rss(&daemon);
+    let info_before = daemon.json("/json/info")["packets"].clone();
+    let addr = daemon.base.trim_start_matches("http://").to_string();
+    let (host, port) = addr.rsplit_once(':').expect("host:port");
+    let mut flood = Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/tools/http_flood.py"))
+        .args([host, port, "10000"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut ready = String::new();
+    std::io::BufReader::new(flood.stdout.take().expect("stdout"))
+        .read_line(&mut ready)
+        .expect("flood ready");
+    assert!(ready.starts_with("ready "), "{ready}");
+
+    // With the flood open: a health check and a scrape are answered at once.
+    for path in ["/healthz", "/metrics"] {
+        let t = Instant::now();
+        let body = daemon.get(path);
+        let took = t.elapsed();
+        assert!(!body.is_empty());
+        assert!(took < Duration::from_millis(100), "{path} took {took:?}");
+    }
+    let during = rss(&daemon);
+    assert!(
+        during < before + (64 << 20),
+        "RSS grew from {before} to {during} bytes"
+    );
+
+    // An oversized header: 431 and the connection closed, within a second.
+    let t = Instant::now();
+    let mut s = std::net::TcpStream::connect(&addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(2)))
+        .expect("timeout");
+    let big = format!(
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(64 << 10)
+    );
+    let _ = s.write_all(big.as_bytes());
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer:?}");
+    assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+
+    drop(flood.stdin.take());
+    let _ = flood.wait();
+    assert_eq!(daemon.json("/json/info")["packets"], info_before);
+    assert_eq!(daemon.get("/healthz"), "OK\n");
+    daemon.stop();
 }

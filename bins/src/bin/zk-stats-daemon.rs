@@ -5,9 +5,10 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use zkwire::exit;
+use zkwire::http::{HttpServer, Limits};
 use zkwire::input::{conclude, drive_with, open_source, port_filter, report_open_error, InputArgs};
 use zkwire::output::{Format, Printer};
-use zkwire::stats::{serve, Shared, StatsOptions};
+use zkwire::stats::{Shared, StatsOptions};
 use zkwire::zab::{ZabConn, ZabDump, ZabOptions};
 use zkwire::zk::{ZkConn, ZkDump, ZkOptions};
 use zkwire_capture::source::{Next, PacketSource, SourceError};
@@ -75,6 +76,11 @@ struct Args {
     /// With -r: replay the capture this many times (0: forever), then keep serving.
     #[arg(long, value_name = "N", default_value_t = 1)]
     repeat: u64,
+
+    /// Most HTTP connections open at once; one more closes the oldest (a flood of idle or slow
+    /// connections cannot lock a scrape out).
+    #[arg(long, value_name = "N", default_value_t = 512)]
+    http_max_connections: usize,
 
     /// zktraffic's spelling: serve HTTP on this port (of --http-addr's address).
     #[arg(long, value_name = "PORT", help_heading = "zktraffic compatibility")]
@@ -192,16 +198,6 @@ fn main() -> ExitCode {
     if let Some(port) = args.http_port {
         args.http_addr.set_port(port);
     }
-    let server = match tiny_http::Server::http(args.http_addr) {
-        Ok(s) => std::sync::Arc::new(s),
-        Err(e) => {
-            eprintln!(
-                "zk-stats-daemon: error: cannot serve HTTP on {}: {e}",
-                args.http_addr
-            );
-            return ExitCode::from(exit::FATAL as u8);
-        }
-    };
     let shared = Shared::new(StatsOptions {
         depth: args.aggregation_depth,
         max_results: args.max_results,
@@ -211,14 +207,21 @@ fn main() -> ExitCode {
             .map(|w| w as i64 * 1_000_000_000),
         exclude_bytes: args.exclude_bytes,
     });
-    let bound = server
-        .server_addr()
-        .to_ip()
-        .map_or(args.http_addr.to_string(), |a| a.to_string());
-    let http = {
-        let (server, shared) = (server.clone(), shared.clone());
-        std::thread::spawn(move || serve(&server, &shared))
+    let limits = Limits {
+        max_connections: args.http_max_connections,
+        ..Limits::default()
     };
+    let server = match HttpServer::start(args.http_addr, shared.clone(), limits) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!(
+                "zk-stats-daemon: error: cannot serve HTTP on {}: {e}",
+                args.http_addr
+            );
+            return ExitCode::from(exit::FATAL as u8);
+        }
+    };
+    let bound = server.local_addr();
     let mut announced = false;
     let stop = StopFlag::new();
     let live = args.input.iface.is_some();
@@ -319,8 +322,7 @@ fn main() -> ExitCode {
     }
     if !announced {
         // The capture never opened: nothing to serve.
-        server.unblock();
-        let _ = http.join();
+        server.shutdown();
         if let Some(e) = &failure {
             report_open_error("zk-stats-daemon", e);
         }
@@ -339,8 +341,7 @@ fn main() -> ExitCode {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
-    server.unblock();
-    let _ = http.join();
+    server.shutdown();
     if let (Some(e), true) = (failure, live) {
         eprintln!("zk-stats-daemon: error: {e}");
         return ExitCode::from(exit::FATAL as u8);
