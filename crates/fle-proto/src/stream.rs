@@ -638,14 +638,19 @@ mod tests {
         }
     }
 
-    #[test]
-    fn initiator_direction() {
-        let init = InitialMessage {
+    /// The V1 initial message of server 3.
+    fn initial_from_sid_3() -> Vec<u8> {
+        InitialMessage {
             format: InitialFormat::V1,
             sid: 3,
             election_addr: JuteStr::from("127.0.0.1:3888"),
-        };
-        let mut b = init.to_bytes();
+        }
+        .to_bytes()
+    }
+
+    #[test]
+    fn initiator_direction() {
+        let mut b = initial_from_sid_3();
         note(1).encode_framed(&mut b);
         note(2).encode_framed(&mut b);
         let cut = b.len() - 3;
@@ -725,12 +730,7 @@ mod tests {
 
     #[test]
     fn connection_names_the_initiator_and_reports_bad_frames_in_line() {
-        let init = InitialMessage {
-            format: InitialFormat::V1,
-            sid: 3,
-            election_addr: JuteStr::from("127.0.0.1:3888"),
-        };
-        let mut b = init.to_bytes();
+        let mut b = initial_from_sid_3();
         note(1).encode_framed(&mut b);
         b.extend_from_slice(&[0, 0, 0, 5, 1, 2, 3, 4, 5]); // a 5-byte payload is no notification
         note(2).encode_framed(&mut b);
