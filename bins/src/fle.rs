@@ -8,6 +8,7 @@
 //! others (even those the challenge drops), so its id is learned from its own initial messages
 //! and looked up by the address it accepts on.
 
+use crate::lazy::OnFirstData;
 use crate::output::{merge_fields, Format, Printer};
 use fle_proto::{ElectionConnection, ElectionEvent, ElectionMessage, Notification, ServerState};
 use serde_json::{json, Map, Value};
@@ -307,9 +308,10 @@ fn close(e: Episode, majority: usize, number: usize, previous_leader: Option<i64
     }
 }
 
-/// Per-connection state: fle-proto's decoder, and the initiator's sid once seen.
+/// Per-connection state: fle-proto's decoder (made on the first bytes), and the initiator's
+/// sid once seen.
 pub struct FleConn {
-    election: ElectionConnection,
+    election: OnFirstData<ElectionConnection>,
     initiator: Initiator,
 }
 
@@ -572,7 +574,7 @@ impl<W: Write> StreamHandler for FleDump<W> {
         };
         self.counts.connections += 1;
         let conn = FleConn {
-            election: ElectionConnection::new(first.syn),
+            election: OnFirstData::new(first.syn),
             initiator: Initiator::default(),
         };
         Some((conn, client_is))
@@ -590,6 +592,7 @@ impl<W: Write> StreamHandler for FleDump<W> {
             election,
             initiator,
         } = conn;
+        let election = election.get_or_make(ElectionConnection::new);
         election.push(dir, bytes, &mut |ev| self.on_event(initiator, info, ts, ev));
     }
 
@@ -601,16 +604,19 @@ impl<W: Write> StreamHandler for FleDump<W> {
         _ts: Timestamp,
         _len: u64,
     ) {
-        conn.election.gap(dir);
+        conn.election.get_or_make(ElectionConnection::new).gap(dir);
     }
 
     fn close(&mut self, mut conn: FleConn, _info: &ConnInfo, _ts: Timestamp, _reason: CloseReason) {
-        let (to_acceptor, to_initiator) = conn.election.framer_stats();
+        let Some(election) = conn.election.made() else {
+            return; // it never carried a byte
+        };
+        let (to_acceptor, to_initiator) = election.framer_stats();
         // Bytes dropped while hunting, and boundaries that were not one (the framer counts
         // the tail cut short apart, below).
         self.counts.skipped_bytes += to_acceptor.skipped_bytes + to_initiator.skipped_bytes;
         self.counts.decode_errors += to_acceptor.invalid + to_initiator.invalid;
-        self.counts.incomplete_at_close += conn.election.finish() as u64;
+        self.counts.incomplete_at_close += election.finish() as u64;
     }
 
     fn wants_more(&self) -> bool {

@@ -257,7 +257,7 @@ pub fn conclude(
     if !args.quiet {
         eprintln!("{tool}: {}, {summary}", capture.summary_fields());
     }
-    let mut json = serde_json::json!({ "capture": capture });
+    let mut json = serde_json::json!({ "capture": capture, "peak_rss_bytes": peak_rss_bytes() });
     if let (Some(all), serde_json::Value::Object(own)) = (json.as_object_mut(), tool_json) {
         all.extend(own);
     }
@@ -325,6 +325,14 @@ impl PortsSeen {
             );
         }
     }
+}
+
+/// The process's peak resident memory so far (`getrusage`), in bytes.
+pub fn peak_rss_bytes() -> Option<u64> {
+    use nix::sys::resource::{getrusage, UsageWho};
+    // Linux reports kilobytes.
+    let kib = getrusage(UsageWho::RUSAGE_SELF).ok()?.max_rss();
+    u64::try_from(kib).ok().map(|k| k * 1024)
 }
 
 /// Prints why the input could not be opened and, where the cause is known, how to fix it.

@@ -15,6 +15,7 @@ pub mod fle;
 pub mod holdback;
 pub mod http;
 pub mod input;
+pub mod lazy;
 pub mod output;
 pub mod stats;
 pub mod zab;

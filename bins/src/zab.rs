@@ -4,6 +4,7 @@
 //! `--summary`: proposal → quorum → commit latency, ack lag per follower, write rate, each
 //! learner's sync, and how close the zxid counter is to overflowing.
 
+use crate::lazy::OnFirstData;
 use crate::output::{merge_fields, Printer};
 use hdrhistogram::Histogram;
 use serde_json::{json, Map, Value};
@@ -102,10 +103,22 @@ struct Syncing {
     bytes: u64,
 }
 
-/// Per-connection state: zab-proto's decoder, and what `--summary` measures per learner.
-pub struct ZabConn {
+/// Per-connection state, made on the connection's first bytes.
+pub struct ZabConn(OnFirstData<ZabState>);
+
+/// zab-proto's decoder, and what `--summary` measures per learner.
+struct ZabState {
     quorum: QuorumConnection,
     learner: LearnerState,
+}
+
+impl ZabConn {
+    fn state(&mut self) -> &mut ZabState {
+        self.0.get_or_make(|start_seen| ZabState {
+            quorum: QuorumConnection::new(start_seen),
+            learner: LearnerState::default(),
+        })
+    }
 }
 
 /// What `--summary` measures on one learner's connection.
@@ -572,7 +585,7 @@ impl<W: Write> ZabDump<W> {
         ts: Timestamp,
         bytes: &[u8],
     ) {
-        let ZabConn { quorum, learner } = conn;
+        let ZabState { quorum, learner } = conn.state();
         quorum.push(dir.into(), bytes, &mut |ev| {
             self.on_event(learner, info, ts, ev)
         });
@@ -588,11 +601,7 @@ impl<W: Write> StreamHandler for ZabDump<W> {
             return None;
         };
         self.counts.connections += 1;
-        let conn = ZabConn {
-            quorum: QuorumConnection::new(first.syn),
-            learner: LearnerState::default(),
-        };
-        Some((conn, client_is))
+        Some((ZabConn(OnFirstData::new(first.syn)), client_is))
     }
 
     fn data(
@@ -614,11 +623,15 @@ impl<W: Write> StreamHandler for ZabDump<W> {
         _ts: Timestamp,
         _len: u64,
     ) {
-        conn.quorum.gap(dir.into());
-        conn.learner.sent = ZxidQueue::default();
+        let state = conn.state();
+        state.quorum.gap(dir.into());
+        state.learner.sent = ZxidQueue::default();
     }
 
     fn close(&mut self, mut conn: ZabConn, info: &ConnInfo, _ts: Timestamp, _reason: CloseReason) {
+        let Some(conn) = conn.0.made() else {
+            return; // it never carried a byte
+        };
         let (to_leader, to_learner) = conn.quorum.framer_stats();
         self.counts.resyncs += to_leader.resyncs + to_learner.resyncs;
         // Bytes dropped while hunting (the framer counts the cut-short tail apart, below).

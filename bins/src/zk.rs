@@ -9,6 +9,7 @@
 
 use crate::analytics::Analytics;
 use crate::holdback::{Holdback, Slot};
+use crate::lazy::OnFirstData;
 use crate::output::{merge_fields, Format, Printer};
 use serde_json::{json, Map, Value};
 use std::io::Write;
@@ -92,9 +93,9 @@ impl Default for PendingInfo {
     }
 }
 
-/// Per-connection state: zk-proto's decoder of both directions.
+/// Per-connection state: zk-proto's decoder of both directions, made on the first bytes.
 pub struct ZkConn {
-    decoder: ClientConnection<PendingInfo>,
+    decoder: OnFirstData<ClientConnection<PendingInfo>>,
 }
 
 /// A receiver of every decoded message object.
@@ -676,18 +677,22 @@ impl<W: Write> ZkDump<W> {
     }
 
     fn finish_conn(&mut self, conn: &mut ZkConn, info: &ConnInfo, ts: Timestamp) {
-        conn.decoder
-            .finish(&mut |state, ev| self.on_event(state, info, ts, ev));
+        let decoder = conn.decoder.made();
+        let mut session = None;
+        if let Some(decoder) = decoder {
+            decoder.finish(&mut |state, ev| self.on_event(state, info, ts, ev));
+            session = decoder.state().session_id();
+            let (to_server, to_client) = decoder.framer_stats();
+            self.counts.resyncs += to_server.resyncs + to_client.resyncs;
+            self.counts.skipped_bytes += to_server.skipped_bytes + to_client.skipped_bytes;
+        }
         if self.analytics.is_some() || self.observer.is_some() {
             let mut m = self.base(ts, info, "closed", "ConnectionClosed");
-            if let Some(s) = conn.decoder.state().session_id() {
+            if let Some(s) = session {
                 m.insert("session".into(), json!(hex64(s)));
             }
             self.observe(ts, &m);
         }
-        let (to_server, to_client) = conn.decoder.framer_stats();
-        self.counts.resyncs += to_server.resyncs + to_client.resyncs;
-        self.counts.skipped_bytes += to_server.skipped_bytes + to_client.skipped_bytes;
     }
 }
 
@@ -721,7 +726,7 @@ impl<W: Write> StreamHandler for ZkDump<W> {
             m.insert("type".into(), json!("ConnectionOpened"));
             observer(&m);
         }
-        let decoder = ClientConnection::new(first.syn, self.opts.max_frame);
+        let decoder = OnFirstData::new(first.syn);
         Some((ZkConn { decoder }, client_is))
     }
 
@@ -733,7 +738,11 @@ impl<W: Write> StreamHandler for ZkDump<W> {
         ts: Timestamp,
         bytes: &[u8],
     ) {
-        conn.decoder.push(dir, ts, bytes, &mut |state, ev| {
+        let max_frame = self.opts.max_frame;
+        let decoder = conn
+            .decoder
+            .get_or_make(|start_seen| ClientConnection::new(start_seen, max_frame));
+        decoder.push(dir, ts, bytes, &mut |state, ev| {
             self.on_event(state, info, ts, ev)
         });
     }
@@ -746,7 +755,11 @@ impl<W: Write> StreamHandler for ZkDump<W> {
         _ts: Timestamp,
         _len: u64,
     ) {
-        conn.decoder.gap(dir);
+        let max_frame = self.opts.max_frame;
+        let decoder = conn
+            .decoder
+            .get_or_make(|start_seen| ClientConnection::new(start_seen, max_frame));
+        decoder.gap(dir);
     }
 
     fn close(&mut self, mut conn: ZkConn, info: &ConnInfo, ts: Timestamp, _reason: CloseReason) {

@@ -158,7 +158,9 @@ pub struct ReassemblyConfig {
 impl Default for ReassemblyConfig {
     fn default() -> Self {
         ReassemblyConfig {
-            max_flows: 1 << 18,
+            // 7/8 of 2^18: the most a hash table of 2^18 slots holds. At 2^18 flows the table
+            // doubled to 2^19 slots (and held both tables while resizing) for the last few.
+            max_flows: 7 << 15,
             max_buffered_per_flow: 8 << 20,
             max_buffered_total: 256 << 20,
             hole_timeout_ns: 10_000_000_000,
@@ -510,7 +512,9 @@ struct Flow<C> {
 /// The TCP reassembler: a flow table plus the per-direction stream state.
 pub struct Reassembler<C> {
     config: ReassemblyConfig,
-    flows: FlowMap<FlowKey, Flow<C>>,
+    /// Flows behind a box: a table slot is then a key and a pointer, so the table (sized in
+    /// powers of two, doubled while both copies live) costs little beside the flows it holds.
+    flows: FlowMap<FlowKey, Box<Flow<C>>>,
     next_id: u64,
     buffered_total: usize,
     next_sweep: Option<Timestamp>,
@@ -630,12 +634,12 @@ impl<C> Reassembler<C> {
             }
             self.flows.insert(
                 key,
-                Flow {
+                Box::new(Flow {
                     info,
                     conn: Some(conn),
                     halves: [Half::default(), Half::default()],
                     last_seen: ts,
-                },
+                }),
             );
         }
         let Some(flow) = self.flows.get_mut(&key) else {
@@ -777,6 +781,16 @@ impl<C> Reassembler<C> {
 
 #[cfg(test)]
 mod tests {
+    /// A tracked flow costs its table slot (key and pointer) plus the boxed flow: a SYN flood
+    /// of the default cap holds about 229,376 of them.
+    #[test]
+    fn bytes_per_tracked_flow() {
+        let slot = std::mem::size_of::<(FlowKey, Box<Flow<[u8; 16]>>)>() + 1;
+        let flow = std::mem::size_of::<Flow<[u8; 16]>>();
+        eprintln!("slot {slot} bytes, flow {flow} bytes");
+        assert!(slot + flow <= 400, "{slot} + {flow} bytes per flow");
+    }
+
     use super::*;
     use proptest::prelude::*;
 
