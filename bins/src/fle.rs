@@ -607,6 +607,10 @@ impl<W: Write> StreamHandler for FleDump<W> {
         conn.election.get_or_make(ElectionConnection::new).gap(dir);
     }
 
+    fn held_bytes(&self, conn: &FleConn) -> usize {
+        conn.election.get().map_or(0, ElectionConnection::buffered)
+    }
+
     fn close(&mut self, mut conn: FleConn, _info: &ConnInfo, _ts: Timestamp, _reason: CloseReason) {
         let Some(election) = conn.election.made() else {
             return; // it never carried a byte

@@ -59,6 +59,12 @@ pub struct InputArgs {
     #[arg(long, value_name = "N")]
     pub max_packets: Option<u64>,
 
+    /// One memory budget, in MiB, over tracked connections, out-of-order segments and partial
+    /// messages; over it, connections that never carried data go first, then the oldest
+    /// partial messages (as gaps), then the oldest connections (all counted).
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    pub max_memory: usize,
+
     /// No progress bar when reading a file.
     #[arg(long)]
     pub no_progress: bool,
@@ -80,6 +86,16 @@ pub struct InputArgs {
 pub fn port_filter(ports: &[u16]) -> String {
     let alternatives: Vec<String> = ports.iter().map(|p| format!("port {p}")).collect();
     format!("tcp and ({})", alternatives.join(" or "))
+}
+
+impl InputArgs {
+    /// The reassembler's settings these options ask for.
+    pub fn reassembly_config(&self) -> zkwire_capture::ReassemblyConfig {
+        zkwire_capture::ReassemblyConfig {
+            max_memory: self.max_memory.saturating_mul(1 << 20),
+            ..Default::default()
+        }
+    }
 }
 
 /// Opens the source the user asked for. `default_filter` is used for live capture when the
@@ -327,12 +343,14 @@ impl PortsSeen {
     }
 }
 
-/// The process's peak resident memory so far (`getrusage`), in bytes.
+/// The process's peak resident memory so far, in bytes: `VmHWM` of `/proc/self/status`
+/// (`getrusage`'s maximum is inherited across `execve`, so a tool started by a large process
+/// would report that process's peak).
 pub fn peak_rss_bytes() -> Option<u64> {
-    use nix::sys::resource::{getrusage, UsageWho};
-    // Linux reports kilobytes.
-    let kib = getrusage(UsageWho::RUSAGE_SELF).ok()?.max_rss();
-    u64::try_from(kib).ok().map(|k| k * 1024)
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// Prints why the input could not be opened and, where the cause is known, how to fix it.

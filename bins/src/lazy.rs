@@ -31,6 +31,11 @@ impl<T> OnFirstData<T> {
     pub fn made(&mut self) -> Option<&mut T> {
         self.made.as_deref_mut()
     }
+
+    /// The state, if made, to read.
+    pub fn get(&self) -> Option<&T> {
+        self.made.as_deref()
+    }
 }
 
 #[cfg(test)]

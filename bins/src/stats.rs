@@ -561,7 +561,7 @@ impl Collector for Metrics {
                     .encode(metric.encode_family(&labels([("event", e.clone())]))?)?;
             }
         }
-        let counters: [(&str, &str, u64); 9] = [
+        let counters: [(&str, &str, u64); 12] = [
             (
                 "zkwire_watches_set",
                 "Read requests that set a watch",
@@ -602,6 +602,21 @@ impl Collector for Metrics {
                 "zkwire_capture_retransmits",
                 "Retransmitted or duplicated segments",
                 st.capture.retransmits,
+            ),
+            (
+                "zkwire_capture_flows_evicted",
+                "Connections given up to stay within the flow cap or the memory budget",
+                st.capture.flows_evicted,
+            ),
+            (
+                "zkwire_capture_memory_budget_hits",
+                "Times the memory budget (--max-memory) was reached",
+                st.capture.memory_budget_hits,
+            ),
+            (
+                "zkwire_capture_partial_messages_abandoned",
+                "Partial messages given up as gaps to stay within the memory budget",
+                st.capture.partial_frames_abandoned,
             ),
         ];
         for (name, help, value) in counters {

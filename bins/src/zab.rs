@@ -628,6 +628,10 @@ impl<W: Write> StreamHandler for ZabDump<W> {
         state.learner.sent = ZxidQueue::default();
     }
 
+    fn held_bytes(&self, conn: &ZabConn) -> usize {
+        conn.0.get().map_or(0, |s| s.quorum.buffered())
+    }
+
     fn close(&mut self, mut conn: ZabConn, info: &ConnInfo, _ts: Timestamp, _reason: CloseReason) {
         let Some(conn) = conn.0.made() else {
             return; // it never carried a byte

@@ -762,6 +762,10 @@ impl<W: Write> StreamHandler for ZkDump<W> {
         decoder.gap(dir);
     }
 
+    fn held_bytes(&self, conn: &ZkConn) -> usize {
+        conn.decoder.get().map_or(0, ClientConnection::buffered)
+    }
+
     fn close(&mut self, mut conn: ZkConn, info: &ConnInfo, ts: Timestamp, _reason: CloseReason) {
         self.finish_conn(&mut conn, info, ts);
     }

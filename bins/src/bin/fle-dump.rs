@@ -6,7 +6,6 @@ use zkwire::exit;
 use zkwire::fle::{FleDump, FleOptions};
 use zkwire::input::{conclude, drive, open_source, port_filter, report_open_error, InputArgs};
 use zkwire::output::{Format, OutputArgs};
-use zkwire_capture::ReassemblyConfig;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -73,7 +72,7 @@ fn main() -> ExitCode {
     let (outcome, capture) = drive(
         source.as_mut(),
         &mut dump,
-        ReassemblyConfig::default(),
+        args.input.reassembly_config(),
         !args.input.no_progress,
     );
     dump.printer.flush();

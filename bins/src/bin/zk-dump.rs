@@ -7,7 +7,6 @@ use zkwire::exit;
 use zkwire::input::{conclude, drive, open_source, port_filter, report_open_error, InputArgs};
 use zkwire::output::OutputArgs;
 use zkwire::zk::{ZkDump, ZkOptions};
-use zkwire_capture::ReassemblyConfig;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -208,7 +207,7 @@ fn main() -> ExitCode {
     let (outcome, capture) = drive(
         source.as_mut(),
         &mut dump,
-        ReassemblyConfig::default(),
+        args.input.reassembly_config(),
         !args.input.no_progress,
     );
     dump.finish_output();

@@ -12,7 +12,7 @@ use zkwire::stats::{Shared, StatsOptions};
 use zkwire::zab::{ZabConn, ZabDump, ZabOptions};
 use zkwire::zk::{ZkConn, ZkDump, ZkOptions};
 use zkwire_capture::source::{Next, PacketSource, SourceError};
-use zkwire_capture::{CaptureStats, ReassemblyConfig, StopFlag, Timestamp};
+use zkwire_capture::{CaptureStats, StopFlag, Timestamp};
 use zkwire_capture::{ClientIs, CloseReason, ConnInfo, Direction, StreamHandler, TcpSegment};
 
 const EXAMPLES: &str = "\
@@ -180,6 +180,13 @@ impl<W: std::io::Write> StreamHandler for Both<W> {
             Conn::Zab(c) => self.zab.close(*c, info, ts, reason),
         }
     }
+
+    fn held_bytes(&self, conn: &Conn) -> usize {
+        match conn {
+            Conn::Zk(c) => self.zk.held_bytes(c),
+            Conn::Zab(c) => self.zab.held_bytes(c),
+        }
+    }
 }
 
 fn add(total: &CaptureStats, run: &CaptureStats) -> CaptureStats {
@@ -190,6 +197,9 @@ fn add(total: &CaptureStats, run: &CaptureStats) -> CaptureStats {
     sum.gaps += total.gaps;
     sum.gap_bytes += total.gap_bytes;
     sum.retransmits += total.retransmits;
+    sum.flows_evicted += total.flows_evicted;
+    sum.memory_budget_hits += total.memory_budget_hits;
+    sum.partial_frames_abandoned += total.partial_frames_abandoned;
     sum
 }
 
@@ -306,7 +316,7 @@ fn main() -> ExitCode {
         let (run, stats) = drive_with(
             source.as_mut(),
             &mut dump,
-            ReassemblyConfig::default(),
+            args.input.reassembly_config(),
             false,
             stop.clone(),
             Some(&mut on_tick),

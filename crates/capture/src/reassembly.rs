@@ -132,6 +132,15 @@ pub trait StreamHandler {
     /// The connection ended; no more events for it.
     fn close(&mut self, conn: Self::Conn, info: &ConnInfo, ts: Timestamp, reason: CloseReason);
 
+    /// Bytes the consumer holds for this connection (partial messages), counted in the
+    /// reassembler's memory budget. When the budget is exceeded, the oldest connections holding
+    /// some get a [`StreamHandler::gap`] of 0 bytes in each direction: they drop what they hold
+    /// and resynchronise.
+    fn held_bytes(&self, conn: &Self::Conn) -> usize {
+        let _ = conn;
+        0
+    }
+
     /// Whether the consumer wants more input (a tool with `--limit` says no once it has enough).
     fn wants_more(&self) -> bool {
         true
@@ -143,6 +152,10 @@ pub trait StreamHandler {
 pub struct ReassemblyConfig {
     /// Most connections tracked at once; beyond it the least recently active are evicted.
     pub max_flows: usize,
+    /// One memory budget, in bytes, over the flow table, out-of-order buffers and what the
+    /// consumer holds ([`StreamHandler::held_bytes`]). Over it, flows that never carried data
+    /// go first, then the oldest partial messages, then the oldest flows.
+    pub max_memory: usize,
     /// Most out-of-order bytes buffered for one direction of one connection.
     pub max_buffered_per_flow: usize,
     /// Most out-of-order bytes buffered in total.
@@ -161,6 +174,7 @@ impl Default for ReassemblyConfig {
             // 7/8 of 2^18: the most a hash table of 2^18 slots holds. At 2^18 flows the table
             // doubled to 2^19 slots (and held both tables while resizing) for the last few.
             max_flows: 7 << 15,
+            max_memory: 256 << 20,
             max_buffered_per_flow: 8 << 20,
             max_buffered_total: 256 << 20,
             hole_timeout_ns: 10_000_000_000,
@@ -505,8 +519,17 @@ struct Flow<C> {
     info: ConnInfo,
     /// `None` once closed: the entry lingers to absorb stragglers.
     conn: Option<C>,
+    /// What the consumer held for this flow when last asked.
+    held: usize,
     halves: [Half; 2],
     last_seen: Timestamp,
+}
+
+/// What a tracked flow costs the memory budget besides what it buffers: its table slot, the
+/// flow, and an allowance for the consumer's per-connection state.
+fn flow_cost<C>() -> usize {
+    const CONSUMER_STATE: usize = 512;
+    std::mem::size_of::<(FlowKey, Box<Flow<C>>)>() + std::mem::size_of::<Flow<C>>() + CONSUMER_STATE
 }
 
 /// The TCP reassembler: a flow table plus the per-direction stream state.
@@ -517,6 +540,8 @@ pub struct Reassembler<C> {
     flows: FlowMap<FlowKey, Box<Flow<C>>>,
     next_id: u64,
     buffered_total: usize,
+    /// What consumers hold over all flows (the sum of `Flow::held`).
+    held_total: usize,
     next_sweep: Option<Timestamp>,
     /// What was seen, repaired and given up on.
     pub stats: CaptureStats,
@@ -530,6 +555,7 @@ impl<C> Reassembler<C> {
             flows: FlowMap::default(),
             next_id: 0,
             buffered_total: 0,
+            held_total: 0,
             next_sweep: None,
             stats: CaptureStats::default(),
         }
@@ -570,9 +596,13 @@ impl<C> Reassembler<C> {
                     &mut self.buffered_total,
                     handler,
                 );
+                let held = flow.conn.as_ref().map_or(0, |c| handler.held_bytes(c));
+                self.held_total = self.held_total + held - flow.held;
+                flow.held = held;
                 if let Some(reason) = end {
                     self.close_flow(key, ts, reason, handler);
                 }
+                self.enforce_budget(ts, handler);
                 return;
             }
             let restarted = match (&flow.conn, is_new_syn) {
@@ -637,6 +667,7 @@ impl<C> Reassembler<C> {
                 Box::new(Flow {
                     info,
                     conn: Some(conn),
+                    held: 0,
                     halves: [Half::default(), Half::default()],
                     last_seen: ts,
                 }),
@@ -654,9 +685,92 @@ impl<C> Reassembler<C> {
             &mut self.buffered_total,
             handler,
         );
+        let held = flow.conn.as_ref().map_or(0, |c| handler.held_bytes(c));
+        self.held_total = self.held_total + held - flow.held;
+        flow.held = held;
         if let Some(reason) = end {
             self.close_flow(key, ts, reason, handler);
         }
+        self.enforce_budget(ts, handler);
+    }
+
+    /// What the memory budget counts: each flow at a fixed cost, out-of-order bytes, and what
+    /// the consumers hold.
+    pub fn memory(&self) -> usize {
+        self.flows.len() * flow_cost::<C>() + self.buffered_total + self.held_total
+    }
+
+    /// Makes room when the budget is exceeded, down to 7/8 of it so that the work (a scan of
+    /// the table) is not repeated packet after packet: flows that never carried data go first
+    /// (a SYN flood), then the oldest partial messages are given up as gaps, then the oldest
+    /// flows.
+    fn enforce_budget<H: StreamHandler<Conn = C>>(&mut self, ts: Timestamp, handler: &mut H) {
+        let budget = self.config.max_memory;
+        if self.memory() <= budget {
+            return;
+        }
+        self.stats.memory_budget_hits += 1;
+        let target = budget - budget / 8;
+        let oldest = |flows: &FlowMap<FlowKey, Box<Flow<C>>>, pick: &dyn Fn(&Flow<C>) -> bool| {
+            let mut keys: Vec<(Timestamp, FlowKey)> = flows
+                .iter()
+                .filter(|(_, f)| f.conn.is_some() && pick(f))
+                .map(|(k, f)| (f.last_seen, *k))
+                .collect();
+            keys.sort_unstable_by_key(|(t, _)| *t);
+            keys
+        };
+        let silent = |f: &Flow<C>| {
+            f.halves
+                .iter()
+                .all(|h| h.offset == 0 && h.pending.is_empty())
+        };
+        for (_, key) in oldest(&self.flows, &silent) {
+            if self.memory() <= target {
+                return;
+            }
+            self.close_flow(key, ts, CloseReason::Evicted, handler);
+            self.flows.remove(&key);
+        }
+        for (_, key) in oldest(&self.flows, &|f| f.held > 0) {
+            if self.memory() <= target {
+                return;
+            }
+            self.abandon_held(key, ts, handler);
+        }
+        for (_, key) in oldest(&self.flows, &|_| true) {
+            if self.memory() <= target {
+                return;
+            }
+            self.close_flow(key, ts, CloseReason::Evicted, handler);
+            self.flows.remove(&key);
+        }
+    }
+
+    /// Has the consumer give up the partial messages it holds for a flow, as a gap of 0 bytes
+    /// in each direction.
+    fn abandon_held<H: StreamHandler<Conn = C>>(
+        &mut self,
+        key: FlowKey,
+        ts: Timestamp,
+        handler: &mut H,
+    ) {
+        let Some(flow) = self.flows.get_mut(&key) else {
+            return;
+        };
+        let Flow {
+            info, conn, held, ..
+        } = &mut **flow;
+        let Some(conn) = conn.as_mut() else {
+            return;
+        };
+        for dir in [Direction::ToServer, Direction::ToClient] {
+            handler.gap(conn, info, dir, ts, 0);
+        }
+        let now = handler.held_bytes(conn);
+        self.held_total = self.held_total + now - *held;
+        *held = now;
+        self.stats.partial_frames_abandoned += 1;
     }
 
     fn close_flow<H: StreamHandler<Conn = C>>(
@@ -672,6 +786,8 @@ impl<C> Reassembler<C> {
         let Some(mut conn) = flow.conn.take() else {
             return;
         };
+        self.held_total -= flow.held;
+        flow.held = 0;
         for dir in [Direction::ToServer, Direction::ToClient] {
             let half = &mut flow.halves[index(dir)];
             let info = &flow.info;

@@ -36,6 +36,11 @@ pub struct CaptureStats {
     pub flows_expired: u64,
     /// Connections evicted because the flow table was full.
     pub flows_evicted: u64,
+    /// Partial messages a consumer held that were given up (as gaps) to stay within the
+    /// memory budget.
+    pub partial_frames_abandoned: u64,
+    /// Times the memory budget was exceeded and room was made.
+    pub memory_budget_hits: u64,
     /// Segments whose bytes had all been delivered already (retransmissions, duplicates).
     pub retransmits: u64,
     /// Segments that partly overlapped bytes already delivered (the new part was kept).
@@ -81,6 +86,12 @@ impl CaptureStats {
             s.push_str(&format!(
                 ", {} malformed, {} truncated, {} ip fragments",
                 self.malformed, self.truncated, self.ip_fragments
+            ));
+        }
+        if self.memory_budget_hits > 0 {
+            s.push_str(&format!(
+                ", memory budget reached {} times ({} partial messages abandoned)",
+                self.memory_budget_hits, self.partial_frames_abandoned
             ));
         }
         if self.flows_evicted > 0 || self.buffer_limit_hits > 0 {

@@ -525,6 +525,11 @@ impl ElectionConnection {
         self.to_acceptor.splitter_mut().initiator_sid()
     }
 
+    /// Bytes allocated for messages not complete yet (both directions).
+    pub fn buffered(&self) -> usize {
+        self.to_acceptor.allocated() + self.to_initiator.allocated()
+    }
+
     /// The framers' counters: initiator → acceptor, acceptor → initiator.
     pub fn framer_stats(&self) -> (FramerStats, FramerStats) {
         (self.to_acceptor.stats, self.to_initiator.stats)

@@ -230,6 +230,12 @@ impl<S: Splitter> Framer<S> {
         self.buf.len()
     }
 
+    /// Bytes allocated for held bytes (at least [`Framer::buffered`]): what a memory budget
+    /// counts.
+    pub fn allocated(&self) -> usize {
+        self.buf.capacity()
+    }
+
     /// Feeds the next in-order bytes of the stream.
     pub fn push(&mut self, data: &[u8], out: &mut dyn FnMut(FramerEvent<'_>)) {
         self.push_with_splitter(data, &mut |_, ev| out(ev));
@@ -278,7 +284,8 @@ impl<S: Splitter> Framer<S> {
     pub fn gap(&mut self, out: &mut dyn FnMut(FramerEvent<'_>)) {
         if !self.buf.is_empty() {
             let dropped = self.buf.len() as u64;
-            self.buf.clear();
+            // Released, not kept: a loss is rare, and a budget may have asked for this one.
+            self.buf = Vec::new();
             self.stats.skipped_bytes += dropped;
             out(FramerEvent::Skipped(dropped));
         }
@@ -289,7 +296,7 @@ impl<S: Splitter> Framer<S> {
     pub fn finish(&mut self) -> usize {
         let n = self.buf.len();
         self.stats.skipped_bytes += n as u64;
-        self.buf.clear();
+        self.buf = Vec::new();
         n
     }
 

@@ -226,6 +226,11 @@ impl QuorumConnection {
         self.learner
     }
 
+    /// Bytes allocated for records not complete yet (both directions).
+    pub fn buffered(&self) -> usize {
+        self.to_leader.allocated() + self.to_learner.allocated()
+    }
+
     /// The framers' counters: learner → leader, leader → learner.
     pub fn framer_stats(&self) -> (FramerStats, FramerStats) {
         (self.to_leader.stats, self.to_learner.stats)

@@ -235,6 +235,17 @@ impl<T: Default> ClientConnection<T> {
         (self.to_server.stats, self.to_client.stats)
     }
 
+    /// Bytes allocated for messages not complete yet (both directions) and for the start of
+    /// a four-letter word's reply: what a memory budget counts.
+    pub fn buffered(&self) -> usize {
+        let mode = match &self.mode {
+            Mode::Start(held) => held.capacity(),
+            Mode::FourLetter { reply, .. } => reply.capacity(),
+            Mode::Jute | Mode::Tls => 0,
+        };
+        mode + self.to_server.allocated() + self.to_client.allocated()
+    }
+
     /// Whether the connection is TLS (nothing of it is decoded).
     pub fn is_tls(&self) -> bool {
         matches!(self.mode, Mode::Tls)
