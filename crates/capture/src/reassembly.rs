@@ -526,9 +526,10 @@ struct Flow<C> {
 }
 
 /// What a tracked flow costs the memory budget besides what it buffers: its table slot, the
-/// flow, and an allowance for the consumer's per-connection state.
+/// flow, and an allowance for the consumer's per-connection state (a decoder with two framers
+/// and a pairing queue is about 600 bytes; the rest covers an allocator's rounding).
 fn flow_cost<C>() -> usize {
-    const CONSUMER_STATE: usize = 512;
+    const CONSUMER_STATE: usize = 1024;
     std::mem::size_of::<(FlowKey, Box<Flow<C>>)>() + std::mem::size_of::<Flow<C>>() + CONSUMER_STATE
 }
 
