@@ -16,6 +16,7 @@ pub mod holdback;
 pub mod http;
 pub mod input;
 pub mod lazy;
+pub mod line;
 pub mod output;
 pub mod stats;
 pub mod zab;

@@ -1,12 +1,14 @@
 //! How the tools print: colour only when asked or on a terminal, zktraffic's clock format, and
 //! a per-client colour so interleaved conversations stay readable.
 
+use crate::line::Line;
 use anstyle::{AnsiColor, Style};
 use chrono::{Local, Offset, TimeZone, Utc};
 use clap::ValueEnum;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::io::IsTerminal;
+use std::io::Write;
 use zkwire_capture::Timestamp;
 
 /// When to colour output.
@@ -92,6 +94,13 @@ impl Clock {
 
     /// `HH:MM:SS:ffffff`.
     pub fn format(&mut self, ts: Timestamp) -> String {
+        let mut out = Vec::with_capacity(15);
+        self.format_into(ts, &mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// `HH:MM:SS:ffffff`, appended to `out` (digits written directly: this runs per line).
+    pub fn format_into(&mut self, ts: Timestamp, out: &mut Vec<u8>) {
         let secs = ts.secs();
         let offset = if self.utc {
             0
@@ -117,13 +126,18 @@ impl Clock {
         };
         let local = secs + offset as i64;
         let day = local.rem_euclid(86_400);
-        format!(
-            "{:02}:{:02}:{:02}:{:06}",
-            day / 3600,
-            (day / 60) % 60,
-            day % 60,
-            ts.subsec_nanos() / 1000
-        )
+        let digits = |out: &mut Vec<u8>, v: i64, width: u32| {
+            for i in (0..width).rev() {
+                out.push(b'0' + ((v / 10i64.pow(i)) % 10) as u8);
+            }
+        };
+        digits(out, day / 3600, 2);
+        out.push(b':');
+        digits(out, (day / 60) % 60, 2);
+        out.push(b':');
+        digits(out, day % 60, 2);
+        out.push(b':');
+        digits(out, i64::from(ts.subsec_nanos() / 1000), 6);
     }
 }
 
@@ -268,6 +282,55 @@ impl<W: std::io::Write> Printer<W> {
             format!("{style}{line}{style:#}")
         } else {
             line
+        }
+    }
+
+    /// Renders a typed line without colour: JSON as is; text as
+    /// `HH:MM:SS:ffffff [arrow ]Kind(k=v, …, trailer)` (see [`Line::write_text`]), appended to
+    /// `out`.
+    #[allow(clippy::too_many_arguments)] // the parts of one line; a struct would only rename them
+    pub fn render_into(
+        &mut self,
+        out: &mut Vec<u8>,
+        line: &Line,
+        ts: Timestamp,
+        kind_key: &str,
+        skip: impl Fn(&str, &str, bool) -> bool,
+        trailer: &str,
+        indent: usize,
+    ) {
+        match self.format {
+            Format::Json => line.write_json(out),
+            Format::Text => {
+                self.clock.format_into(ts, out);
+                line.write_text(out, kind_key, skip, trailer, indent);
+            }
+        }
+    }
+
+    /// Colours `out[start..]` by `color_key` when colour is on (text only).
+    pub fn paint_from(&mut self, out: &mut Vec<u8>, start: usize, color_key: impl Hash) {
+        if self.color && self.format == Format::Text {
+            let style = self.palette.color_for(color_key);
+            let prefix = style.render().to_string();
+            out.splice(start..start, prefix.bytes());
+            let _ = write!(out, "{}", style.render_reset());
+        }
+    }
+
+    /// Prints one rendered line (without its newline), unless the limit is reached or output
+    /// failed.
+    pub fn print_bytes(&mut self, line: &[u8]) {
+        if self.done() {
+            return;
+        }
+        self.printed += 1;
+        let written = self
+            .out
+            .write_all(line)
+            .and_then(|()| self.out.write_all(b"\n"));
+        if let Err(e) = written {
+            self.write_error = Some(e);
         }
     }
 

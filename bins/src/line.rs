@@ -1,0 +1,952 @@
+//! One output line built straight from typed values: the fields of a message, in order, each
+//! rendered once in the output's format (JSON, or zktraffic's `k=v` text), then written as a
+//! JSON object or as `HH:MM:SS:ffffff Type(k=v, …)`.
+//!
+//! A line is a list of (key, rendered value) pairs over one reusable byte buffer, so building
+//! a line allocates nothing once the buffer has grown. Records are added with
+//! [`Line::merge`], which walks their `serde::Serialize` implementation (the protocol crates'
+//! log shape) with a flattening serializer: no `serde_json::Value` is built. Keys keep the
+//! first position they were given; [`Line::insert`] replaces a value in place, [`Line::merge`]
+//! never overrides a key already set (the common keys every tool puts first win).
+
+use crate::output::Format;
+use serde::ser::{self, Serialize};
+use std::fmt::Display;
+use std::io::Write;
+use std::ops::Range;
+
+/// A field: where its key and rendered value sit in the line's buffer.
+#[derive(Debug, Clone)]
+struct Field {
+    key: Range<usize>,
+    value: Range<usize>,
+    null: bool,
+}
+
+/// The fields of one message, rendered in one format.
+#[derive(Debug)]
+pub struct Line {
+    format: Format,
+    buf: Vec<u8>,
+    fields: Vec<Field>,
+    /// A map key being serialized (see [`FlattenMap`]).
+    pending_key: String,
+}
+
+impl Line {
+    /// An empty line for `format`.
+    pub fn new(format: Format) -> Line {
+        Line {
+            format,
+            buf: Vec::with_capacity(512),
+            fields: Vec::with_capacity(32),
+            pending_key: String::new(),
+        }
+    }
+
+    /// The format values are rendered in.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// Empties the line, keeping its buffers.
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.fields.clear();
+    }
+
+    fn position(&self, key: &str) -> Option<usize> {
+        self.fields
+            .iter()
+            .position(|f| &self.buf[f.key.clone()] == key.as_bytes())
+    }
+
+    /// Whether `key` is set.
+    pub fn contains(&self, key: &str) -> bool {
+        self.position(key).is_some()
+    }
+
+    /// A field's rendered value (in text, a string's own characters).
+    pub fn get(&self, key: &str) -> Option<&str> {
+        let f = &self.fields[self.position(key)?];
+        std::str::from_utf8(&self.buf[f.value.clone()]).ok()
+    }
+
+    /// Removes a field.
+    pub fn remove(&mut self, key: &str) {
+        if let Some(i) = self.position(key) {
+            self.fields.remove(i);
+        }
+    }
+
+    /// Sets `key` to the value `render` writes: in place when the key is set already.
+    fn set(&mut self, key: &str, render: impl FnOnce(&mut Vec<u8>) -> bool) {
+        let start = self.buf.len();
+        let null = render(&mut self.buf);
+        let value = start..self.buf.len();
+        match self.position(key) {
+            Some(i) => {
+                self.fields[i].value = value;
+                self.fields[i].null = null;
+            }
+            None => {
+                let k = self.buf.len();
+                self.buf.extend_from_slice(key.as_bytes());
+                self.fields.push(Field {
+                    key: k..self.buf.len(),
+                    value,
+                    null,
+                });
+            }
+        }
+    }
+
+    /// Sets a string field.
+    pub fn str(&mut self, key: &str, v: &str) {
+        let format = self.format;
+        self.set(key, |buf| {
+            match format {
+                Format::Json => json_str(buf, v),
+                Format::Text => buf.extend_from_slice(v.as_bytes()),
+            }
+            false
+        });
+    }
+
+    /// Sets a string field from anything printable (`0x…` ids, addresses).
+    pub fn display(&mut self, key: &str, v: impl Display) {
+        let format = self.format;
+        self.set(key, |buf| {
+            match format {
+                Format::Json => {
+                    let start = buf.len();
+                    let _ = write!(buf, "{v}");
+                    if buf[start..]
+                        .iter()
+                        .any(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                    {
+                        // Rare: quote through serde_json, which escapes.
+                        let text = String::from_utf8_lossy(&buf[start..]).into_owned();
+                        buf.truncate(start);
+                        json_str(buf, &text);
+                    } else {
+                        buf.insert(start, b'"');
+                        buf.push(b'"');
+                    }
+                }
+                Format::Text => {
+                    let _ = write!(buf, "{v}");
+                }
+            }
+            false
+        });
+    }
+
+    /// Sets an integer field.
+    pub fn int(&mut self, key: &str, v: impl itoa::Integer) {
+        self.set(key, |buf| {
+            buf.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+            false
+        });
+    }
+
+    /// Sets a boolean field.
+    pub fn bool(&mut self, key: &str, v: bool) {
+        let format = self.format;
+        self.set(key, |buf| {
+            buf.extend_from_slice(match (format, v) {
+                (Format::Json, true) => b"true",
+                (Format::Json, false) => b"false",
+                (Format::Text, true) => b"True",
+                (Format::Text, false) => b"False",
+            });
+            false
+        });
+    }
+
+    /// Sets a floating-point field (JSON's number form in both formats).
+    pub fn f64(&mut self, key: &str, v: f64) {
+        self.value(key, &v);
+    }
+
+    /// Sets a field to any serializable value (lists, maps, records).
+    pub fn value<T: Serialize + ?Sized>(&mut self, key: &str, v: &T) {
+        let format = self.format;
+        self.set(key, |buf| render_value(format, buf, v));
+    }
+
+    /// Adds a record's fields (its serde form must be a struct or map; anything else adds
+    /// nothing), after the fields already set; a key already set keeps its value.
+    pub fn merge<T: Serialize + ?Sized>(&mut self, record: &T) {
+        let _ = record.serialize(Flatten { line: self });
+    }
+
+    fn merge_field<T: Serialize + ?Sized>(&mut self, key: &str, v: &T) {
+        if !self.contains(key) {
+            self.value(key, v);
+        }
+    }
+
+    /// Writes the line as a JSON object.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        for (i, f) in self.fields.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let key = &self.buf[f.key.clone()];
+            if key.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_') {
+                out.push(b'"');
+                out.extend_from_slice(key);
+                out.push(b'"');
+            } else {
+                json_str(out, &String::from_utf8_lossy(key));
+            }
+            out.push(b':');
+            out.extend_from_slice(&self.buf[f.value.clone()]);
+        }
+        out.push(b'}');
+    }
+
+    /// Writes the line as zktraffic's text after the time the caller wrote,
+    /// ` [arrow ]Kind(k=v, …[, trailer])`: the kind is the value of `kind_key`, and fields for
+    /// which `skip(key, value, is_null)` holds are left out.
+    pub fn write_text(
+        &self,
+        out: &mut Vec<u8>,
+        kind_key: &str,
+        skip: impl Fn(&str, &str, bool) -> bool,
+        trailer: &str,
+        indent: usize,
+    ) {
+        out.push(b' ');
+        if indent > 0 {
+            for _ in 0..4 * indent {
+                out.extend_from_slice("\u{2014}".as_bytes());
+            }
+            out.extend_from_slice("\u{25ba} ".as_bytes());
+        }
+        out.extend_from_slice(self.get(kind_key).unwrap_or("?").as_bytes());
+        out.push(b'(');
+        let mut first = true;
+        for f in &self.fields {
+            let key = std::str::from_utf8(&self.buf[f.key.clone()]).unwrap_or("");
+            let value = std::str::from_utf8(&self.buf[f.value.clone()]).unwrap_or("");
+            if key == "ts" || key == kind_key || skip(key, value, f.null) {
+                continue;
+            }
+            if !first {
+                out.extend_from_slice(b", ");
+            }
+            first = false;
+            out.extend_from_slice(key.as_bytes());
+            out.push(b'=');
+            out.extend_from_slice(value.as_bytes());
+        }
+        if !trailer.is_empty() {
+            if !first {
+                out.extend_from_slice(b", ");
+            }
+            out.extend_from_slice(trailer.as_bytes());
+        }
+        out.push(b')');
+    }
+}
+
+fn json_str(buf: &mut Vec<u8>, s: &str) {
+    let _ = serde_json::to_writer(&mut *buf, s);
+}
+
+/// Renders `v` into `buf` in `format`; true when it is null (None).
+fn render_value<T: Serialize + ?Sized>(format: Format, buf: &mut Vec<u8>, v: &T) -> bool {
+    let start = buf.len();
+    match format {
+        Format::Json => {
+            if v.serialize(&mut serde_json::Serializer::new(&mut *buf))
+                .is_err()
+            {
+                buf.truncate(start);
+                buf.extend_from_slice(b"null");
+            }
+            &buf[start..] == b"null"
+        }
+        Format::Text => {
+            let mut null = false;
+            if v.serialize(Text {
+                out: buf,
+                null: Some(&mut null),
+            })
+            .is_err()
+            {
+                buf.truncate(start);
+                buf.extend_from_slice(b"None");
+                null = true;
+            }
+            null
+        }
+    }
+}
+
+/// Why a value could not be rendered (a serializer asked for something no record does).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct LineError(String);
+
+impl ser::Error for LineError {
+    fn custom<T: Display>(msg: T) -> Self {
+        LineError(msg.to_string())
+    }
+}
+
+/// Flattens a record's top-level fields into a [`Line`].
+struct Flatten<'l> {
+    line: &'l mut Line,
+}
+
+/// The fields of a record's struct or map form.
+struct FlattenMap<'l> {
+    line: &'l mut Line,
+}
+
+impl ser::SerializeStruct for FlattenMap<'_> {
+    type Ok = ();
+    type Error = LineError;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), LineError> {
+        self.line.merge_field(key, value);
+        Ok(())
+    }
+    fn end(self) -> Result<(), LineError> {
+        Ok(())
+    }
+}
+
+impl ser::SerializeMap for FlattenMap<'_> {
+    type Ok = ();
+    type Error = LineError;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), LineError> {
+        let mut text = Vec::new();
+        key.serialize(Text {
+            out: &mut text,
+            null: None,
+        })?;
+        self.line.pending_key = String::from_utf8_lossy(&text).into_owned();
+        Ok(())
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), LineError> {
+        let key = std::mem::take(&mut self.line.pending_key);
+        self.line.merge_field(&key, value);
+        self.line.pending_key = key;
+        Ok(())
+    }
+    fn end(self) -> Result<(), LineError> {
+        Ok(())
+    }
+}
+
+/// Serializer methods that add nothing: a record whose serde form is not a map.
+macro_rules! ignore_scalars {
+    ($($method:ident($ty:ty)),*) => {
+        $(fn $method(self, _: $ty) -> Result<(), LineError> { Ok(()) })*
+    };
+}
+
+impl<'l> ser::Serializer for Flatten<'l> {
+    type Ok = ();
+    type Error = LineError;
+    type SerializeSeq = ser::Impossible<(), LineError>;
+    type SerializeTuple = ser::Impossible<(), LineError>;
+    type SerializeTupleStruct = ser::Impossible<(), LineError>;
+    type SerializeTupleVariant = ser::Impossible<(), LineError>;
+    type SerializeMap = FlattenMap<'l>;
+    type SerializeStruct = FlattenMap<'l>;
+    type SerializeStructVariant = ser::Impossible<(), LineError>;
+
+    ignore_scalars!(
+        serialize_bool(bool),
+        serialize_i8(i8),
+        serialize_i16(i16),
+        serialize_i32(i32),
+        serialize_i64(i64),
+        serialize_u8(u8),
+        serialize_u16(u16),
+        serialize_u32(u32),
+        serialize_u64(u64),
+        serialize_f32(f32),
+        serialize_f64(f64),
+        serialize_char(char),
+        serialize_str(&str),
+        serialize_bytes(&[u8]),
+        serialize_unit_struct(&'static str)
+    );
+    fn serialize_none(self) -> Result<(), LineError> {
+        Ok(())
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> Result<(), LineError> {
+        v.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<(), LineError> {
+        Ok(())
+    }
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+    ) -> Result<(), LineError> {
+        Ok(())
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        v: &T,
+    ) -> Result<(), LineError> {
+        v.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        v: &T,
+    ) -> Result<(), LineError> {
+        // serde_json's form: {"Variant": value}.
+        self.line.merge_field(variant, v);
+        Ok(())
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, LineError> {
+        Err(ser::Error::custom("a list is not a record"))
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, LineError> {
+        Err(ser::Error::custom("a tuple is not a record"))
+    }
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleStruct, LineError> {
+        Err(ser::Error::custom("a tuple is not a record"))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, LineError> {
+        Err(ser::Error::custom("a tuple is not a record"))
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<FlattenMap<'l>, LineError> {
+        Ok(FlattenMap { line: self.line })
+    }
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<FlattenMap<'l>, LineError> {
+        Ok(FlattenMap { line: self.line })
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, LineError> {
+        Err(ser::Error::custom("a struct variant is not flattened"))
+    }
+}
+
+/// zktraffic's text form of a value: bare strings, Python-style `True`/`False`/`None`, numbers
+/// as JSON writes them, `[a, b]` lists and `{k: v}` maps.
+struct Text<'b> {
+    out: &'b mut Vec<u8>,
+    /// Set when the value itself (not a part of it) is null.
+    null: Option<&'b mut bool>,
+}
+
+impl Text<'_> {
+    fn raw(self, bytes: &[u8]) -> Result<(), LineError> {
+        self.out.extend_from_slice(bytes);
+        Ok(())
+    }
+    fn int(self, v: impl itoa::Integer) -> Result<(), LineError> {
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        Ok(())
+    }
+    fn none(self) -> Result<(), LineError> {
+        if let Some(null) = self.null {
+            *null = true;
+        }
+        self.out.extend_from_slice(b"None");
+        Ok(())
+    }
+}
+
+/// A list or map being written as text.
+struct TextCompound<'b> {
+    out: &'b mut Vec<u8>,
+    first: bool,
+    /// What closes it: `]`, `}`, or `]}`/`}}` for a variant wrapped as `{Variant: …}`.
+    close: &'static [u8],
+}
+
+impl<'b> TextCompound<'b> {
+    fn open(out: &'b mut Vec<u8>, open: &[u8], close: &'static [u8]) -> Self {
+        out.extend_from_slice(open);
+        TextCompound {
+            out,
+            first: true,
+            close,
+        }
+    }
+    fn separate(&mut self) {
+        if !self.first {
+            self.out.extend_from_slice(b", ");
+        }
+        self.first = false;
+    }
+    fn item<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), LineError> {
+        self.separate();
+        v.serialize(Text {
+            out: self.out,
+            null: None,
+        })
+    }
+    fn entry<T: Serialize + ?Sized>(&mut self, key: &str, v: &T) -> Result<(), LineError> {
+        self.separate();
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b": ");
+        v.serialize(Text {
+            out: self.out,
+            null: None,
+        })
+    }
+    fn close(self) -> Result<(), LineError> {
+        self.out.extend_from_slice(self.close);
+        Ok(())
+    }
+}
+
+impl ser::SerializeSeq for TextCompound<'_> {
+    type Ok = ();
+    type Error = LineError;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), LineError> {
+        self.item(v)
+    }
+    fn end(self) -> Result<(), LineError> {
+        self.close()
+    }
+}
+
+impl ser::SerializeTuple for TextCompound<'_> {
+    type Ok = ();
+    type Error = LineError;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), LineError> {
+        self.item(v)
+    }
+    fn end(self) -> Result<(), LineError> {
+        self.close()
+    }
+}
+
+impl ser::SerializeTupleStruct for TextCompound<'_> {
+    type Ok = ();
+    type Error = LineError;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), LineError> {
+        self.item(v)
+    }
+    fn end(self) -> Result<(), LineError> {
+        self.close()
+    }
+}
+
+impl ser::SerializeTupleVariant for TextCompound<'_> {
+    type Ok = ();
+    type Error = LineError;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), LineError> {
+        self.item(v)
+    }
+    fn end(self) -> Result<(), LineError> {
+        self.close()
+    }
+}
+
+impl ser::SerializeMap for TextCompound<'_> {
+    type Ok = ();
+    type Error = LineError;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), LineError> {
+        self.separate();
+        key.serialize(Text {
+            out: self.out,
+            null: None,
+        })?;
+        self.out.extend_from_slice(b": ");
+        Ok(())
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), LineError> {
+        v.serialize(Text {
+            out: self.out,
+            null: None,
+        })
+    }
+    fn end(self) -> Result<(), LineError> {
+        self.close()
+    }
+}
+
+impl ser::SerializeStruct for TextCompound<'_> {
+    type Ok = ();
+    type Error = LineError;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        v: &T,
+    ) -> Result<(), LineError> {
+        self.entry(key, v)
+    }
+    fn end(self) -> Result<(), LineError> {
+        self.close()
+    }
+}
+
+impl ser::SerializeStructVariant for TextCompound<'_> {
+    type Ok = ();
+    type Error = LineError;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        v: &T,
+    ) -> Result<(), LineError> {
+        self.entry(key, v)
+    }
+    fn end(self) -> Result<(), LineError> {
+        self.close()
+    }
+}
+
+impl<'b> ser::Serializer for Text<'b> {
+    type Ok = ();
+    type Error = LineError;
+    type SerializeSeq = TextCompound<'b>;
+    type SerializeTuple = TextCompound<'b>;
+    type SerializeTupleStruct = TextCompound<'b>;
+    type SerializeTupleVariant = TextCompound<'b>;
+    type SerializeMap = TextCompound<'b>;
+    type SerializeStruct = TextCompound<'b>;
+    type SerializeStructVariant = TextCompound<'b>;
+
+    fn serialize_bool(self, v: bool) -> Result<(), LineError> {
+        self.raw(if v { b"True" } else { b"False" })
+    }
+    fn serialize_i8(self, v: i8) -> Result<(), LineError> {
+        self.int(v)
+    }
+    fn serialize_i16(self, v: i16) -> Result<(), LineError> {
+        self.int(v)
+    }
+    fn serialize_i32(self, v: i32) -> Result<(), LineError> {
+        self.int(v)
+    }
+    fn serialize_i64(self, v: i64) -> Result<(), LineError> {
+        self.int(v)
+    }
+    fn serialize_u8(self, v: u8) -> Result<(), LineError> {
+        self.int(v)
+    }
+    fn serialize_u16(self, v: u16) -> Result<(), LineError> {
+        self.int(v)
+    }
+    fn serialize_u32(self, v: u32) -> Result<(), LineError> {
+        self.int(v)
+    }
+    fn serialize_u64(self, v: u64) -> Result<(), LineError> {
+        self.int(v)
+    }
+    fn serialize_f32(self, v: f32) -> Result<(), LineError> {
+        self.serialize_f64(f64::from(v))
+    }
+    fn serialize_f64(self, v: f64) -> Result<(), LineError> {
+        // As serde_json writes a number; it has no form for NaN or infinities (null).
+        match serde_json::Number::from_f64(v) {
+            Some(n) => {
+                let _ = write!(self.out, "{n}");
+                Ok(())
+            }
+            None => self.none(),
+        }
+    }
+    fn serialize_char(self, v: char) -> Result<(), LineError> {
+        self.raw(v.encode_utf8(&mut [0; 4]).as_bytes())
+    }
+    fn serialize_str(self, v: &str) -> Result<(), LineError> {
+        self.raw(v.as_bytes())
+    }
+    fn serialize_bytes(self, v: &[u8]) -> Result<(), LineError> {
+        let mut list = TextCompound::open(self.out, b"[", b"]");
+        for b in v {
+            list.item(b)?;
+        }
+        list.close()
+    }
+    fn serialize_none(self) -> Result<(), LineError> {
+        self.none()
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> Result<(), LineError> {
+        v.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<(), LineError> {
+        self.none()
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<(), LineError> {
+        self.none()
+    }
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> Result<(), LineError> {
+        self.raw(variant.as_bytes())
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        v: &T,
+    ) -> Result<(), LineError> {
+        v.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        v: &T,
+    ) -> Result<(), LineError> {
+        let mut map = TextCompound::open(self.out, b"{", b"}");
+        map.entry(variant, v)?;
+        map.close()
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<TextCompound<'b>, LineError> {
+        Ok(TextCompound::open(self.out, b"[", b"]"))
+    }
+    fn serialize_tuple(self, _: usize) -> Result<TextCompound<'b>, LineError> {
+        Ok(TextCompound::open(self.out, b"[", b"]"))
+    }
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<TextCompound<'b>, LineError> {
+        Ok(TextCompound::open(self.out, b"[", b"]"))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        _: usize,
+    ) -> Result<TextCompound<'b>, LineError> {
+        self.out.push(b'{');
+        self.out.extend_from_slice(variant.as_bytes());
+        Ok(TextCompound::open(self.out, b": [", b"]}"))
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<TextCompound<'b>, LineError> {
+        Ok(TextCompound::open(self.out, b"{", b"}"))
+    }
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<TextCompound<'b>, LineError> {
+        Ok(TextCompound::open(self.out, b"{", b"}"))
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        _: usize,
+    ) -> Result<TextCompound<'b>, LineError> {
+        self.out.push(b'{');
+        self.out.extend_from_slice(variant.as_bytes());
+        Ok(TextCompound::open(self.out, b": {", b"}}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Map, Value};
+
+    /// The text form the tools printed before lines were typed: values through serde_json.
+    fn old_text(v: &Value) -> String {
+        match v {
+            Value::Null => "None".into(),
+            Value::Bool(true) => "True".into(),
+            Value::Bool(false) => "False".into(),
+            Value::Number(n) => n.to_string(),
+            Value::String(s) => s.clone(),
+            Value::Array(items) => format!(
+                "[{}]",
+                items.iter().map(old_text).collect::<Vec<_>>().join(", ")
+            ),
+            Value::Object(fields) => format!(
+                "{{{}}}",
+                fields
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {}", old_text(v)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+
+    /// A record shaped like the protocol crates' log forms: nested records, lists, options,
+    /// flattened parts and names.
+    #[derive(serde::Serialize)]
+    struct Inner {
+        perms: i32,
+        scheme: &'static str,
+        id: Option<&'static str>,
+    }
+
+    #[derive(serde::Serialize)]
+    struct Extra {
+        watch: bool,
+        path: &'static str,
+    }
+
+    #[derive(serde::Serialize)]
+    #[serde(tag = "op", rename_all = "camelCase")]
+    enum Op {
+        Create { path: &'static str, flags: i32 },
+        Check { version: i32 },
+    }
+
+    #[derive(serde::Serialize)]
+    struct Record {
+        path: &'static str,
+        data_len: Option<u64>,
+        acl: Vec<Inner>,
+        ratio: f64,
+        ops: Vec<Op>,
+        #[serde(flatten)]
+        extra: Extra,
+        empty: Vec<u8>,
+        nothing: Option<i64>,
+    }
+
+    fn record() -> Record {
+        Record {
+            path: "/a \"quoted\"\n",
+            data_len: Some(12),
+            acl: vec![
+                Inner {
+                    perms: 31,
+                    scheme: "world",
+                    id: Some("anyone"),
+                },
+                Inner {
+                    perms: 1,
+                    scheme: "digest",
+                    id: None,
+                },
+            ],
+            ratio: 0.1,
+            ops: vec![
+                Op::Create {
+                    path: "/x",
+                    flags: 1,
+                },
+                Op::Check { version: -1 },
+            ],
+            extra: Extra {
+                watch: true,
+                path: "/shadowed",
+            },
+            empty: vec![],
+            nothing: None,
+        }
+    }
+
+    #[test]
+    fn merged_records_render_as_serde_json_did() {
+        let r = record();
+        // The old way: common keys first, then the record's fields where not set already.
+        let mut old = Map::new();
+        old.insert("ts".into(), json!(1.5));
+        old.insert("type".into(), json!("CreateRequest"));
+        old.insert("path".into(), json!("/common"));
+        if let Value::Object(fields) = serde_json::to_value(&r).expect("serializable") {
+            for (k, v) in fields {
+                old.entry(k).or_insert(v);
+            }
+        }
+        old.insert("type".into(), json!("Replaced"));
+
+        for format in [Format::Json, Format::Text] {
+            let mut line = Line::new(format);
+            line.f64("ts", 1.5);
+            line.str("type", "CreateRequest");
+            line.str("path", "/common");
+            line.merge(&r);
+            line.str("type", "Replaced");
+            let mut out = Vec::new();
+            match format {
+                Format::Json => {
+                    line.write_json(&mut out);
+                    assert_eq!(
+                        String::from_utf8(out).expect("utf-8"),
+                        Value::Object(old.clone()).to_string()
+                    );
+                }
+                Format::Text => {
+                    out.extend_from_slice(b"12:00:00:000001");
+                    line.write_text(&mut out, "type", |_, _, _| false, "", 0);
+                    let fields: Vec<String> = old
+                        .iter()
+                        .filter(|(k, _)| *k != "ts" && *k != "type")
+                        .map(|(k, v)| format!("{k}={}", old_text(v)))
+                        .collect();
+                    let expected = format!("12:00:00:000001 Replaced({})", fields.join(", "));
+                    assert_eq!(String::from_utf8(out).expect("utf-8"), expected);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn text_skips_see_values_and_nulls() {
+        let mut line = Line::new(Format::Text);
+        line.str("type", "X");
+        line.str("error", "OK");
+        line.value("peer_epoch", &None::<i64>);
+        line.int("n", -3i64);
+        line.bool("b", false);
+        let mut out = b"t".to_vec();
+        line.write_text(
+            &mut out,
+            "type",
+            |k, v, null| (k == "error" && v == "OK") || null,
+            "client=c",
+            1,
+        );
+        assert_eq!(
+            String::from_utf8(out).expect("utf-8"),
+            "t \u{2014}\u{2014}\u{2014}\u{2014}\u{25ba} X(n=-3, b=False, client=c)"
+        );
+    }
+
+    #[test]
+    fn display_values_are_quoted_and_escaped_in_json() {
+        let mut line = Line::new(Format::Json);
+        line.display("a", format_args!("0x{:x}", 255));
+        line.display("b", "say \"hi\"");
+        line.remove("missing");
+        let mut out = Vec::new();
+        line.write_json(&mut out);
+        assert_eq!(
+            String::from_utf8(out).expect("utf-8"),
+            r#"{"a":"0xff","b":"say \"hi\""}"#
+        );
+        line.remove("a");
+        assert_eq!(line.get("b"), Some(r#""say \"hi\"""#));
+    }
+}
