@@ -13,7 +13,7 @@ const B_PORTS: [&str; 8] = [
 ];
 
 fn fle_dump(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fle-dump"))
+    Command::new(zkwire_tests::bin("fle-dump"))
         .args(args)
         .output()
         .expect("run fle-dump")
@@ -88,7 +88,7 @@ fn every_message_decodes_with_its_fields() {
     ] {
         let mut args = vec!["--format", "json"];
         args.extend_from_slice(ports);
-        let (out, s) = common::run_with_stats(env!("CARGO_BIN_EXE_fle-dump"), file, &args);
+        let (out, s) = common::run_with_stats(zkwire_tests::bin("fle-dump"), file, &args);
         assert!(out.status.success(), "{file}");
         assert_eq!(s["fle"]["decode_errors"], 0, "{file}: {s}");
         assert_eq!(s["fle"]["skipped_bytes"], 0, "{file}: {s}");

@@ -92,7 +92,7 @@ fn live_capture_of_a_real_ensemble_matches_the_clients_own_log() {
     let tcpdump = Watched::spawn(tcpdump_cmd);
     tcpdump.wait_stderr("listening on", Duration::from_secs(30));
 
-    let mut zk_dump_cmd = Command::new(env!("CARGO_BIN_EXE_zk-dump"));
+    let mut zk_dump_cmd = Command::new(zkwire_tests::bin("zk-dump"));
     zk_dump_cmd.args([
         "-i",
         "lo",
@@ -118,7 +118,7 @@ fn live_capture_of_a_real_ensemble_matches_the_clients_own_log() {
     );
 
     // An analysis mode live, side by side: request counts by path.
-    let mut counts_cmd = Command::new(env!("CARGO_BIN_EXE_zk-dump"));
+    let mut counts_cmd = Command::new(zkwire_tests::bin("zk-dump"));
     counts_cmd.args([
         "-i",
         "lo",
@@ -142,7 +142,7 @@ fn live_capture_of_a_real_ensemble_matches_the_clients_own_log() {
     let analyses: Vec<(&[&str], Watched)> = modes
         .iter()
         .map(|mode| {
-            let mut cmd = Command::new(env!("CARGO_BIN_EXE_zk-dump"));
+            let mut cmd = Command::new(zkwire_tests::bin("zk-dump"));
             cmd.args([
                 "-i",
                 "lo",
@@ -161,7 +161,7 @@ fn live_capture_of_a_real_ensemble_matches_the_clients_own_log() {
 
     let truth_path = dir.join("truth.jsonl");
     let workload = Command::new(SYSTEM_PYTHON)
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/live/kazoo_workload.py"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("live/kazoo_workload.py"))
         .arg(ensemble.hosts())
         .arg(&truth_path)
         .output()
@@ -197,7 +197,7 @@ fn live_capture_of_a_real_ensemble_matches_the_clients_own_log() {
     // its file holds the close too.
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let so_far = Command::new(env!("CARGO_BIN_EXE_zk-dump"))
+        let so_far = Command::new(zkwire_tests::bin("zk-dump"))
             .args([
                 "-q",
                 "--port",
@@ -267,7 +267,7 @@ fn live_capture_of_a_real_ensemble_matches_the_clients_own_log() {
         .any(|m| m["type"] == "GetDataReply" && m["data_len"] == 300 * 1024));
 
     // The same traffic captured by tcpdump and read back decodes to the same messages.
-    let from_file = Command::new(env!("CARGO_BIN_EXE_zk-dump"))
+    let from_file = Command::new(zkwire_tests::bin("zk-dump"))
         .args([
             "--port",
             &CLIENT_PORT.to_string(),
@@ -309,7 +309,7 @@ fn live_capture_of_a_real_ensemble_matches_the_clients_own_log() {
     // Every analysis mode gave, live, what it gives on the file (latencies aside: two capture
     // sockets may stamp a packet a microsecond apart).
     for (mode, live_rows) in analyses {
-        let from_file = Command::new(env!("CARGO_BIN_EXE_zk-dump"))
+        let from_file = Command::new(zkwire_tests::bin("zk-dump"))
             .args([
                 "-q",
                 "--port",

@@ -30,16 +30,16 @@ fn json_lines(bytes: &[u8]) -> Vec<Value> {
 
 fn tool(name: &str) -> Command {
     let path = match name {
-        "zk-dump" => env!("CARGO_BIN_EXE_zk-dump"),
-        "zab-dump" => env!("CARGO_BIN_EXE_zab-dump"),
-        _ => env!("CARGO_BIN_EXE_fle-dump"),
+        "zk-dump" => zkwire_tests::bin("zk-dump"),
+        "zab-dump" => zkwire_tests::bin("zab-dump"),
+        _ => zkwire_tests::bin("fle-dump"),
     };
     Command::new(path)
 }
 
 fn kazoo(ensemble: &Ensemble, hosts: &str, truth: &Path, phase: &str) {
     let out = Command::new(SYSTEM_PYTHON)
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/live/kazoo_workload.py"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("live/kazoo_workload.py"))
         .arg(hosts)
         .arg(truth)
         .arg(phase)

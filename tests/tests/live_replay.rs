@@ -126,8 +126,8 @@ fn top_speed_replay_is_decoded_live_exactly_as_from_the_file() {
     }
     let file = data_dir().join("zk38-mtu1500.pcap");
     let dir = scratch("live_replay");
-    let zk_bin = env!("CARGO_BIN_EXE_zk-dump");
-    let zab_bin = env!("CARGO_BIN_EXE_zab-dump");
+    let zk_bin = zkwire_tests::bin("zk-dump");
+    let zab_bin = zkwire_tests::bin("zab-dump");
 
     let counts = offline(
         zk_bin,

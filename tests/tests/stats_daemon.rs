@@ -35,7 +35,7 @@ impl Daemon {
 
     /// The daemon replaying the shipped capture, once it serves HTTP.
     fn spawn(extra: &[&str]) -> Daemon {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_zk-stats-daemon"));
+        let mut cmd = Command::new(zkwire_tests::bin("zk-stats-daemon"));
         cmd.arg("-r").arg(data_dir().join("zk38-mtu1500.pcap"));
         cmd.args(["--http-addr", "127.0.0.1:0"]);
         if !extra.contains(&"--max-results") {
@@ -259,7 +259,7 @@ fn quorum_port_adds_zab_commit_latency() {
         .and_then(|s| s["value"].as_f64())
         .expect("commit latency histogram");
     // The same figure zab-dump --summary measures on the same capture.
-    let out = Command::new(env!("CARGO_BIN_EXE_zab-dump"))
+    let out = Command::new(zkwire_tests::bin("zab-dump"))
         .args(["-q", "--summary", "--limit", "0", "--format", "json", "-r"])
         .arg(data_dir().join("zk38-mtu1500.pcap"))
         .output()
@@ -337,7 +337,7 @@ fn zktraffic_flags_and_serving_only_once_the_capture_opened() {
     assert!(daemon.get("/healthz").len() < 100);
     daemon.stop();
 
-    let out = Command::new(env!("CARGO_BIN_EXE_zk-stats-daemon"))
+    let out = Command::new(zkwire_tests::bin("zk-stats-daemon"))
         .args([
             "-r",
             "/nonexistent/capture.pcap",
@@ -369,7 +369,7 @@ fn a_connection_flood_cannot_sink_the_http_server() {
     let addr = daemon.base.trim_start_matches("http://").to_string();
     let (host, port) = addr.rsplit_once(':').expect("host:port");
     let mut flood = Command::new("python3")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/tools/http_flood.py"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/http_flood.py"))
         .args([host, port, "10000"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())

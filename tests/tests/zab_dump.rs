@@ -13,7 +13,7 @@ const AB_PORTS: [&str; 8] = [
 ];
 
 fn zab_dump(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_zab-dump"))
+    Command::new(zkwire_tests::bin("zab-dump"))
         .args(args)
         .output()
         .expect("run zab-dump")
@@ -129,7 +129,7 @@ fn every_capture_decodes_and_snapshots_are_skipped_whole() {
     ] {
         let mut args = vec!["--summary", "--limit", "0"];
         args.extend_from_slice(ports);
-        let (out, s) = common::run_with_stats(env!("CARGO_BIN_EXE_zab-dump"), file, &args);
+        let (out, s) = common::run_with_stats(zkwire_tests::bin("zab-dump"), file, &args);
         assert!(out.status.success(), "{file}");
         let zab = &s["zab"];
         assert_eq!(zab["decode_errors"], 0, "{file}: {zab}");

@@ -16,7 +16,7 @@ const A_PORTS: [&str; 8] = [
 ];
 
 fn zk_dump(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_zk-dump"))
+    Command::new(zkwire_tests::bin("zk-dump"))
         .args(args)
         .output()
         .expect("run zk-dump")
@@ -25,7 +25,7 @@ fn zk_dump(args: &[&str]) -> Output {
 fn stats_of(extra: &[&str], file: &str) -> (Output, Value) {
     let mut args = vec!["--format", "json"];
     args.extend_from_slice(extra);
-    common::run_with_stats(env!("CARGO_BIN_EXE_zk-dump"), file, &args)
+    common::run_with_stats(zkwire_tests::bin("zk-dump"), file, &args)
 }
 
 type Key = (u64, Option<i64>, Option<String>);
@@ -325,7 +325,7 @@ fn reads_standard_input_like_a_file() {
         "--port",
         "22181",
     ]);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_zk-dump"))
+    let mut child = Command::new(zkwire_tests::bin("zk-dump"))
         .args(["-r", "-", "--format", "json", "-q", "--port", "22181"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -910,7 +910,7 @@ fn runs_that_decode_nothing_or_cannot_capture_say_why() {
     }
     let out = Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(env!("CARGO_BIN_EXE_zk-dump"))
+        .arg(zkwire_tests::bin("zk-dump"))
         .args(["-i", "lo", "--max-packets", "1"])
         .output()
         .expect("run zk-dump as nobody");
@@ -944,12 +944,12 @@ fn every_printed_time_is_a_packet_time() {
         })
         .collect();
     let tools = [
-        (env!("CARGO_BIN_EXE_zk-dump"), vec!["--unpaired", "-p"]),
+        (zkwire_tests::bin("zk-dump"), vec!["--unpaired", "-p"]),
         (
-            env!("CARGO_BIN_EXE_zab-dump"),
+            zkwire_tests::bin("zab-dump"),
             vec!["-p", "--port", "2888", "--port", "2889", "--port", "2890"],
         ),
-        (env!("CARGO_BIN_EXE_fle-dump"), vec!["--port", "3888"]),
+        (zkwire_tests::bin("fle-dump"), vec!["--port", "3888"]),
     ];
     for (tool, extra) in tools {
         let out = Command::new(tool)
@@ -1015,9 +1015,9 @@ fn a_syn_flood_stays_within_bounds() {
     let file = dir.join("flood.pcap");
     pcap.write(&file);
     for tool in [
-        env!("CARGO_BIN_EXE_zk-dump"),
-        env!("CARGO_BIN_EXE_zab-dump"),
-        env!("CARGO_BIN_EXE_fle-dump"),
+        zkwire_tests::bin("zk-dump"),
+        zkwire_tests::bin("zab-dump"),
+        zkwire_tests::bin("fle-dump"),
     ] {
         let stats = dir.join("stats.json");
         let out = Command::new(tool)

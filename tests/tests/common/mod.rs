@@ -1,14 +1,14 @@
 //! Helpers shared by the end-to-end tests: paths to the shipped captures, a tiny classic-pcap
-//! reader/writer for making damaged copies, and a way to find the built binaries.
+//! reader/writer for making damaged copies. The binaries are found by `zkwire_tests::bin`.
 #![allow(dead_code)]
 
 pub mod ensemble;
 
 use std::path::{Path, PathBuf};
 
-/// The repository's test data folder.
+/// The repository's test data folder (`tests/data`).
 pub fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data")
 }
 
 /// Every real capture shipped in the repository.
