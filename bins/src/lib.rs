@@ -10,7 +10,7 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-pub mod analytics;
+pub mod analysis;
 pub mod fle;
 pub mod holdback;
 pub mod http;

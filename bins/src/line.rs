@@ -175,6 +175,22 @@ impl Line {
         self.set(key, |buf| render_value(format, buf, v));
     }
 
+    /// Sets a field to a value already rendered in this line's format (a nested JSON object
+    /// written by another [`Line`]).
+    pub fn rendered(&mut self, key: &str, v: &[u8]) {
+        self.set(key, |buf| {
+            buf.extend_from_slice(v);
+            false
+        });
+    }
+
+    /// The line as a JSON object, in a new string (tables and reports, not per message).
+    pub fn to_json(&self) -> String {
+        let mut out = Vec::with_capacity(self.buf.len() + 4 * self.fields.len() + 2);
+        self.write_json(&mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+
     /// Adds a record's fields (its serde form must be a struct or map; anything else adds
     /// nothing), after the fields already set; a key already set keeps its value.
     pub fn merge<T: Serialize + ?Sized>(&mut self, record: &T) {

@@ -2,21 +2,23 @@
 //! `/json/auths`, `/json/auths-dump`, `/json/info`) with compatible keys, Prometheus text on
 //! `/metrics`, and `/healthz`.
 //!
-//! Counters are fed the message objects zk-dump prints as JSON, so every figure can be checked
-//! against `zk-dump --format json` of the same traffic. Memory is bounded whatever the traffic:
+//! Counters are fed the typed messages zk-dump's handler emits ([`ZkMessage`]; the daemon's
+//! [`Shared`] is a [`ZkSink`]), so every figure can be checked against `zk-dump --format json`
+//! of the same traffic. Memory is bounded whatever the traffic:
 //! key sets are capped (the overflow folds into an `other` key per group) and latencies live in
 //! fixed buckets.
 
+use crate::zk::{session_hex, Token, ZkBody, ZkMessage, ZkSink};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
-use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
+use zk_proto::message::RequestBody;
 use zkwire_capture::CaptureStats;
 
 /// What the daemon counts and serves.
@@ -99,7 +101,7 @@ fn group_of(key: &str) -> &str {
 pub struct State {
     opts: StatsOptions,
     started: Instant,
-    window_start: Option<f64>,
+    window_start: Option<i64>,
     current: Window,
     previous: Option<Window>,
     auths: HashMap<String, String>,
@@ -152,23 +154,10 @@ impl PathSeries {
 #[derive(Debug, Clone)]
 pub struct Shared(Arc<Mutex<State>>);
 
-const WRITES: [&str; 10] = [
-    "CreateRequest",
-    "Create2Request",
-    "CreateContainerRequest",
-    "CreateTTLRequest",
-    "DeleteRequest",
-    "DeleteContainerRequest",
-    "SetDataRequest",
-    "MultiRequest",
-    "SetAclRequest",
-    "ReconfigRequest",
-];
-
-fn path_key(m: &Map<String, Value>, depth: usize) -> String {
+fn path_key(path: Option<&str>, depth: usize) -> String {
     // zktraffic files messages without a path under "/".
-    match m.get("path").and_then(Value::as_str) {
-        Some(p) if !p.is_empty() => crate::analytics::aggregate_path(Some(p), depth).into_owned(),
+    match path {
+        Some(p) if !p.is_empty() => crate::analysis::aggregate_path(Some(p), depth).into_owned(),
         _ => "/".to_string(),
     }
 }
@@ -209,8 +198,8 @@ impl Shared {
     }
 
     /// Counts one decoded message.
-    pub fn observe(&self, m: &Map<String, Value>) {
-        self.lock().observe(m);
+    pub fn observe(&self, msg: &ZkMessage<'_>) {
+        self.lock().observe(msg);
     }
 
     /// Records one ZAB proposal → commit latency.
@@ -229,141 +218,162 @@ fn seed(w: &mut Window) {
 }
 
 impl State {
-    fn rotate(&mut self, ts: f64) {
-        let Some(window) = self.opts.window_ns else {
+    /// Starts a new window when `--window` of capture time has passed since the current one
+    /// began (`now` in nanoseconds).
+    fn rotate(&mut self, now: i64) {
+        let Some(len) = self.opts.window_ns.filter(|&n| n > 0) else {
             return;
         };
-        let len = window as f64 / 1e9;
         match self.window_start {
-            None => self.window_start = Some(ts),
-            Some(start) if ts - start >= len => {
+            None => self.window_start = Some(now),
+            Some(start) if now - start >= len => {
                 let mut fresh = Window::default();
                 seed(&mut fresh);
                 self.previous = Some(std::mem::replace(&mut self.current, fresh));
                 // Windows stay aligned to the first one, skipping empty ones.
-                self.window_start = Some(start + ((ts - start) / len).floor() * len);
+                self.window_start = Some(start + (now - start) / len * len);
             }
             Some(_) => {}
         }
     }
 
-    fn observe(&mut self, m: &Map<String, Value>) {
-        let text = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or("");
-        let ts = m.get("ts").and_then(Value::as_f64).unwrap_or(0.0);
-        self.rotate(ts);
-        let kind = text("type").to_string();
-        let path = path_key(m, self.opts.depth);
-        let size = m.get("size").and_then(Value::as_u64).unwrap_or(0);
-        let client = text("client").to_string();
-        let ip = client
-            .rsplit_once(':')
-            .map_or(client.as_str(), |(ip, _)| ip)
-            .to_string();
-        let bytes = !self.opts.exclude_bytes;
+    fn observe(&mut self, msg: &ZkMessage<'_>) {
+        self.rotate(msg.ts.0);
+        let kind = msg.kind();
         if kind == "DecodeError" {
             self.decode_errors += 1;
             return;
         }
-        match text("dir") {
-            "request" | "connect" => {
-                if self.clients.len() < MAX_KEYS && !self.clients.contains(&client) {
-                    self.clients.insert(client.clone());
-                }
-                let rw = if WRITES.contains(&kind.as_str()) {
-                    "writes"
-                } else {
-                    "reads"
-                };
-                if kind == "SetAuthRequest" {
-                    let identity =
-                        match (text("scheme"), m.get("auth_user").and_then(Value::as_str)) {
-                            (scheme, Some(user)) => format!("{scheme}:{user}"),
-                            (scheme, None) => format!("{scheme}:<redacted>"),
-                        };
-                    if self.auths.len() < MAX_KEYS || self.auths.contains_key(&client) {
-                        self.auths.insert(client.clone(), identity);
-                    }
-                }
-                // zktraffic files SetAuth itself under an empty identity.
-                let auth = if kind == "SetAuthRequest" {
-                    String::new()
-                } else {
-                    self.auths
-                        .get(&client)
-                        .cloned()
-                        .unwrap_or_else(|| "noauth".into())
-                };
-                let w = &mut self.current;
-                w.bump(format!("{kind}{path}"), 1);
-                w.bump(format!("{rw}{path}"), 1);
-                w.bump(format!("total/{rw}"), 1);
-                if bytes {
-                    w.bump(format!("{kind}Bytes{path}"), size);
-                    w.bump(format!("{rw}Bytes{path}"), size);
-                    w.bump(
-                        format!(
-                            "total/{}",
-                            if rw == "writes" {
-                                "writeBytes"
-                            } else {
-                                "readBytes"
-                            }
-                        ),
-                        size,
-                    );
-                }
-                if m.get("watch").and_then(Value::as_bool) == Some(true) {
-                    w.bump(format!("watches{path}"), 1);
-                    self.watches_set += 1;
-                }
-                w.bump(format!("per_ip/{kind}{path}:{ip}"), 1);
-                w.bump(format!("per_ip/{rw}{path}:{ip}"), 1);
-                w.bump(format!("per_auth/{kind}{path}:{auth}"), 1);
-                w.bump(format!("per_auth/{rw}{path}:{auth}"), 1);
-                let cap = self.opts.max_results.min(MAX_KEYS);
-                if let Some(series) = self.requests.get_mut(&kind) {
-                    series.count(path, cap);
-                } else if self.requests.len() < MAX_KEYS {
-                    self.requests
-                        .entry(kind.clone())
-                        .or_default()
-                        .count(path, cap);
-                }
-                *self.request_bytes.entry(kind).or_default() += size;
-            }
-            "reply" => {
+        let path = path_key(msg.path, self.opts.depth);
+        match msg.body {
+            ZkBody::Request { .. } | ZkBody::Connect { .. } => self.request(msg, kind, path),
+            ZkBody::Reply { .. } => {
                 self.current.bump(format!("{kind}{path}"), 1);
-                let error = text("error").to_string();
-                *self.replies.entry((kind.clone(), error)).or_default() += 1;
-                if let Some(us) = m.get("latency_us").and_then(Value::as_u64) {
+                let error = msg.error_text().unwrap_or_default().into_owned();
+                *self.replies.entry((kind.to_string(), error)).or_default() += 1;
+                if let Some(us) = msg.latency_us() {
                     let request = kind
                         .strip_suffix("Reply")
-                        .map_or(kind.clone(), |k| format!("{k}Request"));
+                        .map_or(kind.to_string(), |k| format!("{k}Request"));
                     self.latency
                         .entry(request)
                         .or_default()
                         .observe(us as f64 / 1e6);
                 }
             }
-            "connect_reply" => {
+            ZkBody::ConnectReply { .. } => {
                 self.current.bump(format!("{kind}{path}"), 1);
-                if let Some(s) = m.get("session").and_then(Value::as_str) {
+                if let Some(s) = msg.session.map(session_hex) {
                     if self.sessions.len() < MAX_KEYS {
-                        self.sessions.insert(s.to_string());
-                    } else if !self.sessions.contains(s) {
+                        self.sessions.insert(s);
+                    } else if !self.sessions.contains(&s) {
                         self.sessions_overflow += 1;
                     }
                 }
             }
-            "event" => {
-                let event = text("event").to_string();
+            ZkBody::Watch { event, .. } => {
+                let event =
+                    zk_proto::event_type_name(event.event_type).unwrap_or("UnknownWatchEvent");
                 self.current.bump(format!("{event}{path}"), 1);
-                *self.events.entry(event).or_default() += 1;
+                *self.events.entry(event.to_string()).or_default() += 1;
             }
-            "opened" => self.connections_opened += 1,
-            "closed" => self.connections_closed += 1,
+            ZkBody::Opened => self.connections_opened += 1,
+            ZkBody::Closed => self.connections_closed += 1,
             _ => {}
         }
+    }
+
+    /// zktraffic's request keys: by type, read/write, IP and identity, with and without bytes.
+    fn request(&mut self, msg: &ZkMessage<'_>, kind: &'static str, path: String) {
+        let size = msg.size();
+        let client = msg.client.to_string();
+        // As zktraffic writes it: the address without the port (IPv6 in brackets).
+        let ip = match msg.client {
+            std::net::SocketAddr::V4(a) => a.ip().to_string(),
+            std::net::SocketAddr::V6(a) => format!("[{}]", a.ip()),
+        };
+        let bytes = !self.opts.exclude_bytes;
+        if self.clients.len() < MAX_KEYS && !self.clients.contains(&client) {
+            self.clients.insert(client.clone());
+        }
+        // Writes are the operations that become transactions (zk-proto's `OpCode::is_write`).
+        let rw = if msg.opcode().is_some_and(|op| op.is_write()) {
+            "writes"
+        } else {
+            "reads"
+        };
+        let body = match msg.body {
+            ZkBody::Request { request, .. } => Some(request.body),
+            _ => None,
+        };
+        if let Some(RequestBody::Auth(a)) = body {
+            let scheme = a.scheme.map(|s| s.to_string_lossy()).unwrap_or_default();
+            // The identity part of a digest credential (`user:password`); never the password.
+            let user = (scheme == "digest")
+                .then_some(a.auth)
+                .flatten()
+                .map(|cred| {
+                    let user = cred.split(|b| *b == b':').next().unwrap_or_default();
+                    String::from_utf8_lossy(user).into_owned()
+                });
+            let identity = match user {
+                Some(user) => format!("{scheme}:{user}"),
+                None => format!("{scheme}:<redacted>"),
+            };
+            if self.auths.len() < MAX_KEYS || self.auths.contains_key(&client) {
+                self.auths.insert(client.clone(), identity);
+            }
+        }
+        // zktraffic files SetAuth itself under an empty identity.
+        let auth = if kind == "SetAuthRequest" {
+            String::new()
+        } else {
+            self.auths
+                .get(&client)
+                .cloned()
+                .unwrap_or_else(|| "noauth".into())
+        };
+        let watch = matches!(
+            body,
+            Some(
+                RequestBody::Exists(r)
+                    | RequestBody::GetData(r)
+                    | RequestBody::GetChildren(r)
+                    | RequestBody::GetChildren2(r)
+            ) if r.watch
+        );
+        let w = &mut self.current;
+        w.bump(format!("{kind}{path}"), 1);
+        w.bump(format!("{rw}{path}"), 1);
+        w.bump(format!("total/{rw}"), 1);
+        if bytes {
+            w.bump(format!("{kind}Bytes{path}"), size);
+            w.bump(format!("{rw}Bytes{path}"), size);
+            let total = if rw == "writes" {
+                "writeBytes"
+            } else {
+                "readBytes"
+            };
+            w.bump(format!("total/{total}"), size);
+        }
+        if watch {
+            w.bump(format!("watches{path}"), 1);
+            self.watches_set += 1;
+        }
+        w.bump(format!("per_ip/{kind}{path}:{ip}"), 1);
+        w.bump(format!("per_ip/{rw}{path}:{ip}"), 1);
+        w.bump(format!("per_auth/{kind}{path}:{auth}"), 1);
+        w.bump(format!("per_auth/{rw}{path}:{auth}"), 1);
+        let cap = self.opts.max_results.min(MAX_KEYS);
+        if let Some(series) = self.requests.get_mut(kind) {
+            series.count(path, cap);
+        } else if self.requests.len() < MAX_KEYS {
+            self.requests
+                .entry(kind.to_string())
+                .or_default()
+                .count(path, cap);
+        }
+        *self.request_bytes.entry(kind.to_string()).or_default() += size;
     }
 
     fn served_window(&self) -> &Window {
@@ -378,8 +388,9 @@ impl State {
         }
     }
 
-    /// `/json/paths`, `/json/ips` or `/json/auths`: the keys of one family, top-N paths per key.
-    pub fn json_family(&self, family: &str) -> Value {
+    /// `/json/paths`, `/json/ips` or `/json/auths`: the keys of one family, top-N paths per
+    /// key, in key order.
+    pub fn json_family(&self, family: &str) -> BTreeMap<String, u64> {
         let w = self.served_window();
         let mut groups: HashMap<&str, Vec<(&String, u64)>> = HashMap::new();
         for (k, n) in &w.counts {
@@ -392,7 +403,7 @@ impl State {
                 groups.entry(group_of(k)).or_default().push((k, *n));
             }
         }
-        let mut out = Map::new();
+        let mut out = BTreeMap::new();
         for (group, mut rows) in groups {
             rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
             // Totals and the always-present keys are never cut.
@@ -404,42 +415,82 @@ impl State {
             for (i, (k, n)) in rows.into_iter().enumerate() {
                 // The always-present keys survive the top-N cut of their group too.
                 if i < keep || SEED_KEYS.contains(&k.as_str()) {
-                    out.insert(k.clone(), json!(n));
+                    out.insert(k.clone(), n);
                 }
             }
         }
-        Value::Object(out)
+        out
     }
 
     /// `/json/auths-dump`: every client's identity, `noauth` for a client that never
     /// authenticated (as zktraffic lists them); passwords are never kept.
-    pub fn auths_dump(&self) -> Value {
-        let mut out: Map<String, Value> = self
+    pub fn auths_dump(&self) -> BTreeMap<String, String> {
+        let mut out: BTreeMap<String, String> = self
             .clients
             .iter()
-            .map(|c| (c.clone(), json!("noauth")))
+            .map(|c| (c.clone(), "noauth".to_string()))
             .collect();
-        out.extend(self.auths.iter().map(|(c, a)| (c.clone(), json!(a))));
-        Value::Object(out)
+        out.extend(self.auths.iter().map(|(c, a)| (c.clone(), a.clone())));
+        out
     }
 
     /// `/json/info`.
-    pub fn info(&self) -> Value {
-        json!({
-            "uptime": self.started.elapsed().as_secs(),
-            "version": env!("CARGO_PKG_VERSION"),
-            "packets": self.capture.packets,
-            "bytes": self.capture.bytes,
-            "kernel_drops": self.capture.kernel_drops,
-            "interface_drops": self.capture.interface_drops,
-            "flows": self.capture.flows,
-            "gaps": self.capture.gaps,
-            "decode_errors": self.decode_errors,
-            "connections_open": self.connections_opened.saturating_sub(self.connections_closed),
-            "sessions": self.sessions.len() as u64 + self.sessions_overflow,
-            "memory_rss_bytes": rss_bytes(),
-            "replay_done": self.replay_done,
-        })
+    pub fn info(&self) -> Info {
+        Info {
+            uptime: self.started.elapsed().as_secs(),
+            version: env!("CARGO_PKG_VERSION"),
+            packets: self.capture.packets,
+            bytes: self.capture.bytes,
+            kernel_drops: self.capture.kernel_drops,
+            interface_drops: self.capture.interface_drops,
+            flows: self.capture.flows,
+            gaps: self.capture.gaps,
+            decode_errors: self.decode_errors,
+            connections_open: self
+                .connections_opened
+                .saturating_sub(self.connections_closed),
+            sessions: self.sessions.len() as u64 + self.sessions_overflow,
+            memory_rss_bytes: rss_bytes(),
+            replay_done: self.replay_done,
+        }
+    }
+}
+
+/// `/json/info`: the daemon's own state.
+#[derive(Debug, serde::Serialize)]
+pub struct Info {
+    /// Seconds since start.
+    pub uptime: u64,
+    /// zkwire's version.
+    pub version: &'static str,
+    /// Packets read.
+    pub packets: u64,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Packets the kernel dropped.
+    pub kernel_drops: u64,
+    /// Packets the interface dropped.
+    pub interface_drops: u64,
+    /// TCP flows tracked.
+    pub flows: u64,
+    /// Gaps in TCP streams.
+    pub gaps: u64,
+    /// Frames that failed to decode.
+    pub decode_errors: u64,
+    /// Connections open now.
+    pub connections_open: u64,
+    /// Sessions seen.
+    pub sessions: u64,
+    /// Resident memory.
+    pub memory_rss_bytes: Option<u64>,
+    /// True once a `-r` replay has read its whole input.
+    pub replay_done: bool,
+}
+
+impl ZkSink for Shared {
+    fn message(&mut self, msg: &ZkMessage<'_>) -> Option<Token> {
+        self.observe(msg);
+        None
     }
 }
 
@@ -649,15 +700,18 @@ pub fn prometheus_text(shared: &Shared) -> String {
     out
 }
 
-/// Serves the endpoints until the server is unblocked.
+fn to_json(v: &impl serde::Serialize) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
 /// The answer to a GET of `path`: status, content type and body.
 pub fn respond(shared: &Shared, path: &str) -> (u16, &'static str, String) {
     match path {
-        "/json/paths" => (200, "application/json", shared.lock().json_family("paths").to_string()),
-        "/json/ips" => (200, "application/json", shared.lock().json_family("ips").to_string()),
-        "/json/auths" => (200, "application/json", shared.lock().json_family("auths").to_string()),
-        "/json/auths-dump" => (200, "application/json", shared.lock().auths_dump().to_string()),
-        "/json/info" => (200, "application/json", shared.lock().info().to_string()),
+        "/json/paths" => (200, "application/json", to_json(&shared.lock().json_family("paths"))),
+        "/json/ips" => (200, "application/json", to_json(&shared.lock().json_family("ips"))),
+        "/json/auths" => (200, "application/json", to_json(&shared.lock().json_family("auths"))),
+        "/json/auths-dump" => (200, "application/json", to_json(&shared.lock().auths_dump())),
+        "/json/info" => (200, "application/json", to_json(&shared.lock().info())),
         "/metrics" => (200, "application/openmetrics-text; version=1.0.0; charset=utf-8", prometheus_text(shared)),
         "/healthz" | "/health" => (200, "text/plain", "OK\n".to_string()),
         _ => (404, "text/plain", "not found: try /metrics, /json/paths, /json/ips, /json/auths, /json/auths-dump, /json/info, /healthz\n".to_string()),
@@ -679,6 +733,38 @@ mod tests {
         assert_eq!(group_of("writes/"), "writes");
     }
 
+    /// A request message of `kind`'s opcode on `path` from `client`, decoded from its bytes.
+    fn with_request(
+        client: &str,
+        opcode: i32,
+        path: &str,
+        watch: bool,
+        f: impl FnOnce(&ZkMessage<'_>),
+    ) {
+        let mut payload = Vec::new();
+        payload.extend_from_slice(&1i32.to_be_bytes());
+        payload.extend_from_slice(&opcode.to_be_bytes());
+        payload.extend_from_slice(&(path.len() as i32).to_be_bytes());
+        payload.extend_from_slice(path.as_bytes());
+        match opcode {
+            4 => payload.push(u8::from(watch)),
+            2 => payload.extend_from_slice(&(-1i32).to_be_bytes()),
+            _ => {}
+        }
+        let request = zk_proto::decode_request(&payload).expect("decodes");
+        f(&ZkMessage {
+            ts: zkwire_capture::Timestamp(1_000_000_000),
+            client: client.parse().expect("address"),
+            server: "10.0.0.9:2181".parse().expect("address"),
+            session: None,
+            path: Some(path),
+            body: ZkBody::Request {
+                request: &request,
+                size: payload.len(),
+            },
+        });
+    }
+
     #[test]
     fn requests_feed_zktraffic_keys() {
         let shared = Shared::new(StatsOptions {
@@ -687,16 +773,15 @@ mod tests {
             window_ns: None,
             exclude_bytes: false,
         });
-        let m: Map<String, Value> = serde_json::from_value(json!({
-            "ts": 1.0, "client": "10.0.0.1:5000", "dir": "request", "type": "GetDataRequest",
-            "path": "/configs/a", "size": 20, "watch": true
-        }))
-        .expect("object");
-        shared.observe(&m);
-        shared.observe(&m);
+        for _ in 0..2 {
+            with_request("10.0.0.1:5000", 4, "/configs/a", true, |m| {
+                shared.observe(m)
+            });
+        }
         let paths = shared.lock().json_family("paths");
+        let size = 4 + 4 + 4 + "/configs/a".len() as u64 + 1;
         assert_eq!(paths["GetDataRequest/configs"], 2);
-        assert_eq!(paths["GetDataRequestBytes/configs"], 40);
+        assert_eq!(paths["GetDataRequestBytes/configs"], 2 * size);
         assert_eq!(paths["reads/configs"], 2);
         assert_eq!(paths["watches/configs"], 2);
         assert_eq!(paths["total/reads"], 2);
@@ -705,13 +790,6 @@ mod tests {
         assert_eq!(ips["per_ip/GetDataRequest/configs:10.0.0.1"], 2);
         let auths = shared.lock().json_family("auths");
         assert_eq!(auths["per_auth/GetDataRequest/configs:noauth"], 2);
-    }
-
-    fn request(client: &str, kind: &str, path: &str) -> Map<String, Value> {
-        serde_json::from_value(json!({
-            "ts": 1.0, "client": client, "dir": "request", "type": kind, "path": path, "size": 8
-        }))
-        .expect("object")
     }
 
     /// Issue 22 item 8: `writes/` fell out of `/json/paths` when busier write paths filled the
@@ -725,15 +803,15 @@ mod tests {
             exclude_bytes: false,
         });
         for path in ["/a", "/b", "/b"] {
-            shared.observe(&request("10.0.0.1:5000", "CreateRequest", path));
+            with_request("10.0.0.1:5000", 2, path, false, |m| shared.observe(m));
         }
         let paths = shared.lock().json_family("paths");
         assert_eq!(paths["writes/b"], 2);
-        assert_eq!(paths["writes/"], 0, "{paths}");
-        assert!(paths.get("writes/a").is_none(), "top 1 only: {paths}");
-        shared.observe(&request("10.0.0.2:6000", "GetDataRequest", "/a"));
+        assert_eq!(paths["writes/"], 0, "{paths:?}");
+        assert!(!paths.contains_key("writes/a"), "top 1 only: {paths:?}");
+        with_request("10.0.0.2:6000", 4, "/a", false, |m| shared.observe(m));
         let dump = shared.lock().auths_dump();
-        assert_eq!(dump["10.0.0.2:6000"], "noauth", "{dump}");
-        assert_eq!(dump["10.0.0.1:5000"], "noauth", "{dump}");
+        assert_eq!(dump["10.0.0.2:6000"], "noauth", "{dump:?}");
+        assert_eq!(dump["10.0.0.1:5000"], "noauth", "{dump:?}");
     }
 }

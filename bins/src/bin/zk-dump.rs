@@ -2,11 +2,12 @@
 
 use clap::Parser;
 use std::process::ExitCode;
-use zkwire::analytics::{Analytics, GroupBy, Mode, SortBy};
+use zkwire::analysis::{Analysis, AnalysisSink, Analytics, GroupBy, SortBy};
 use zkwire::exit;
 use zkwire::input::{conclude, drive, open_source, port_filter, report_open_error, InputArgs};
 use zkwire::output::OutputArgs;
-use zkwire::zk::{ZkDump, ZkOptions};
+use zkwire::zk::{RenderOptions, ZkHandler, ZkOptions, ZkPrinter, ZkSink};
+use zkwire_capture::{PacketSource, RunOutcome};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -127,7 +128,7 @@ struct Args {
 }
 
 /// The analysis the flags ask for, if any.
-fn analysis(args: &Args) -> Result<Option<Mode>, String> {
+fn analysis(args: &Args) -> Result<Option<Analysis>, String> {
     let mut group_by = args.group_by;
     let mut sort_by = SortBy::Avg;
     match args.sort_by.as_deref() {
@@ -146,21 +147,21 @@ fn analysis(args: &Args) -> Result<Option<Mode>, String> {
         }
     }
     Ok(if let Some(limit) = args.count_requests {
-        Some(Mode::Count { limit, group_by })
+        Some(Analysis::Count { limit, group_by })
     } else if let Some(limit) = args.measure_latency {
-        Some(Mode::Latency {
+        Some(Analysis::Latency {
             limit,
             group_by,
             sort_by,
         })
     } else if args.top_watches {
-        Some(Mode::TopWatches)
+        Some(Analysis::TopWatches)
     } else if args.sessions {
-        Some(Mode::Sessions)
+        Some(Analysis::Sessions)
     } else if args.errors {
-        Some(Mode::Errors)
+        Some(Analysis::Errors)
     } else {
-        args.large.map(|bytes| Mode::Large { bytes, group_by })
+        args.large.map(|bytes| Analysis::Large { bytes, group_by })
     })
 }
 
@@ -179,9 +180,10 @@ fn main() -> ExitCode {
         client_port: args.client_port,
         path_prefix: args.path_prefix.clone(),
         include_pings: args.include_pings,
-        show_secrets: args.show_secrets,
-        unpaired: args.unpaired,
         max_frame: args.max_frame_size,
+    };
+    let render = RenderOptions {
+        show_secrets: args.show_secrets,
         dump_bad_packets: args.dump_bad_packet,
     };
     let mut source = match open_source("zk-dump", &args.input, &port_filter(&args.ports)) {
@@ -192,28 +194,57 @@ fn main() -> ExitCode {
         }
     };
     let live = args.input.iface.is_some();
-    let printer = if mode.is_some() {
-        // --limit counts messages printed; an analysis prints a table, whole.
-        args.output.printer_with_limit(live, None)
-    } else {
-        args.output.printer(live)
-    };
-    let mut dump = ZkDump::new(opts, printer);
-    dump.analytics = mode.map(|m| Analytics::new(m, args.aggregation_depth, args.top));
-    dump.interval_ns = args.interval.filter(|s| *s > 0.0).map(|s| (s * 1e9) as i64);
-    dump.redraw = dump.interval_ns.is_some()
-        && args.output.format == zkwire::output::Format::Text
-        && std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let (outcome, capture) = drive(
-        source.as_mut(),
-        &mut dump,
+    let json = args.output.format == zkwire::output::Format::Json;
+    match mode {
+        None => {
+            let sink = ZkPrinter::new(args.output.printer(live), render, args.unpaired);
+            let mut handler = ZkHandler::new(opts, sink);
+            let run = run(&args, source.as_mut(), &mut handler);
+            handler.sink.finish();
+            let error = handler.sink.printer.write_error.take();
+            conclude_run(&args, &handler, run, error)
+        }
+        Some(mode) => {
+            let mut analytics = Analytics::new(mode, args.aggregation_depth, args.top);
+            if json {
+                analytics.keep_large_as_json(render);
+            }
+            // --limit counts messages printed; an analysis prints a table, whole.
+            let mut sink = AnalysisSink::new(analytics, args.output.printer_with_limit(live, None));
+            sink.interval_ns = args.interval.filter(|s| *s > 0.0).map(|s| (s * 1e9) as i64);
+            sink.redraw = sink.interval_ns.is_some()
+                && !json
+                && std::io::IsTerminal::is_terminal(&std::io::stdout());
+            let mut handler = ZkHandler::new(opts, sink);
+            let run = run(&args, source.as_mut(), &mut handler);
+            handler.sink.report();
+            handler.sink.printer.flush();
+            let error = handler.sink.printer.write_error.take();
+            conclude_run(&args, &handler, run, error)
+        }
+    }
+}
+
+/// What reading the input gave: how it ended, and the capture counters.
+type Run = (RunOutcome, zkwire_capture::CaptureStats);
+
+fn run<S: ZkSink>(args: &Args, source: &mut dyn PacketSource, handler: &mut ZkHandler<S>) -> Run {
+    drive(
+        source,
+        handler,
         args.input.reassembly_config(),
         !args.input.no_progress,
-    );
-    dump.finish_output();
-    dump.report();
-    dump.printer.flush();
-    let counts = &dump.counts;
+    )
+}
+
+/// The summary line, the JSON statistics and the exit code.
+fn conclude_run<S: ZkSink>(
+    args: &Args,
+    handler: &ZkHandler<S>,
+    (outcome, capture): Run,
+    write_error: Option<std::io::Error>,
+) -> ExitCode {
+    let counts = &handler.counts;
     let summary = format!(
         "{} messages ({} requests, {} replies, {} events), {} decode errors, {} unmatched replies, {} resyncs",
         counts.messages,
@@ -226,16 +257,16 @@ fn main() -> ExitCode {
     );
     let json = serde_json::json!({ "zk": counts });
     if !args.input.quiet {
-        let decoded = dump.counts.messages;
-        dump.ports_seen
-            .report_if_nothing_decoded("zk-dump", capture.packets, decoded);
+        handler
+            .ports_seen
+            .report_if_nothing_decoded("zk-dump", capture.packets, counts.messages);
     }
     conclude(
         "zk-dump",
         &args.input,
         outcome,
         &capture,
-        dump.printer.write_error.take(),
+        write_error,
         &summary,
         json,
     )

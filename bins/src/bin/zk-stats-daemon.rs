@@ -10,7 +10,7 @@ use zkwire::input::{conclude, drive_with, open_source, port_filter, report_open_
 use zkwire::output::{Format, Printer};
 use zkwire::stats::{Shared, StatsOptions};
 use zkwire::zab::{ZabConn, ZabDump, ZabOptions};
-use zkwire::zk::{ZkConn, ZkDump, ZkOptions};
+use zkwire::zk::{ZkConn, ZkHandler, ZkOptions};
 use zkwire_capture::source::{Next, PacketSource, SourceError};
 use zkwire_capture::{CaptureStats, StopFlag, Timestamp};
 use zkwire_capture::{ClientIs, CloseReason, ConnInfo, Direction, StreamHandler, TcpSegment};
@@ -132,7 +132,7 @@ impl PacketSource for Paced {
 
 /// Client and quorum traffic in one capture: each connection goes to the decoder of its port.
 struct Both<W: std::io::Write> {
-    zk: ZkDump<W>,
+    zk: ZkHandler<Shared>,
     zab: ZabDump<W>,
 }
 
@@ -279,10 +279,7 @@ fn main() -> ExitCode {
             client_port: None,
             path_prefix: None,
             include_pings: true,
-            show_secrets: false,
-            unpaired: true,
             max_frame: 64 << 20,
-            dump_bad_packets: false,
         };
         let sink = || {
             Printer::new(
@@ -293,9 +290,7 @@ fn main() -> ExitCode {
                 None,
             )
         };
-        let mut zk = ZkDump::new(opts, sink());
-        let observer = shared.clone();
-        zk.observer = Some(Box::new(move |m| observer.observe(m)));
+        let zk = ZkHandler::new(opts, shared.clone());
         let mut zab = ZabDump::new(
             ZabOptions {
                 ports: args.quorum_ports.clone(),
@@ -359,8 +354,9 @@ fn main() -> ExitCode {
     let info = shared.lock().info();
     let summary = format!(
         "{} sessions, {} decode errors",
-        info["sessions"], info["decode_errors"]
+        info.sessions, info.decode_errors
     );
+    let info = serde_json::to_value(&info).unwrap_or_default();
     match outcome {
         Some(outcome) => conclude(
             "zk-stats-daemon",

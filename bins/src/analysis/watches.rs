@@ -1,0 +1,201 @@
+//! `--top-watches`: which watches each session holds, from the requests that set them (and
+//! their replies' outcome), setWatches after a reconnect, the events that fire one-shot
+//! watches, removeWatches, and the end of sessions.
+
+use crate::zk::{session_hex, ZkBody, ZkMessage};
+use std::collections::{BTreeSet, HashMap};
+use std::net::SocketAddr;
+use zk_proto::message::RequestBody;
+use zk_proto::OpCode;
+
+/// What a watch-setting request's reply needs of it.
+#[derive(Debug)]
+struct Asked {
+    opcode: OpCode,
+    path: String,
+    watch: bool,
+    /// addWatch's mode (1: recursive).
+    add_mode: i32,
+    /// removeWatches' watcher type.
+    watcher_type: i32,
+}
+
+/// The watch table: watcher (session, or client address when the session is unknown) → the
+/// (path, kind) pairs it holds.
+#[derive(Debug, Default)]
+pub(super) struct Watches {
+    pub(super) held: HashMap<String, BTreeSet<(String, &'static str)>>,
+    asked: HashMap<(SocketAddr, i32), Asked>,
+    /// Sessions whose connection ended without a close: when (ns), and their negotiated
+    /// timeout (ms). The server expires them after the timeout unless they reconnect, and
+    /// their watches end with them.
+    disconnected: HashMap<String, (i64, i64)>,
+    /// Negotiated session timeouts (ms), from ConnectReplies.
+    timeouts: HashMap<String, i64>,
+}
+
+fn watcher_of(msg: &ZkMessage<'_>) -> String {
+    msg.session
+        .map_or_else(|| msg.client.to_string(), session_hex)
+}
+
+impl Watches {
+    pub(super) fn observe(&mut self, msg: &ZkMessage<'_>) {
+        self.end_sessions(msg);
+        let who = watcher_of(msg);
+        match msg.body {
+            ZkBody::Request { request, .. } => self.request(msg, who, &request.body),
+            ZkBody::Reply { .. } | ZkBody::BadReply { .. } => self.reply(msg, who),
+            ZkBody::Watch { event, .. } => {
+                // One-shot watches fire once; persistent ones stay.
+                let path = msg.path.unwrap_or("");
+                let fired: &[&str] = match event.event_type {
+                    3 | 1 => &["data"],
+                    4 => &["child"],
+                    2 => &["data", "child"],
+                    _ => &[],
+                };
+                if let Some(set) = self.held.get_mut(&who) {
+                    set.retain(|(p, k)| p != path || !fired.contains(k));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn request(&mut self, msg: &ZkMessage<'_>, who: String, body: &RequestBody<'_>) {
+        let ZkBody::Request { request, .. } = msg.body else {
+            return;
+        };
+        let (watch, add_mode, watcher_type) = match body {
+            RequestBody::Exists(r)
+            | RequestBody::GetData(r)
+            | RequestBody::GetChildren(r)
+            | RequestBody::GetChildren2(r) => (r.watch, 0, 3),
+            RequestBody::AddWatch(r) => (false, r.mode, 3),
+            RequestBody::RemoveWatches(r) | RequestBody::CheckWatches(r) => {
+                (false, 0, r.watcher_type)
+            }
+            _ => (false, 0, 3),
+        };
+        self.asked.insert(
+            (msg.client, request.xid),
+            Asked {
+                opcode: request.opcode,
+                path: msg.path.unwrap_or("").to_string(),
+                watch,
+                add_mode,
+                watcher_type,
+            },
+        );
+        // setWatches re-arms watches after a reconnect; the server accepts them all.
+        let mut rearm = |list: &zk_proto::jute::JuteVec<'_, zk_proto::jute::UString<'_>>,
+                         kind: &'static str| {
+            for p in list.iter().flatten() {
+                self.held
+                    .entry(who.clone())
+                    .or_default()
+                    .insert((p.to_string_lossy().into_owned(), kind));
+            }
+        };
+        match body {
+            RequestBody::SetWatches(w) => {
+                rearm(&w.data_watches, "data");
+                rearm(&w.exist_watches, "data");
+                rearm(&w.child_watches, "child");
+            }
+            RequestBody::SetWatches2(w) => {
+                rearm(&w.data_watches, "data");
+                rearm(&w.exist_watches, "data");
+                rearm(&w.child_watches, "child");
+                rearm(&w.persistent_watches, "persistent");
+                rearm(&w.persistent_recursive_watches, "persistent_recursive");
+            }
+            _ => {}
+        }
+    }
+
+    fn reply(&mut self, msg: &ZkMessage<'_>, who: String) {
+        let Some(xid) = msg.xid() else { return };
+        let Some(req) = self.asked.remove(&(msg.client, xid)) else {
+            return;
+        };
+        let err = msg.err().unwrap_or(-1);
+        let path = req.path;
+        let set = self.held.entry(who).or_default();
+        match req.opcode {
+            // exists sets a watch whether or not the node exists.
+            OpCode::Exists if req.watch && (err == 0 || err == -101) => {
+                set.insert((path, "data"));
+            }
+            OpCode::GetData if req.watch && err == 0 => {
+                set.insert((path, "data"));
+            }
+            OpCode::GetChildren | OpCode::GetChildren2 if req.watch && err == 0 => {
+                set.insert((path, "child"));
+            }
+            OpCode::AddWatch if err == 0 => {
+                let kind = if req.add_mode == 1 {
+                    "persistent_recursive"
+                } else {
+                    "persistent"
+                };
+                set.insert((path, kind));
+            }
+            OpCode::RemoveWatches if err == 0 => {
+                set.retain(|(p, k)| {
+                    p != &path
+                        || !match req.watcher_type {
+                            1 => *k == "child",
+                            2 => *k == "data",
+                            _ => true,
+                        }
+                });
+            }
+            _ => {}
+        }
+    }
+
+    /// Watches end with their session: a close, an expiry the server reports, or a lost
+    /// connection not resumed within the session timeout (the server's view).
+    fn end_sessions(&mut self, msg: &ZkMessage<'_>) {
+        let now = msg.ts.0;
+        let held = &mut self.held;
+        self.disconnected.retain(|s, (closed, timeout_ms)| {
+            let expired = now > *closed + *timeout_ms * 1_000_000;
+            if expired {
+                held.remove(s);
+            }
+            !expired
+        });
+        let Some(session) = msg.session.map(session_hex) else {
+            return;
+        };
+        match msg.body {
+            ZkBody::Connect { .. } => {
+                // Resumed on a new connection: its watches are re-armed (setWatches follows).
+                self.disconnected.remove(&session);
+            }
+            ZkBody::ConnectReply { reply, .. } => {
+                if reply.time_out <= 0 {
+                    self.held.remove(&session);
+                } else {
+                    self.timeouts.insert(session, i64::from(reply.time_out));
+                }
+            }
+            ZkBody::Reply { reply, .. }
+                if reply.opcode == Some(OpCode::CloseSession) && reply.header.err == 0 =>
+            {
+                self.held.remove(&session);
+                self.timeouts.remove(&session);
+            }
+            ZkBody::Closed if self.held.contains_key(&session) => {
+                // Without a known timeout the capture cannot tell when it expires: kept.
+                if let Some(&timeout) = self.timeouts.get(&session) {
+                    self.disconnected.insert(session, (now, timeout));
+                }
+            }
+            _ => {}
+        }
+    }
+}
