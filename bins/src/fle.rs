@@ -9,9 +9,9 @@
 //! and looked up by the address it accepts on.
 
 use crate::lazy::OnFirstData;
-use crate::output::{merge_fields, Format, Printer};
+use crate::line::Line;
+use crate::output::{Format, Printer};
 use fle_proto::{ElectionConnection, ElectionEvent, ElectionMessage, Notification, ServerState};
-use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
 use std::net::SocketAddr;
@@ -338,6 +338,10 @@ pub struct FleDump<W: Write> {
     members: Option<BTreeSet<i64>>,
     /// Elections seen.
     pub elections: ElectionTracker,
+    /// The message being printed (reused: once its buffers grew, a line allocates nothing).
+    line: Line,
+    /// The rendered line.
+    out: Vec<u8>,
 }
 
 impl<W: Write> FleDump<W> {
@@ -346,6 +350,8 @@ impl<W: Write> FleDump<W> {
         FleDump {
             opts,
             ports_seen: Default::default(),
+            line: Line::new(printer.format()),
+            out: Vec::with_capacity(1024),
             printer,
             counts: FleCounts::default(),
             sids: HashMap::new(),
@@ -354,36 +360,42 @@ impl<W: Write> FleDump<W> {
         }
     }
 
-    fn emit(&mut self, m: Map<String, Value>, ts: Timestamp, info: &ConnInfo, src_is_client: bool) {
+    /// Prints the line built, coloured by its sender. In text, a notification's configuration
+    /// (`has_config`: the line has one to show) goes inside the parenthesis, one line per entry.
+    fn emit(&mut self, ts: Timestamp, info: &ConnInfo, src_is_client: bool, has_config: bool) {
         let src = if src_is_client {
             info.client
         } else {
             info.server
         };
-        let config = if self.printer.format() == Format::Text {
-            m.get("config").and_then(Value::as_str).map(str::to_string)
-        } else {
-            None
-        };
-        let skip = |k: &str, v: &Value| match k {
+        let skip = |k: &str, _: &str, null: bool| match k {
             "config" | "format" | "size" => true,
-            "peer_epoch" | "version" | "sid" => v.is_null(),
+            "peer_epoch" | "version" | "sid" => null,
             _ => false,
         };
         // Rendered without colour first: the configuration goes inside the closing parenthesis,
         // and a coloured line ends with the colour's reset instead.
-        let mut line = self.printer.render_plain(&m, ts, "kind", skip, "", 0);
-        if let Some(cfg) = config.filter(|_| !self.opts.no_config && line.ends_with(')')) {
-            // zktraffic prints the dynamic configuration inside the notification, one line per
-            // entry, indented.
-            line.pop();
-            line.push_str(&format!(
-                ",\n          config={})",
-                cfg.trim_end().replace('\n', "\n          ")
-            ));
+        self.out.clear();
+        self.printer
+            .render_into(&mut self.out, &self.line, ts, "kind", skip, "", 0);
+        let text = self.printer.format() == Format::Text;
+        if has_config && text && !self.opts.no_config && self.out.last() == Some(&b')') {
+            if let Some(cfg) = self.line.get("config") {
+                // zktraffic prints the dynamic configuration inside the notification, one line
+                // per entry, indented.
+                self.out.pop();
+                self.out.extend_from_slice(b",\n          config=");
+                for (i, entry) in cfg.trim_end().split('\n').enumerate() {
+                    if i > 0 {
+                        self.out.extend_from_slice(b"\n          ");
+                    }
+                    self.out.extend_from_slice(entry.as_bytes());
+                }
+                self.out.push(b')');
+            }
         }
-        let line = self.printer.paint(line, src);
-        self.printer.print(&line);
+        self.printer.paint_from(&mut self.out, 0, src);
+        self.printer.print_bytes(&self.out);
     }
 
     fn message(
@@ -398,10 +410,11 @@ impl<W: Write> FleDump<W> {
             Direction::ToServer => (info.client, info.server),
             Direction::ToClient => (info.server, info.client),
         };
-        let mut m = Map::new();
-        m.insert("ts".into(), json!(ts.as_secs_f64()));
-        m.insert("src".into(), json!(src.to_string()));
-        m.insert("dst".into(), json!(dst.to_string()));
+        self.line.clear();
+        self.line.f64("ts", ts.as_secs_f64());
+        self.line.display("src", src);
+        self.line.display("dst", dst);
+        let mut has_config = false;
         match msg {
             ElectionMessage::Initial(init) => {
                 self.counts.initial_messages += 1;
@@ -410,13 +423,13 @@ impl<W: Write> FleDump<W> {
                     self.sids
                         .insert(addr.to_string_lossy().into_owned(), init.sid);
                 }
-                m.insert("kind".into(), json!("initial"));
-                merge_fields(&mut m, serde_json::to_value(init));
+                self.line.str("kind", "initial");
+                self.line.merge(&init);
             }
             ElectionMessage::QuorumAuth(auth) => {
                 self.counts.quorum_auth += 1;
-                m.insert("kind".into(), json!("quorum_auth"));
-                merge_fields(&mut m, serde_json::to_value(auth));
+                self.line.str("kind", "quorum_auth");
+                self.line.merge(&auth);
             }
             ElectionMessage::Notification(n) => {
                 self.counts.notifications += 1;
@@ -443,20 +456,22 @@ impl<W: Write> FleDump<W> {
                 };
                 self.elections
                     .observe(ts, sid, src.to_string(), dst_sid, dst.to_string(), &n);
-                m.insert("kind".into(), json!("notification"));
+                self.line.str("kind", "notification");
                 // Where the capture cannot tell the sender, the text says so (JSON: null).
-                let shown = match (sid, self.printer.format()) {
-                    (None, Format::Text) => json!("unattributed"),
-                    _ => json!(sid),
-                };
-                m.insert("sid".into(), shown);
-                merge_fields(&mut m, serde_json::to_value(n));
+                match (sid, self.printer.format()) {
+                    (Some(sid), _) => self.line.int("sid", sid),
+                    (None, Format::Text) => self.line.str("sid", "unattributed"),
+                    (None, Format::Json) => self.line.value("sid", &None::<i64>),
+                }
+                self.line.merge(&n);
                 if self.opts.no_config {
-                    m.remove("config");
+                    self.line.remove("config");
+                } else {
+                    has_config = n.config.is_some();
                 }
             }
         }
-        self.emit(m, ts, info, dir == Direction::ToServer);
+        self.emit(ts, info, dir == Direction::ToServer, has_config);
     }
 
     /// Learns server ids from the dynamic configuration carried by notifications
@@ -552,12 +567,13 @@ impl<W: Write> FleDump<W> {
                 size,
             } => {
                 self.counts.decode_errors += 1;
-                let mut m = Map::new();
-                m.insert("ts".into(), json!(ts.as_secs_f64()));
-                m.insert("kind".into(), json!("DecodeError"));
-                m.insert("size".into(), json!(size));
-                m.insert("error".into(), json!(error.to_string()));
-                self.emit(m, ts, info, direction == Direction::ToServer);
+                let line = &mut self.line;
+                line.clear();
+                line.f64("ts", ts.as_secs_f64());
+                line.str("kind", "DecodeError");
+                line.int("size", size);
+                line.display("error", &error);
+                self.emit(ts, info, direction == Direction::ToServer, false);
             }
             _ => {}
         }
@@ -679,6 +695,167 @@ mod tests {
 
     use super::*;
     use fle_proto::ServerState::{Following, Leading, Looking};
+
+    /// Feeds (time in ms, from the initiator, bytes) segments of one election connection
+    /// (initiator 10.0.0.3, acceptor 10.0.0.1:3888) that starts with its SYN; returns the
+    /// lines printed.
+    fn run(
+        format: Format,
+        color: bool,
+        no_config: bool,
+        segments: &[(i64, bool, Vec<u8>)],
+    ) -> Vec<String> {
+        use zkwire_capture::{Reassembler, ReassemblyConfig};
+        let initiator: SocketAddr = "10.0.0.3:40000".parse().expect("address");
+        let acceptor: SocketAddr = "10.0.0.1:3888".parse().expect("address");
+        let printer = Printer::new(Vec::new(), format, true, color, None);
+        let opts = FleOptions {
+            ports: vec![3888],
+            no_config,
+            limit: None,
+        };
+        let mut dump = FleDump::new(opts, printer);
+        let mut reassembler = Reassembler::new(ReassemblyConfig::default());
+        let segment = |src, dst, seq, syn, payload| TcpSegment {
+            src,
+            dst,
+            seq,
+            ack: None,
+            syn,
+            fin: false,
+            rst: false,
+            payload,
+            missing: 0,
+        };
+        reassembler.segment(
+            &segment(initiator, acceptor, 99, true, &[]),
+            Timestamp(0),
+            &mut dump,
+        );
+        let (mut to_acceptor, mut to_initiator) = (100u32, 5000u32);
+        let mut last = Timestamp(0);
+        for (ms, from_initiator, bytes) in segments {
+            last = Timestamp(ms * 1_000_000 + 7_000);
+            let n = bytes.len() as u32;
+            let seg = if *from_initiator {
+                to_acceptor += n;
+                segment(initiator, acceptor, to_acceptor - n, false, bytes)
+            } else {
+                to_initiator += n;
+                segment(acceptor, initiator, to_initiator - n, false, bytes)
+            };
+            reassembler.segment(&seg, last, &mut dump);
+        }
+        reassembler.finish(last, &mut dump);
+        String::from_utf8_lossy(dump.printer.get_ref())
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The initiator's initial message, the acceptor's 28-byte notification (sender not known
+    /// yet: `unattributed` in text, null in JSON; its absent fields left out of the text) and
+    /// the initiator's notification with its configuration (inside the parenthesis in text).
+    #[test]
+    fn messages_render_as_text_and_json_lines() {
+        use fle_proto::{Encode, InitialFormat, InitialMessage};
+        let initial = InitialMessage {
+            format: InitialFormat::V1,
+            sid: 3,
+            election_addr: "10.0.0.3:3888".into(),
+        }
+        .to_bytes();
+        let mut old_vote = Vec::new();
+        Notification {
+            state: Looking,
+            leader: 1,
+            zxid: 0x1_0000_0002,
+            election_epoch: 4,
+            peer_epoch: None,
+            version: None,
+            config: None,
+            opaque_tail: &[],
+        }
+        .encode_framed(&mut old_vote);
+        let mut vote = Vec::new();
+        Notification {
+            state: Looking,
+            leader: 3,
+            zxid: 0x1_0000_0005,
+            election_epoch: 4,
+            peer_epoch: Some(1),
+            version: Some(2),
+            config: Some("server.1=10.0.0.1:2888:3888:participant\nserver.3=10.0.0.3:2888:3888:participant\nversion=100000000\n".into()),
+            opaque_tail: &[],
+        }
+        .encode_framed(&mut vote);
+        let segments = [(1, true, initial), (2, false, old_vote), (3, true, vote)];
+        let text = run(Format::Text, false, false, &segments);
+        let json = run(Format::Json, false, false, &segments);
+        let colored = run(Format::Text, true, false, &segments);
+        let bare = run(Format::Text, false, true, &segments);
+        let bare_json = run(Format::Json, false, true, &segments);
+        let initial_text = "00:00:00:001007 initial(src=10.0.0.3:40000, dst=10.0.0.1:3888, \
+                            protocol_version=-65536, sid=3, election_addr=[10.0.0.3:3888])";
+        let old_vote_text = "00:00:00:002007 notification(src=10.0.0.1:3888, dst=10.0.0.3:40000, \
+                             sid=unattributed, state=LOOKING, leader=1, zxid=4294967298, \
+                             zxid_hex=0x100000002, election_epoch=4, sentinel_vote=False)";
+        let vote_text = "00:00:00:003007 notification(src=10.0.0.3:40000, dst=10.0.0.1:3888, \
+                         sid=3, state=LOOKING, leader=3, zxid=4294967301, zxid_hex=0x100000005, \
+                         election_epoch=4, peer_epoch=1, version=2, sentinel_vote=False";
+        let config_lines = [
+            "          config=server.1=10.0.0.1:2888:3888:participant",
+            "          server.3=10.0.0.3:2888:3888:participant",
+            "          version=100000000)",
+        ];
+        let mut expected = vec![
+            initial_text.to_string(),
+            old_vote_text.to_string(),
+            format!("{vote_text},"),
+        ];
+        expected.extend(config_lines.map(str::to_string));
+        assert_eq!(text, expected);
+        // Coloured by sender; the colour's reset comes after the configuration.
+        let (red, green, reset) = ("\u{1b}[31m", "\u{1b}[32m", "\u{1b}[0m");
+        let mut expected = vec![
+            format!("{red}{initial_text}{reset}"),
+            format!("{green}{old_vote_text}{reset}"),
+            format!("{red}{vote_text},"),
+        ];
+        expected.extend(config_lines.map(str::to_string));
+        expected[5].push_str(reset);
+        assert_eq!(colored, expected);
+        assert_eq!(
+            bare,
+            [initial_text, old_vote_text, &format!("{vote_text})")]
+        );
+
+        let initial_json = r#"{"ts":0.001007,"src":"10.0.0.3:40000","dst":"10.0.0.1:3888","kind":"initial","format":"v1","protocol_version":-65536,"sid":3,"election_addr":["10.0.0.3:3888"]}"#;
+        let old_vote_json = |config: &str| {
+            format!(
+                r#"{{"ts":0.002007,"src":"10.0.0.1:3888","dst":"10.0.0.3:40000","kind":"notification","sid":null,"format":"28","size":28,"state":"LOOKING","leader":1,"zxid":4294967298,"zxid_hex":"0x100000002","election_epoch":4,"peer_epoch":null,"version":null,{config}"sentinel_vote":false}}"#
+            )
+        };
+        let vote_json = |config: &str| {
+            format!(
+                r#"{{"ts":0.003007,"src":"10.0.0.3:40000","dst":"10.0.0.1:3888","kind":"notification","sid":3,"format":"44+N","size":142,"state":"LOOKING","leader":3,"zxid":4294967301,"zxid_hex":"0x100000005","election_epoch":4,"peer_epoch":1,"version":2,{config}"sentinel_vote":false}}"#
+            )
+        };
+        assert_eq!(
+            json,
+            [
+                initial_json.to_string(),
+                old_vote_json(r#""config":null,"#),
+                vote_json(
+                    r#""config":"server.1=10.0.0.1:2888:3888:participant\nserver.3=10.0.0.3:2888:3888:participant\nversion=100000000\n","#
+                ),
+            ]
+        );
+        assert_eq!(
+            bare_json,
+            [initial_json.to_string(), old_vote_json(""), vote_json("")]
+        );
+    }
 
     /// Feeds (ms, sender sid, state, vote) notifications to a tracker.
     fn elections(notes: &[(i64, i64, ServerState, i64)]) -> Vec<Election> {

@@ -5,11 +5,13 @@
 //! learner's sync, and how close the zxid counter is to overflowing.
 
 use crate::lazy::OnFirstData;
-use crate::output::{merge_fields, Printer};
+use crate::line::Line;
+use crate::output::{Format, Printer};
 use hdrhistogram::Histogram;
-use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, VecDeque};
+use std::fmt::Write as _;
 use std::io::Write;
+use std::net::SocketAddr;
 use zab_proto::{
     Learner, Packet, PacketType, QuorumConnection, QuorumDirection, QuorumEvent, Zxid,
 };
@@ -249,16 +251,67 @@ fn micros(from: Timestamp, to: Timestamp) -> u64 {
     (to.nanos_since(from).max(0) as u64 / 1000).max(1)
 }
 
-fn stats_of(h: &Histogram<u64>) -> Value {
+/// A latency distribution in the summary.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LatencyStats {
+    /// Samples.
+    pub count: u64,
+    /// Mean, milliseconds.
+    pub avg_ms: f64,
+    /// 95th percentile, milliseconds.
+    pub p95_ms: f64,
+    /// 99th percentile, milliseconds.
+    pub p99_ms: f64,
+    /// Largest, milliseconds.
+    pub max_ms: f64,
+}
+
+/// How close the zxid counter is to overflowing, in the summary.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ZxidCounter {
+    /// The highest zxid proposed live, as `epoch/counter`.
+    pub last_zxid: String,
+    /// The same zxid in hex.
+    pub last_zxid_hex: String,
+    /// Its counter (low 32 bits).
+    pub counter: u64,
+    /// Proposals left before the counter reaches 0xffffffff (and forces an election).
+    pub remaining: u64,
+    /// How much of the counter is used, percent.
+    pub used_percent: f64,
+    /// Seconds until the counter overflows at the current write rate (None without writes).
+    pub forecast_seconds: Option<f64>,
+}
+
+/// The `--summary` report: what [`Measurements`] measured, in the order it is printed.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ZabSummary {
+    /// Proposals seen sent live (outside a sync).
+    pub live_proposals: u64,
+    /// Live proposals per second, first to last.
+    pub write_rate_per_sec: f64,
+    /// Proposal → quorum of ACKs (None when nothing was measured).
+    pub proposal_to_quorum: Option<LatencyStats>,
+    /// Proposal → COMMIT (None when nothing was measured).
+    pub proposal_to_commit: Option<LatencyStats>,
+    /// Proposal → ACK per follower, by follower name (`sid N`, or its address).
+    pub ack_lag_by_follower: BTreeMap<String, Option<LatencyStats>>,
+    /// Each learner's sync, in order of its end.
+    pub syncs: Vec<SyncReport>,
+    /// The zxid counter's distance to overflow (None when no proposal was seen).
+    pub zxid_counter: Option<ZxidCounter>,
+}
+
+fn stats_of(h: &Histogram<u64>) -> Option<LatencyStats> {
     if h.is_empty() {
-        return Value::Null;
+        return None;
     }
-    json!({
-        "count": h.len(),
-        "avg_ms": h.mean() / 1000.0,
-        "p95_ms": h.value_at_quantile(0.95) as f64 / 1000.0,
-        "p99_ms": h.value_at_quantile(0.99) as f64 / 1000.0,
-        "max_ms": h.max() as f64 / 1000.0,
+    Some(LatencyStats {
+        count: h.len(),
+        avg_ms: h.mean() / 1000.0,
+        p95_ms: h.value_at_quantile(0.95) as f64 / 1000.0,
+        p99_ms: h.value_at_quantile(0.99) as f64 / 1000.0,
+        max_ms: h.max() as f64 / 1000.0,
     })
 }
 
@@ -270,8 +323,8 @@ impl Measurements {
         (voters / 2 + 1).saturating_sub(1).max(1)
     }
 
-    /// The summary as JSON.
-    pub fn report(&self) -> Value {
+    /// The summary.
+    pub fn report(&self) -> ZabSummary {
         let span = match (self.first_proposal, self.last_proposal) {
             (Some(a), Some(b)) if b > a => b.nanos_since(a) as f64 / 1e9,
             _ => 0.0,
@@ -285,30 +338,30 @@ impl Measurements {
             let counter = Zxid(z).counter() as u64;
             // ZooKeeper forces a new epoch (an election) when the counter reaches 0xffffffff.
             let left = 0xffff_ffffu64.saturating_sub(counter);
-            json!({
-                "last_zxid": Zxid(z).to_string(),
-                "last_zxid_hex": format!("0x{:x}", z as u64),
-                "counter": counter,
-                "remaining": left,
-                "used_percent": counter as f64 * 100.0 / 4_294_967_295.0,
-                "forecast_seconds": if rate > 0.0 { Value::from(left as f64 / rate) } else { Value::Null },
-            })
+            ZxidCounter {
+                last_zxid: Zxid(z).to_string(),
+                last_zxid_hex: format!("0x{:x}", z as u64),
+                counter,
+                remaining: left,
+                used_percent: counter as f64 * 100.0 / 4_294_967_295.0,
+                forecast_seconds: (rate > 0.0).then(|| left as f64 / rate),
+            }
         });
-        let mut lags: Vec<&(String, Histogram<u64>)> = self.ack_lag.iter().collect();
-        lags.sort_by(|a, b| a.0.cmp(&b.0));
-        let ack_lag: Map<String, Value> = lags
-            .into_iter()
+        // By follower name (one row per follower, so names do not repeat).
+        let ack_lag = self
+            .ack_lag
+            .iter()
             .map(|(k, h)| (k.clone(), stats_of(h)))
             .collect();
-        json!({
-            "live_proposals": self.live_proposals,
-            "write_rate_per_sec": rate,
-            "proposal_to_quorum": stats_of(&self.to_quorum),
-            "proposal_to_commit": stats_of(&self.to_commit),
-            "ack_lag_by_follower": ack_lag,
-            "syncs": self.syncs,
-            "zxid_counter": overflow,
-        })
+        ZabSummary {
+            live_proposals: self.live_proposals,
+            write_rate_per_sec: rate,
+            proposal_to_quorum: stats_of(&self.to_quorum),
+            proposal_to_commit: stats_of(&self.to_commit),
+            ack_lag_by_follower: ack_lag,
+            syncs: self.syncs.clone(),
+            zxid_counter: overflow,
+        }
     }
 }
 
@@ -328,6 +381,12 @@ pub struct ZabDump<W: Write> {
     /// Told each live proposal's proposal → commit latency, in microseconds (the stats
     /// daemon's histogram).
     pub on_commit: Option<Box<dyn FnMut(u64) + Send>>,
+    /// The packet being printed (reused: once its buffers grew, a line allocates nothing).
+    line: Line,
+    /// The rendered line.
+    out: Vec<u8>,
+    /// The text line's trailer (`src=…, dst=…`).
+    trailer: String,
 }
 
 fn learner_key(sid: Option<i64>, info: &ConnInfo) -> String {
@@ -343,6 +402,9 @@ impl<W: Write> ZabDump<W> {
         ZabDump {
             opts,
             ports_seen: Default::default(),
+            line: Line::new(printer.format()),
+            out: Vec::with_capacity(1024),
+            trailer: String::with_capacity(64),
             printer,
             counts: ZabCounts::default(),
             measurements: Measurements::default(),
@@ -366,15 +428,35 @@ impl<W: Write> ZabDump<W> {
                 .any(|t| t.eq_ignore_ascii_case(type_name))
     }
 
-    fn print(&mut self, m: &Map<String, Value>, ts: Timestamp, src: std::net::SocketAddr) {
-        let skip = |k: &str, _: &Value| matches!(k, "type_code" | "zxid" | "src" | "dst");
-        let trailer = format!(
-            "src={}, dst={}",
-            m.get("src").and_then(Value::as_str).unwrap_or(""),
-            m.get("dst").and_then(Value::as_str).unwrap_or("")
+    /// Starts the line of a packet from `src` to `dst`: the keys every line begins with.
+    fn start_line(&mut self, ts: Timestamp, src: SocketAddr, dst: SocketAddr) {
+        let line = &mut self.line;
+        line.clear();
+        line.f64("ts", ts.as_secs_f64());
+        line.display("src", src);
+        line.display("dst", dst);
+    }
+
+    /// Prints the line built: in text, the addresses go last and the line takes the sender's
+    /// colour.
+    fn print(&mut self, ts: Timestamp, src: SocketAddr, dst: SocketAddr) {
+        let skip = |k: &str, _: &str, _: bool| matches!(k, "type_code" | "zxid" | "src" | "dst");
+        self.trailer.clear();
+        if self.printer.format() == Format::Text {
+            let _ = write!(self.trailer, "src={src}, dst={dst}");
+        }
+        self.out.clear();
+        self.printer.render_into(
+            &mut self.out,
+            &self.line,
+            ts,
+            "type",
+            skip,
+            &self.trailer,
+            0,
         );
-        let line = self.printer.render(m, ts, "type", skip, &trailer, 0, src);
-        self.printer.print(&line);
+        self.printer.paint_from(&mut self.out, 0, src);
+        self.printer.print_bytes(&self.out);
     }
 
     fn on_event(
@@ -401,25 +483,18 @@ impl<W: Write> ZabDump<W> {
             QuorumDirection::LearnerToLeader => (info.client, info.server),
             QuorumDirection::LeaderToLearner => (info.server, info.client),
         };
-        // The message object is built only when it will be printed: `--summary` alone must not
-        // pay for formatting addresses and JSON values on every packet.
-        let header = || {
-            let mut m = Map::with_capacity(24);
-            m.insert("ts".into(), json!(ts.as_secs_f64()));
-            m.insert("src".into(), json!(src.to_string()));
-            m.insert("dst".into(), json!(dst.to_string()));
-            m
-        };
+        // The line is built only when it will be printed: `--summary` alone must not pay for
+        // formatting addresses and values on every packet.
         match ev {
             QuorumEvent::QuorumAuth { auth, .. } => {
                 self.counts.quorum_auth += 1;
                 if self.print && self.wanted("QUORUM_AUTH") {
-                    let mut m = header();
-                    m.insert("type".into(), json!("QUORUM_AUTH"));
+                    self.start_line(ts, src, dst);
+                    self.line.str("type", "QUORUM_AUTH");
                     if let Some(auth) = auth {
-                        merge_fields(&mut m, serde_json::to_value(auth));
+                        self.line.merge(&auth);
                     }
-                    self.print(&m, ts, src);
+                    self.print(ts, src, dst);
                 }
             }
             QuorumEvent::BadPacket {
@@ -431,14 +506,15 @@ impl<W: Write> ZabDump<W> {
             } => {
                 self.counts.decode_errors += 1;
                 if self.print {
-                    let mut m = header();
-                    m.insert("type".into(), json!("DecodeError"));
-                    m.insert("type_code".into(), json!(packet_type.unwrap_or(-1)));
+                    self.start_line(ts, src, dst);
+                    let line = &mut self.line;
+                    line.str("type", "DecodeError");
+                    line.int("type_code", packet_type.unwrap_or(-1));
                     let zxid = zxid.unwrap_or_default();
-                    m.insert("zxid_hex".into(), json!(format!("0x{:x}", zxid.0 as u64)));
-                    m.insert("size".into(), json!(record.len()));
-                    m.insert("error".into(), json!(error.to_string()));
-                    self.print(&m, ts, src);
+                    line.display("zxid_hex", format_args!("0x{:x}", zxid.0 as u64));
+                    line.int("size", record.len());
+                    line.display("error", &error);
+                    self.print(ts, src, dst);
                 }
             }
             QuorumEvent::Packet {
@@ -454,14 +530,15 @@ impl<W: Write> ZabDump<W> {
                 if !self.print || !self.wanted(ptype.name()) {
                     return;
                 }
-                let mut m = header();
-                merge_fields(&mut m, serde_json::to_value(packet));
-                m.insert("epoch_counter".into(), json!(packet.zxid().to_string()));
-                m.insert("size".into(), json!(size));
+                self.start_line(ts, src, dst);
+                let line = &mut self.line;
+                line.merge(&packet);
+                line.display("epoch_counter", packet.zxid());
+                line.int("size", size);
                 if let Some(sid) = learner.sid {
-                    m.insert("learner_sid".into(), json!(sid));
+                    line.int("learner_sid", sid);
                 }
-                self.print(&m, ts, src);
+                self.print(ts, src, dst);
             }
             _ => {}
         }
@@ -660,68 +737,55 @@ impl<W: Write> StreamHandler for ZabDump<W> {
 }
 
 /// The `--summary` report as text lines.
-pub fn summary_text(report: &Value) -> Vec<String> {
-    let fmt = |v: &Value| match v {
-        Value::Null => "none".to_string(),
-        v => format!(
+pub fn summary_text(report: &ZabSummary) -> Vec<String> {
+    let fmt = |v: &Option<LatencyStats>| match v {
+        None => "none".to_string(),
+        Some(v) => format!(
             "avg {:.3} ms, p95 {:.3} ms, p99 {:.3} ms (n={})",
-            v["avg_ms"].as_f64().unwrap_or(0.0),
-            v["p95_ms"].as_f64().unwrap_or(0.0),
-            v["p99_ms"].as_f64().unwrap_or(0.0),
-            v["count"]
+            v.avg_ms, v.p95_ms, v.p99_ms, v.count
         ),
     };
     let mut lines = vec![
         format!(
             "writes: {} live proposals, {:.1}/s",
-            report["live_proposals"],
-            report["write_rate_per_sec"].as_f64().unwrap_or(0.0)
+            report.live_proposals, report.write_rate_per_sec
         ),
-        format!("proposal -> quorum: {}", fmt(&report["proposal_to_quorum"])),
-        format!("proposal -> commit: {}", fmt(&report["proposal_to_commit"])),
+        format!("proposal -> quorum: {}", fmt(&report.proposal_to_quorum)),
+        format!("proposal -> commit: {}", fmt(&report.proposal_to_commit)),
     ];
-    if let Some(lags) = report["ack_lag_by_follower"].as_object() {
-        for (who, v) in lags {
-            lines.push(format!("ack lag {who}: {}", fmt(v)));
-        }
+    for (who, v) in &report.ack_lag_by_follower {
+        lines.push(format!("ack lag {who}: {}", fmt(v)));
     }
-    if let Some(syncs) = report["syncs"].as_array() {
-        for s in syncs {
-            // Named as everywhere else: by sid when known (with the connection's address),
-            // by address otherwise.
-            let address = s["learner"].as_str().unwrap_or("?");
-            let name = match s["sid"].as_i64() {
-                Some(sid) => format!("sid {sid} ({address})"),
-                None => address.to_string(),
-            };
-            lines.push(format!(
-                "sync {name}: {}, {} packets, {} bytes, {}",
-                s["mode"].as_str().unwrap_or("?"),
-                s["packets"],
-                s["bytes"],
-                s["duration_ms"]
-                    .as_f64()
-                    .map_or("no UPTODATE seen".into(), |d| format!("{d:.1} ms"))
-            ));
-        }
+    for s in &report.syncs {
+        // Named as everywhere else: by sid when known (with the connection's address), by
+        // address otherwise.
+        let address = &s.learner;
+        let name = match s.sid {
+            Some(sid) => format!("sid {sid} ({address})"),
+            None => address.to_string(),
+        };
+        lines.push(format!(
+            "sync {name}: {}, {} packets, {} bytes, {}",
+            s.mode,
+            s.packets,
+            s.bytes,
+            s.duration_ms
+                .map_or("no UPTODATE seen".into(), |d| format!("{d:.1} ms"))
+        ));
     }
-    if let Some(z) = report["zxid_counter"].as_object() {
-        let forecast =
-            z["forecast_seconds"]
-                .as_f64()
-                .map_or("no writes to extrapolate".to_string(), |s| {
-                    format!(
-                        "overflows in {:.0} s ({:.1} days) at the current rate",
-                        s,
-                        s / 86_400.0
-                    )
-                });
+    if let Some(z) = &report.zxid_counter {
+        let forecast = z
+            .forecast_seconds
+            .map_or("no writes to extrapolate".to_string(), |s| {
+                format!(
+                    "overflows in {:.0} s ({:.1} days) at the current rate",
+                    s,
+                    s / 86_400.0
+                )
+            });
         lines.push(format!(
             "zxid counter: last {} ({}), {:.6}% used, {} left; {forecast}",
-            z["last_zxid"].as_str().unwrap_or("?"),
-            z["last_zxid_hex"].as_str().unwrap_or("?"),
-            z["used_percent"].as_f64().unwrap_or(0.0),
-            z["remaining"]
+            z.last_zxid, z.last_zxid_hex, z.used_percent, z.remaining
         ));
     }
     lines
@@ -733,15 +797,26 @@ mod tests {
     /// line (the sync line said `sync ? (address)` beside `ack lag address`).
     #[test]
     fn learners_are_named_alike_in_every_summary_line() {
-        let report = json!({
-            "ack_lag_by_follower": {"127.0.0.1:40000": {}, "sid 2": {}},
-            "syncs": [
-                {"sid": null, "learner": "127.0.0.1:40000", "mode": "DIFF", "packets": 3,
-                 "bytes": 192, "duration_ms": 1.0},
-                {"sid": 2, "learner": "127.0.0.1:40001", "mode": "SNAP", "packets": 4,
-                 "bytes": 900, "duration_ms": 2.0}
-            ]
-        });
+        let sync = |sid, learner: &str, mode, packets, bytes, duration_ms| SyncReport {
+            sid,
+            learner: learner.into(),
+            mode,
+            packets,
+            bytes,
+            duration_ms: Some(duration_ms),
+        };
+        let report = ZabSummary {
+            live_proposals: 0,
+            write_rate_per_sec: 0.0,
+            proposal_to_quorum: None,
+            proposal_to_commit: None,
+            ack_lag_by_follower: [("127.0.0.1:40000".into(), None), ("sid 2".into(), None)].into(),
+            syncs: vec![
+                sync(None, "127.0.0.1:40000", "DIFF", 3, 192, 1.0),
+                sync(Some(2), "127.0.0.1:40001", "SNAP", 4, 900, 2.0),
+            ],
+            zxid_counter: None,
+        };
         let lines = summary_text(&report);
         assert!(lines
             .iter()
@@ -778,6 +853,131 @@ mod tests {
         assert_eq!(q.take_through(12), None);
         assert_eq!(q.take_through(13), Some("d"));
         assert!(q.items.is_empty());
+    }
+
+    /// Feeds (time in ms, from, to, bytes) segments of one quorum connection that starts
+    /// with the learner's SYN; returns the lines printed.
+    fn run(
+        format: crate::output::Format,
+        color: bool,
+        segments: &[(i64, bool, Vec<u8>)],
+    ) -> Vec<String> {
+        use zkwire_capture::{Reassembler, ReassemblyConfig};
+        let learner: std::net::SocketAddr = "10.0.0.1:40000".parse().expect("address");
+        let leader: std::net::SocketAddr = "10.0.0.9:2888".parse().expect("address");
+        let printer = Printer::new(Vec::new(), format, true, color, None);
+        let opts = ZabOptions {
+            ports: vec![2888],
+            include_pings: false,
+            types: Vec::new(),
+        };
+        let mut dump = ZabDump::new(opts, printer);
+        let mut reassembler = Reassembler::new(ReassemblyConfig::default());
+        let segment = |src, dst, seq, syn, payload| TcpSegment {
+            src,
+            dst,
+            seq,
+            ack: None,
+            syn,
+            fin: false,
+            rst: false,
+            payload,
+            missing: 0,
+        };
+        reassembler.segment(
+            &segment(learner, leader, 99, true, &[]),
+            Timestamp(0),
+            &mut dump,
+        );
+        let (mut to_leader, mut to_learner) = (100u32, 5000u32);
+        let mut last = Timestamp(0);
+        for (ms, from_learner, bytes) in segments {
+            last = Timestamp(ms * 1_000_000 + 123_000);
+            let seg = if *from_learner {
+                to_leader += bytes.len() as u32;
+                segment(
+                    learner,
+                    leader,
+                    to_leader - bytes.len() as u32,
+                    false,
+                    bytes,
+                )
+            } else {
+                to_learner += bytes.len() as u32;
+                segment(
+                    leader,
+                    learner,
+                    to_learner - bytes.len() as u32,
+                    false,
+                    bytes,
+                )
+            };
+            reassembler.segment(&seg, last, &mut dump);
+        }
+        reassembler.finish(last, &mut dump);
+        String::from_utf8_lossy(dump.printer.get_ref())
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// A learner's FOLLOWERINFO and the leader's COMMIT, as text (plain and coloured) and JSON:
+    /// the common keys first, the packet's fields, the learner's sid once known, and in text
+    /// the addresses last.
+    #[test]
+    fn packets_render_as_text_and_json_lines() {
+        use zab_proto::{Encode, LearnerInfo};
+        let info = Packet::FollowerInfo {
+            zxid: Zxid(0x1_0000_0000),
+            info: Some(LearnerInfo {
+                server_id: 2,
+                protocol_version: Some(0x10000),
+                config_version: Some(0),
+            }),
+        }
+        .to_bytes();
+        let commit = Packet::Commit {
+            zxid: Zxid(0x1_0000_0001),
+        }
+        .to_bytes();
+        // A COMMIT the wrong way does not decode.
+        let segments = [
+            (1, true, info),
+            (2_500, false, commit.clone()),
+            (2_600, true, commit),
+        ];
+        let text = run(crate::output::Format::Text, false, &segments);
+        let json = run(crate::output::Format::Json, false, &segments);
+        let colored = run(crate::output::Format::Text, true, &segments);
+        let text_lines = [
+            "00:00:00:001123 FOLLOWERINFO(zxid_hex=0x100000000, learner_info={server_id: 2, \
+             protocol_version: 65536, config_version: 0x0}, epoch_counter=1/0, size=40, \
+             learner_sid=2, src=10.0.0.1:40000, dst=10.0.0.9:2888)",
+            "00:00:02:500123 COMMIT(zxid_hex=0x100000001, epoch_counter=1/1, size=20, \
+             learner_sid=2, src=10.0.0.9:2888, dst=10.0.0.1:40000)",
+            "00:00:02:600123 DecodeError(zxid_hex=0x100000001, size=20, error=COMMIT data \
+             layout does not match direction learner->leader, src=10.0.0.1:40000, \
+             dst=10.0.0.9:2888)",
+        ];
+        assert_eq!(text, text_lines);
+        assert_eq!(
+            json,
+            [
+                r#"{"ts":0.001123,"src":"10.0.0.1:40000","dst":"10.0.0.9:2888","type":"FOLLOWERINFO","type_code":11,"zxid":4294967296,"zxid_hex":"0x100000000","learner_info":{"server_id":2,"protocol_version":65536,"config_version":"0x0"},"epoch_counter":"1/0","size":40,"learner_sid":2}"#,
+                r#"{"ts":2.500123,"src":"10.0.0.9:2888","dst":"10.0.0.1:40000","type":"COMMIT","type_code":4,"zxid":4294967297,"zxid_hex":"0x100000001","epoch_counter":"1/1","size":20,"learner_sid":2}"#,
+                r#"{"ts":2.600123,"src":"10.0.0.1:40000","dst":"10.0.0.9:2888","type":"DecodeError","type_code":4,"zxid_hex":"0x100000001","size":20,"error":"COMMIT data layout does not match direction learner->leader"}"#,
+            ]
+        );
+        // Coloured by sender: the learner's colour, the leader's, the learner's again.
+        let (red, green, reset) = ("\u{1b}[31m", "\u{1b}[32m", "\u{1b}[0m");
+        assert_eq!(
+            colored,
+            [
+                format!("{red}{}{reset}", text_lines[0]),
+                format!("{green}{}{reset}", text_lines[1]),
+                format!("{red}{}{reset}", text_lines[2]),
+            ]
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use clap::Parser;
 use std::process::ExitCode;
 use zkwire::exit;
-use zkwire::fle::{FleDump, FleOptions};
+use zkwire::fle::{Election, FleCounts, FleDump, FleOptions};
 use zkwire::input::{conclude, drive, open_source, port_filter, report_open_error, InputArgs};
 use zkwire::output::{Format, OutputArgs};
 
@@ -41,6 +41,20 @@ struct Args {
     /// the winner and how long votes took to converge. With --limit 0, only the summary.
     #[arg(long)]
     summary: bool,
+}
+
+/// A `--summary --format json` line.
+#[derive(serde::Serialize)]
+struct ElectionLine<'a> {
+    kind: &'static str,
+    election: &'a Election,
+}
+
+/// fle-dump's part of the `--stats-json` file.
+#[derive(serde::Serialize)]
+struct Stats<'a> {
+    fle: &'a FleCounts,
+    elections: &'a [Election],
 }
 
 fn main() -> ExitCode {
@@ -81,9 +95,11 @@ fn main() -> ExitCode {
         let mut out = args.output.printer_with_limit(false, None);
         for e in &elections {
             let line = match args.output.format {
-                Format::Json => {
-                    serde_json::json!({ "kind": "election", "election": e }).to_string()
-                }
+                Format::Json => serde_json::to_string(&ElectionLine {
+                    kind: "election",
+                    election: e,
+                })
+                .unwrap_or_default(),
                 Format::Text => {
                     let votes: Vec<String> = e
                         .votes
@@ -132,7 +148,12 @@ fn main() -> ExitCode {
         elections.len(),
         c.decode_errors
     );
-    let json = serde_json::json!({ "fle": c, "elections": elections });
+    let stats = Stats {
+        fle: c,
+        elections: &elections,
+    };
+    // `conclude` merges it into the capture's counters.
+    let json = serde_json::to_value(stats).unwrap_or_default();
     if !args.input.quiet {
         let decoded = dump.counts.initial_messages
             + dump.counts.notifications

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use zkwire::exit;
 use zkwire::input::{conclude, drive, open_source, port_filter, report_open_error, InputArgs};
 use zkwire::output::{Format, OutputArgs, Printer};
-use zkwire::zab::{summary_text, ZabDump, ZabOptions};
+use zkwire::zab::{summary_text, ZabCounts, ZabDump, ZabOptions, ZabSummary};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -46,6 +46,21 @@ struct Args {
     /// counter's distance to 2^32 with a forecast of its overflow. With --limit 0, only that.
     #[arg(long)]
     summary: bool,
+}
+
+/// The `--summary --format json` line.
+#[derive(serde::Serialize)]
+struct SummaryLine<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    summary: &'a ZabSummary,
+}
+
+/// zab-dump's part of the `--stats-json` file.
+#[derive(serde::Serialize)]
+struct Stats<'a> {
+    zab: &'a ZabCounts,
+    summary: &'a ZabSummary,
 }
 
 fn main() -> ExitCode {
@@ -91,7 +106,11 @@ fn main() -> ExitCode {
         let mut out = args.output.printer_with_limit(false, None);
         match args.output.format {
             Format::Json => {
-                out.print(&serde_json::json!({ "type": "summary", "summary": report }).to_string())
+                let line = SummaryLine {
+                    kind: "summary",
+                    summary: &report,
+                };
+                out.print(&serde_json::to_string(&line).unwrap_or_default())
             }
             Format::Text => {
                 for line in summary_text(&report) {
@@ -106,7 +125,12 @@ fn main() -> ExitCode {
         "{} connections, {} packets, {} snapshot bytes, {} decode errors, {} resyncs",
         c.connections, c.packets, c.snapshot_bytes, c.decode_errors, c.resyncs
     );
-    let json = serde_json::json!({ "zab": c, "summary": report });
+    let stats = Stats {
+        zab: c,
+        summary: &report,
+    };
+    // `conclude` merges it into the capture's counters.
+    let json = serde_json::to_value(stats).unwrap_or_default();
     if !args.input.quiet {
         let decoded = dump.counts.packets + dump.counts.quorum_auth + dump.counts.decode_errors;
         dump.ports_seen
