@@ -154,6 +154,13 @@ impl PathSeries {
 #[derive(Debug, Clone)]
 pub struct Shared(Arc<Mutex<State>>);
 
+/// zktraffic's `writes`: the operations that change the tree (creates, deletes, setData,
+/// setACL, multi, reconfig). closeSession and check are transactions too (zk-proto's
+/// `OpCode::is_write`), but zktraffic files them under reads, and `/json/paths` keeps its keys.
+fn zktraffic_write(op: zk_proto::OpCode) -> bool {
+    op.is_write() && !matches!(op, zk_proto::OpCode::CloseSession | zk_proto::OpCode::Check)
+}
+
 fn path_key(path: Option<&str>, depth: usize) -> String {
     // zktraffic files messages without a path under "/".
     match path {
@@ -296,8 +303,7 @@ impl State {
         if self.clients.len() < MAX_KEYS && !self.clients.contains(&client) {
             self.clients.insert(client.clone());
         }
-        // Writes are the operations that become transactions (zk-proto's `OpCode::is_write`).
-        let rw = if msg.opcode().is_some_and(|op| op.is_write()) {
+        let rw = if msg.opcode().is_some_and(zktraffic_write) {
             "writes"
         } else {
             "reads"
