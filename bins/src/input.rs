@@ -236,7 +236,7 @@ pub fn drive_with<H: StreamHandler>(
 }
 
 /// Writes the summary JSON where the user asked.
-pub fn write_stats_json(args: &InputArgs, value: &serde_json::Value) -> std::io::Result<()> {
+pub fn write_stats_json(args: &InputArgs, value: &impl serde::Serialize) -> std::io::Result<()> {
     let Some(path) = &args.stats_json else {
         return Ok(());
     };
@@ -249,6 +249,15 @@ pub fn write_stats_json(args: &InputArgs, value: &serde_json::Value) -> std::io:
     }
 }
 
+/// The `--stats-json` object: capture counters, peak memory, then the tool's own keys.
+#[derive(serde::Serialize)]
+struct StatsJson<'a, T: serde::Serialize> {
+    capture: &'a CaptureStats,
+    peak_rss_bytes: Option<u64>,
+    #[serde(flatten)]
+    tool: T,
+}
+
 /// Ends a run the same way for every tool: the one-line summary on stderr (unless `-q`), the
 /// `--stats-json` file (capture counters under `capture`, merged with the tool's own object),
 /// and an exit code from [`crate::exit`].
@@ -259,7 +268,7 @@ pub fn conclude(
     capture: &CaptureStats,
     write_error: Option<std::io::Error>,
     summary: &str,
-    tool_json: serde_json::Value,
+    tool_json: &impl serde::Serialize,
 ) -> std::process::ExitCode {
     use crate::exit;
     use std::process::ExitCode;
@@ -273,10 +282,11 @@ pub fn conclude(
     if !args.quiet {
         eprintln!("{tool}: {}, {summary}", capture.summary_fields());
     }
-    let mut json = serde_json::json!({ "capture": capture, "peak_rss_bytes": peak_rss_bytes() });
-    if let (Some(all), serde_json::Value::Object(own)) = (json.as_object_mut(), tool_json) {
-        all.extend(own);
-    }
+    let json = StatsJson {
+        capture,
+        peak_rss_bytes: peak_rss_bytes(),
+        tool: tool_json,
+    };
     if let Err(e) = write_stats_json(args, &json) {
         eprintln!("{tool}: error writing --stats-json: {e}");
         return ExitCode::from(exit::FATAL as u8);

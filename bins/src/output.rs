@@ -172,8 +172,9 @@ pub enum Format {
     Json,
 }
 
-/// Writes messages — built as JSON objects — as JSON lines or zktraffic-style text, honouring
-/// `--limit` and remembering the first write error (a closed pipe stops the run quietly).
+/// Writes lines — typed [`Line`]s rendered as JSON or zktraffic-style text, and tables —
+/// honouring `--limit` and remembering the first write error (a closed pipe stops the run
+/// quietly).
 pub struct Printer<W: std::io::Write> {
     out: W,
     format: Format,
@@ -215,74 +216,6 @@ impl<W: std::io::Write> Printer<W> {
     /// Whether nothing more will be printed (limit reached or output closed).
     pub fn done(&self) -> bool {
         self.write_error.is_some() || self.limit_reached()
-    }
-
-    /// Renders one message: JSON as is; text as `HH:MM:SS:ffffff [arrow ]Type(k=v, …, trailer)`
-    /// with the `ts` key as the clock, `kind_key` as the type, keys for which `skip` is true
-    /// left out, and the line coloured by `color_key` when colour is on.
-    #[allow(clippy::too_many_arguments)] // the parts of one line; a struct would only rename them
-    pub fn render(
-        &mut self,
-        m: &serde_json::Map<String, serde_json::Value>,
-        ts: Timestamp,
-        kind_key: &str,
-        skip: impl Fn(&str, &serde_json::Value) -> bool,
-        trailer: &str,
-        indent: usize,
-        color_key: impl Hash,
-    ) -> String {
-        let line = self.render_plain(m, ts, kind_key, skip, trailer, indent);
-        match self.format {
-            Format::Json => line,
-            Format::Text => self.paint(line, color_key),
-        }
-    }
-
-    /// [`Printer::render`] without colour, for callers that add to the line before painting
-    /// it with [`Printer::paint`].
-    pub fn render_plain(
-        &mut self,
-        m: &serde_json::Map<String, serde_json::Value>,
-        ts: Timestamp,
-        kind_key: &str,
-        skip: impl Fn(&str, &serde_json::Value) -> bool,
-        trailer: &str,
-        indent: usize,
-    ) -> String {
-        if self.format == Format::Json {
-            return serde_json::Value::Object(m.clone()).to_string();
-        }
-        // The capture time itself, not the JSON `ts` float (which resolves ~240 ns today).
-        let time = self.clock.format(ts);
-        let kind = m
-            .get(kind_key)
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or("?");
-        let mut fields: Vec<String> = m
-            .iter()
-            .filter(|(k, v)| k.as_str() != "ts" && k.as_str() != kind_key && !skip(k, v))
-            .map(|(k, v)| format!("{k}={}", text_value(v)))
-            .collect();
-        if !trailer.is_empty() {
-            fields.push(trailer.to_string());
-        }
-        let arrow = if indent > 0 {
-            format!("{}\u{25ba} ", "\u{2014}".repeat(4 * indent))
-        } else {
-            String::new()
-        };
-        format!("{time} {arrow}{kind}({})", fields.join(", "))
-    }
-
-    /// A rendered text line in the colour of `color_key`, when colour is on: the last step of
-    /// [`Printer::render`], for callers that add to the line first.
-    pub fn paint(&mut self, line: String, color_key: impl Hash) -> String {
-        if self.color {
-            let style = self.palette.color_for(color_key);
-            format!("{style}{line}{style:#}")
-        } else {
-            line
-        }
     }
 
     /// Renders a typed line without colour: JSON as is; text as
@@ -376,30 +309,6 @@ impl<W: std::io::Write> Printer<W> {
     }
 }
 
-/// zktraffic-style value text: bare strings, Python-style booleans, compact lists and maps.
-pub fn text_value(v: &serde_json::Value) -> String {
-    use serde_json::Value;
-    match v {
-        Value::Null => "None".into(),
-        Value::Bool(true) => "True".into(),
-        Value::Bool(false) => "False".into(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => s.clone(),
-        Value::Array(items) => format!(
-            "[{}]",
-            items.iter().map(text_value).collect::<Vec<_>>().join(", ")
-        ),
-        Value::Object(fields) => format!(
-            "{{{}}}",
-            fields
-                .iter()
-                .map(|(k, v)| format!("{k}: {}", text_value(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
-}
-
 /// Output options every tool shares.
 #[derive(Debug, clap::Args)]
 pub struct OutputArgs {
@@ -454,18 +363,5 @@ impl OutputArgs {
             Box::new(std::io::BufWriter::with_capacity(1 << 16, stdout.lock()))
         };
         Printer::new(out, self.format, self.utc, self.color_enabled(), limit)
-    }
-}
-
-/// Adds a record's serialized fields to a message object, keeping the keys already set (the
-/// common keys every tool puts first).
-pub fn merge_fields(
-    m: &mut serde_json::Map<String, serde_json::Value>,
-    value: Result<serde_json::Value, serde_json::Error>,
-) {
-    if let Ok(serde_json::Value::Object(fields)) = value {
-        for (k, v) in fields {
-            m.entry(k).or_insert(v);
-        }
     }
 }

@@ -253,7 +253,7 @@ impl Analytics {
     }
 
     fn error(&mut self, msg: &ZkMessage<'_>) {
-        if !msg.err().is_some_and(|e| e != 0) {
+        if msg.err().is_none_or(|e| e == 0) {
             return;
         }
         let error = msg.error_text().unwrap_or_default();

@@ -153,7 +153,6 @@ fn main() -> ExitCode {
         elections: &elections,
     };
     // `conclude` merges it into the capture's counters.
-    let json = serde_json::to_value(stats).unwrap_or_default();
     if !args.input.quiet {
         let decoded = dump.counts.initial_messages
             + dump.counts.notifications
@@ -169,6 +168,6 @@ fn main() -> ExitCode {
         &capture,
         dump.printer.write_error.take(),
         &summary,
-        json,
+        &stats,
     )
 }

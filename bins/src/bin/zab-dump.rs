@@ -130,7 +130,6 @@ fn main() -> ExitCode {
         summary: &report,
     };
     // `conclude` merges it into the capture's counters.
-    let json = serde_json::to_value(stats).unwrap_or_default();
     if !args.input.quiet {
         let decoded = dump.counts.packets + dump.counts.quorum_auth + dump.counts.decode_errors;
         dump.ports_seen
@@ -143,6 +142,6 @@ fn main() -> ExitCode {
         &capture,
         dump.printer.write_error.take(),
         &summary,
-        json,
+        &stats,
     )
 }

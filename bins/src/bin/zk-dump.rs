@@ -255,7 +255,10 @@ fn conclude_run<S: ZkSink>(
         counts.unmatched_replies,
         counts.resyncs
     );
-    let json = serde_json::json!({ "zk": counts });
+    #[derive(serde::Serialize)]
+    struct Stats<'a> {
+        zk: &'a zkwire::zk::ZkCounts,
+    }
     if !args.input.quiet {
         handler
             .ports_seen
@@ -268,6 +271,6 @@ fn conclude_run<S: ZkSink>(
         &capture,
         write_error,
         &summary,
-        json,
+        &Stats { zk: counts },
     )
 }

@@ -356,7 +356,6 @@ fn main() -> ExitCode {
         "{} sessions, {} decode errors",
         info.sessions, info.decode_errors
     );
-    let info = serde_json::to_value(&info).unwrap_or_default();
     match outcome {
         Some(outcome) => conclude(
             "zk-stats-daemon",
@@ -365,7 +364,7 @@ fn main() -> ExitCode {
             &total,
             None,
             &summary,
-            info,
+            &info,
         ),
         None => ExitCode::from(exit::FATAL as u8),
     }
