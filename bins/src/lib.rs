@@ -11,14 +11,13 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 pub mod analysis;
+pub mod daemon;
 pub mod fle;
 pub mod holdback;
-pub mod http;
 pub mod input;
 pub mod lazy;
 pub mod line;
 pub mod output;
-pub mod stats;
 pub mod zab;
 pub mod zk;
 

@@ -1,7 +1,7 @@
 //! zk-dump: the client-port handler ([`ZkHandler`]), the typed messages it emits
 //! ([`ZkMessage`]) to a [`ZkSink`], and the text/JSON printer sink ([`ZkPrinter`]).
 //!
-//! The analyses (`crate::analytics`) and the daemon's counters (`crate::stats`) are sinks over
+//! The analyses (`crate::analysis`) and the daemon's counters (`crate::daemon`) are sinks over
 //! the same messages, so every figure they report can be checked against
 //! `zk-dump --format json` of the same input.
 

@@ -1,20 +1,12 @@
-//! zk-stats-daemon's counters and HTTP endpoints: zktraffic's JSON (`/json/paths`, `/json/ips`,
-//! `/json/auths`, `/json/auths-dump`, `/json/info`) with compatible keys, Prometheus text on
-//! `/metrics`, and `/healthz`.
+//! zk-stats-daemon's state: zktraffic's counters (`/json/paths`, `/json/ips`, `/json/auths`,
+//! `/json/auths-dump`, `/json/info`, with compatible keys) and the series `/metrics` serves,
+//! fed the typed messages zk-dump's handler emits ([`ZkMessage`]; [`Shared`] is a [`ZkSink`]),
+//! so every figure can be checked against `zk-dump --format json` of the same traffic.
 //!
-//! Counters are fed the typed messages zk-dump's handler emits ([`ZkMessage`]; the daemon's
-//! [`Shared`] is a [`ZkSink`]), so every figure can be checked against `zk-dump --format json`
-//! of the same traffic. Memory is bounded whatever the traffic:
-//! key sets are capped (the overflow folds into an `other` key per group) and latencies live in
-//! fixed buckets.
+//! Memory is bounded whatever the traffic: key sets are capped (the overflow folds into an
+//! `other` key per group) and latencies live in fixed buckets.
 
 use crate::zk::{session_hex, Token, ZkBody, ZkMessage, ZkSink};
-use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
-use prometheus_client::metrics::counter::ConstCounter;
-use prometheus_client::metrics::gauge::ConstGauge;
-use prometheus_client::metrics::MetricType;
-use prometheus_client::registry::Registry;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
@@ -38,16 +30,16 @@ pub struct StatsOptions {
 /// Most distinct keys one window or table holds; further keys fold into `<group>/other`.
 const MAX_KEYS: usize = 200_000;
 /// Latency buckets, seconds.
-const BUCKETS: [f64; 14] = [
+pub(super) const BUCKETS: [f64; 14] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
 #[derive(Debug, Default, Clone)]
-struct Latency {
+pub(super) struct Latency {
     /// Per-bucket counts (the last one is +Inf).
-    buckets: [u64; BUCKETS.len() + 1],
-    sum: f64,
-    count: u64,
+    pub(super) buckets: [u64; BUCKETS.len() + 1],
+    pub(super) sum: f64,
+    pub(super) count: u64,
 }
 
 impl Latency {
@@ -99,26 +91,26 @@ fn group_of(key: &str) -> &str {
 /// Everything the daemon knows.
 #[derive(Debug)]
 pub struct State {
-    opts: StatsOptions,
-    started: Instant,
-    window_start: Option<i64>,
+    pub(super) opts: StatsOptions,
+    pub(super) started: Instant,
+    pub(super) window_start: Option<i64>,
     current: Window,
     previous: Option<Window>,
-    auths: HashMap<String, String>,
+    pub(super) auths: HashMap<String, String>,
     /// Clients that sent requests (bounded), for `/json/auths-dump`.
-    clients: HashSet<String>,
-    requests: HashMap<String, PathSeries>,
-    request_bytes: HashMap<String, u64>,
-    replies: HashMap<(String, String), u64>,
-    latency: BTreeMap<String, Latency>,
-    events: HashMap<String, u64>,
-    connections_opened: u64,
-    connections_closed: u64,
-    sessions: HashSet<String>,
-    sessions_overflow: u64,
-    watches_set: u64,
-    decode_errors: u64,
-    zab_commit: Latency,
+    pub(super) clients: HashSet<String>,
+    pub(super) requests: HashMap<String, PathSeries>,
+    pub(super) request_bytes: HashMap<String, u64>,
+    pub(super) replies: HashMap<(String, String), u64>,
+    pub(super) latency: BTreeMap<String, Latency>,
+    pub(super) events: HashMap<String, u64>,
+    pub(super) connections_opened: u64,
+    pub(super) connections_closed: u64,
+    pub(super) sessions: HashSet<String>,
+    pub(super) sessions_overflow: u64,
+    pub(super) watches_set: u64,
+    pub(super) decode_errors: u64,
+    pub(super) zab_commit: Latency,
     /// The capture counters, refreshed as packets are read.
     pub capture: CaptureStats,
     /// True once a `-r` replay has read its whole input.
@@ -133,9 +125,9 @@ pub struct State {
 /// values per type stay bounded. Long-lived hot nodes (configuration, locks, leader
 /// election) appear early in any capture, so they are the ones labelled.
 #[derive(Debug, Default)]
-struct PathSeries {
-    labelled: BTreeMap<String, u64>,
-    other: u64,
+pub(super) struct PathSeries {
+    pub(super) labelled: BTreeMap<String, u64>,
+    pub(super) other: u64,
 }
 
 impl PathSeries {
@@ -505,223 +497,6 @@ pub fn rss_bytes() -> Option<u64> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
     let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
     Some(pages * 4096)
-}
-
-/// Encodes the Prometheus metrics at scrape time from the shared counters.
-#[derive(Debug)]
-struct Metrics(Shared);
-
-fn labels<const N: usize>(pairs: [(&'static str, String); N]) -> Vec<(&'static str, String)> {
-    pairs.to_vec()
-}
-
-impl Collector for Metrics {
-    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let st = self.0.lock();
-        // Requests by type and path: sticky labels for at most N paths per type, the rest
-        // under path="other", so label cardinality stays bounded and series never churn.
-        let by_type: BTreeMap<&String, &PathSeries> = st.requests.iter().collect();
-        {
-            let mut metric = encoder.encode_descriptor(
-                "zkwire_requests",
-                "Client requests by type and path (top paths per type; the rest as path=\"other\")",
-                None,
-                MetricType::Counter,
-            )?;
-            for (t, series) in by_type {
-                for (p, n) in &series.labelled {
-                    let l = labels([("type", t.to_string()), ("path", p.to_string())]);
-                    ConstCounter::new(*n).encode(metric.encode_family(&l)?)?;
-                }
-                if series.other > 0 {
-                    let l = labels([("type", t.to_string()), ("path", "other".to_string())]);
-                    ConstCounter::new(series.other).encode(metric.encode_family(&l)?)?;
-                }
-            }
-        }
-        {
-            let mut metric = encoder.encode_descriptor(
-                "zkwire_request_bytes",
-                "Bytes of client requests by type (frame payload)",
-                None,
-                MetricType::Counter,
-            )?;
-            let mut rows: Vec<(&String, &u64)> = st.request_bytes.iter().collect();
-            rows.sort();
-            for (t, n) in rows {
-                ConstCounter::new(*n)
-                    .encode(metric.encode_family(&labels([("type", t.clone())]))?)?;
-            }
-        }
-        {
-            let mut metric = encoder.encode_descriptor(
-                "zkwire_replies",
-                "Replies by type and error",
-                None,
-                MetricType::Counter,
-            )?;
-            let mut rows: Vec<(&(String, String), &u64)> = st.replies.iter().collect();
-            rows.sort();
-            for ((t, e), n) in rows {
-                let l = labels([("type", t.clone()), ("error", e.clone())]);
-                ConstCounter::new(*n).encode(metric.encode_family(&l)?)?;
-            }
-        }
-        {
-            let mut metric = encoder.encode_descriptor(
-                "zkwire_request_latency_seconds",
-                "Request to reply latency by request type",
-                None,
-                MetricType::Histogram,
-            )?;
-            for (t, lat) in &st.latency {
-                let buckets: Vec<(f64, u64)> = BUCKETS
-                    .iter()
-                    .copied()
-                    .chain(std::iter::once(f64::INFINITY))
-                    .zip(lat.buckets.iter().copied())
-                    .collect();
-                let l = labels([("type", t.clone())]);
-                metric
-                    .encode_family(&l)?
-                    .encode_histogram::<Vec<(&str, String)>>(lat.sum, lat.count, &buckets, None)?;
-            }
-        }
-        if st.zab_commit.count > 0 {
-            let lat = &st.zab_commit;
-            let buckets: Vec<(f64, u64)> = BUCKETS
-                .iter()
-                .copied()
-                .chain(std::iter::once(f64::INFINITY))
-                .zip(lat.buckets.iter().copied())
-                .collect();
-            encoder
-                .encode_descriptor(
-                    "zkwire_zab_commit_latency_seconds",
-                    "Leader proposal to commit latency (quorum port)",
-                    None,
-                    MetricType::Histogram,
-                )?
-                .encode_histogram::<Vec<(&str, String)>>(lat.sum, lat.count, &buckets, None)?;
-        }
-        {
-            let mut metric = encoder.encode_descriptor(
-                "zkwire_watch_events",
-                "Watch notifications by event",
-                None,
-                MetricType::Counter,
-            )?;
-            let mut rows: Vec<(&String, &u64)> = st.events.iter().collect();
-            rows.sort();
-            for (e, n) in rows {
-                ConstCounter::new(*n)
-                    .encode(metric.encode_family(&labels([("event", e.clone())]))?)?;
-            }
-        }
-        let counters: [(&str, &str, u64); 12] = [
-            (
-                "zkwire_watches_set",
-                "Read requests that set a watch",
-                st.watches_set,
-            ),
-            (
-                "zkwire_connections_opened",
-                "Client connections seen opening",
-                st.connections_opened,
-            ),
-            (
-                "zkwire_sessions",
-                "Distinct sessions seen",
-                st.sessions.len() as u64 + st.sessions_overflow,
-            ),
-            (
-                "zkwire_decode_errors",
-                "Messages that failed to decode",
-                st.decode_errors,
-            ),
-            ("zkwire_capture_packets", "Packets read", st.capture.packets),
-            (
-                "zkwire_capture_bytes",
-                "Captured bytes read",
-                st.capture.bytes,
-            ),
-            (
-                "zkwire_capture_kernel_drops",
-                "Packets the kernel dropped before capture",
-                st.capture.kernel_drops,
-            ),
-            (
-                "zkwire_capture_gaps",
-                "Holes in TCP streams given up on",
-                st.capture.gaps,
-            ),
-            (
-                "zkwire_capture_retransmits",
-                "Retransmitted or duplicated segments",
-                st.capture.retransmits,
-            ),
-            (
-                "zkwire_capture_flows_evicted",
-                "Connections given up to stay within the flow cap or the memory budget",
-                st.capture.flows_evicted,
-            ),
-            (
-                "zkwire_capture_memory_budget_hits",
-                "Times the memory budget (--max-memory) was reached",
-                st.capture.memory_budget_hits,
-            ),
-            (
-                "zkwire_capture_partial_messages_abandoned",
-                "Partial messages given up as gaps to stay within the memory budget",
-                st.capture.partial_frames_abandoned,
-            ),
-        ];
-        for (name, help, value) in counters {
-            ConstCounter::new(value).encode(encoder.encode_descriptor(
-                name,
-                help,
-                None,
-                MetricType::Counter,
-            )?)?;
-        }
-        let open = st.connections_opened.saturating_sub(st.connections_closed) as i64;
-        ConstGauge::new(open).encode(encoder.encode_descriptor(
-            "zkwire_connections_open",
-            "Client connections currently open",
-            None,
-            MetricType::Gauge,
-        )?)?;
-        Ok(())
-    }
-}
-
-/// The Prometheus text exposition of the counters.
-pub fn prometheus_text(shared: &Shared) -> String {
-    let mut registry = Registry::default();
-    registry.register_collector(Box::new(Metrics(shared.clone())));
-    let mut out = String::new();
-    if prometheus_client::encoding::text::encode(&mut out, &registry).is_err() {
-        out.clear();
-    }
-    out
-}
-
-fn to_json(v: &impl serde::Serialize) -> String {
-    serde_json::to_string(v).unwrap_or_default()
-}
-
-/// The answer to a GET of `path`: status, content type and body.
-pub fn respond(shared: &Shared, path: &str) -> (u16, &'static str, String) {
-    match path {
-        "/json/paths" => (200, "application/json", to_json(&shared.lock().json_family("paths"))),
-        "/json/ips" => (200, "application/json", to_json(&shared.lock().json_family("ips"))),
-        "/json/auths" => (200, "application/json", to_json(&shared.lock().json_family("auths"))),
-        "/json/auths-dump" => (200, "application/json", to_json(&shared.lock().auths_dump())),
-        "/json/info" => (200, "application/json", to_json(&shared.lock().info())),
-        "/metrics" => (200, "application/openmetrics-text; version=1.0.0; charset=utf-8", prometheus_text(shared)),
-        "/healthz" | "/health" => (200, "text/plain", "OK\n".to_string()),
-        _ => (404, "text/plain", "not found: try /metrics, /json/paths, /json/ips, /json/auths, /json/auths-dump, /json/info, /healthz\n".to_string()),
-    }
 }
 
 #[cfg(test)]

@@ -27,7 +27,8 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::sync::oneshot;
 use tokio::task::AbortHandle;
 
-use crate::stats::{respond, Shared};
+use super::metrics::prometheus_text;
+use super::state::Shared;
 
 /// The bounds of the server.
 #[derive(Debug, Clone, Copy)]
@@ -170,4 +171,22 @@ fn answer(shared: &Shared, path: &str) -> Response<Full<Bytes>> {
             .insert(hyper::header::CONTENT_TYPE, value);
     }
     response
+}
+
+fn to_json(v: &impl serde::Serialize) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// The answer to a GET of `path`: status, content type and body.
+pub fn respond(shared: &Shared, path: &str) -> (u16, &'static str, String) {
+    match path {
+        "/json/paths" => (200, "application/json", to_json(&shared.lock().json_family("paths"))),
+        "/json/ips" => (200, "application/json", to_json(&shared.lock().json_family("ips"))),
+        "/json/auths" => (200, "application/json", to_json(&shared.lock().json_family("auths"))),
+        "/json/auths-dump" => (200, "application/json", to_json(&shared.lock().auths_dump())),
+        "/json/info" => (200, "application/json", to_json(&shared.lock().info())),
+        "/metrics" => (200, "application/openmetrics-text; version=1.0.0; charset=utf-8", prometheus_text(shared)),
+        "/healthz" | "/health" => (200, "text/plain", "OK\n".to_string()),
+        _ => (404, "text/plain", "not found: try /metrics, /json/paths, /json/ips, /json/auths, /json/auths-dump, /json/info, /healthz\n".to_string()),
+    }
 }
