@@ -3,14 +3,16 @@
 # capture, the time of `zk-dump --count-requests 0` and of `zab-dump --summary` beside the time
 # of merely reading the records with `tcpdump -r FILE -w /dev/null`, their ratio, packets/s,
 # bytes/s and peak RSS, at 1x and at 4x the file size (flat memory: O(active flows), not
-# O(file)). Then the criterion benchmarks of every layer. Speed targets live here, never in tests.
+# O(file)). Then the cost per printed line of every printing mode beside `tcpdump -nn -r`, and
+# the criterion benchmarks of every layer. Speed targets live here, never in tests.
 #
 # usage: scripts/bench.sh [CAPTURE]
 #   CAPTURE defaults to target/bench/loadgen.pcap: record it once with
 #   `sudo scripts/record-big-capture.sh target/bench/loadgen.pcap` (3 minutes of load_gen on a
 #   real 3.8 ensemble, about 1 GB and 5 million packets). Without it, 100 copies of the
 #   shipped capture stand in. The 4x file is made from CAPTURE by scripts/make-big-capture.py.
-#   BENCH_CRITERION=0 skips the criterion benchmarks.
+#   BENCH_CRITERION=0 skips the criterion benchmarks; BENCH_BIN=DIR times the binaries in DIR
+#   (another build, to compare) instead of building target/release.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p target/bench
@@ -23,7 +25,8 @@ if [ ! -f "$capture" ]; then
 fi
 x4=target/bench/$(basename "$capture" .pcap)-x4.pcap
 [ "$x4" -nt "$capture" ] || python3 scripts/make-big-capture.py "$capture" 4 "$x4"
-cargo build --release --bin zk-dump --bin zab-dump
+bin=${BENCH_BIN:-target/release}
+[ -n "${BENCH_BIN:-}" ] || cargo build --release --bin zk-dump --bin zab-dump --bin fle-dump
 
 measure() { # prints "seconds peak_kb" of the best of 3 runs
   local best="" kb=""
@@ -38,9 +41,9 @@ for file in "$capture" "$x4"; do
   size=$(stat -c %s "$file")
   cat "$file" > /dev/null # from the page cache, like the runs that follow
   read -r base base_kb < <(measure tcpdump -r "$file" -w /dev/null)
-  read -r zk zk_kb < <(measure target/release/zk-dump -q --no-progress --count-requests 0 -r "$file")
-  read -r zab zab_kb < <(measure target/release/zab-dump -q --no-progress --summary --limit 0 -r "$file")
-  target/release/zk-dump -q --no-progress --count-requests 0 --stats-json /tmp/zkwire-bench.json -r "$file" > /dev/null
+  read -r zk zk_kb < <(measure "$bin"/zk-dump -q --no-progress --count-requests 0 -r "$file")
+  read -r zab zab_kb < <(measure "$bin"/zab-dump -q --no-progress --summary --limit 0 -r "$file")
+  "$bin"/zk-dump -q --no-progress --count-requests 0 --stats-json /tmp/zkwire-bench.json -r "$file" > /dev/null
   packets=$(python3 -c 'import json; print(json.load(open("/tmp/zkwire-bench.json"))["capture"]["packets"])')
   python3 - "$file" "$size" "$packets" "$base" "$base_kb" "$zk" "$zk_kb" "$zab" "$zab_kb" <<'PY'
 import sys
@@ -56,6 +59,27 @@ for name, t, kb in rows:
     print(f"  {name:<29} {t:6.3f} s  {ratio:10}  {size/t/1e6:6.0f} MB/s  {rate}  peak RSS {kb/1024:6.1f} MiB")
 PY
 done
+# Printing: the cost of each printed line (best of 3, output to /dev/null), beside the cost of a
+# line of `tcpdump -nn -r`. Quorum and election ports as the 3.8 recipes use them.
+zab_ports=(--port 2888 --port 2889 --port 2890)
+fle_ports=(--port 3888 --port 3889 --port 3890)
+echo "printing, per line, on $capture:"
+per_line() { # label command...
+  local label=$1
+  shift
+  local lines t kb
+  lines=$("$@" 2>/dev/null | wc -l)
+  read -r t kb < <(measure "$@")
+  python3 -c "import sys; l, t = int(sys.argv[2]), float(sys.argv[3]); print(f'  {sys.argv[1]:<26} {t:6.3f} s  {l:9d} lines  {t / max(l, 1) * 1e6:5.2f} us/line')" "$label" "$lines" "$t"
+}
+per_line "tcpdump -nn -r" tcpdump -nn -r "$capture"
+per_line "zk-dump (paired text)" "$bin"/zk-dump -q --no-progress -r "$capture"
+per_line "zk-dump --unpaired" "$bin"/zk-dump -q --no-progress --unpaired -r "$capture"
+per_line "zk-dump --format json" "$bin"/zk-dump -q --no-progress --format json -r "$capture"
+per_line "zab-dump" "$bin"/zab-dump -q --no-progress "${zab_ports[@]}" -r "$capture"
+per_line "zab-dump --format json" "$bin"/zab-dump -q --no-progress "${zab_ports[@]}" --format json -r "$capture"
+per_line "fle-dump" "$bin"/fle-dump -q --no-progress "${fle_ports[@]}" -r "$capture"
+per_line "fle-dump --format json" "$bin"/fle-dump -q --no-progress "${fle_ports[@]}" --format json -r "$capture"
 if [ "${BENCH_CRITERION:-1}" != 0 ]; then
   # On the shipped capture, so numbers compare across machines and commits.
   cargo bench --workspace --bench '*' -- --noplot

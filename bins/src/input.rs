@@ -155,6 +155,29 @@ fn open_unlimited(
     Ok(Box::new(FileSource::open(&path)?))
 }
 
+/// The first half of every tool's run: opens the input the flags name (`-r`/`-i`, capturing
+/// only `ports` live) and drives it through `handler` — the tool's decoder with its sinks —
+/// with progress and Ctrl-C handling. Returns the outcome and the capture counters for
+/// [`conclude`], or the exit code when the input could not be opened (already reported, with a
+/// hint how to fix it).
+pub fn read_input<H: StreamHandler>(
+    tool: &str,
+    args: &InputArgs,
+    ports: &[u16],
+    handler: &mut H,
+) -> Result<(RunOutcome, CaptureStats), std::process::ExitCode> {
+    let mut source = open_source(tool, args, &port_filter(ports)).map_err(|e| {
+        report_open_error(tool, &e);
+        std::process::ExitCode::from(crate::exit::FATAL as u8)
+    })?;
+    Ok(drive(
+        source.as_mut(),
+        handler,
+        args.reassembly_config(),
+        !args.no_progress,
+    ))
+}
+
 /// Runs the pipeline over `source` with a progress bar for files (when stderr is a terminal)
 /// and Ctrl-C handling, returning the outcome and the capture counters.
 pub fn drive<H: StreamHandler>(

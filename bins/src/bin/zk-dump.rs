@@ -4,10 +4,10 @@ use clap::Parser;
 use std::process::ExitCode;
 use zkwire::analysis::{Analysis, AnalysisSink, Analytics, GroupBy, SortBy};
 use zkwire::exit;
-use zkwire::input::{conclude, drive, open_source, port_filter, report_open_error, InputArgs};
+use zkwire::input::{conclude, read_input, InputArgs};
 use zkwire::output::OutputArgs;
 use zkwire::zk::{RenderOptions, ZkHandler, ZkOptions, ZkPrinter, ZkSink};
-use zkwire_capture::{PacketSource, RunOutcome};
+use zkwire_capture::RunOutcome;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -186,20 +186,16 @@ fn main() -> ExitCode {
         show_secrets: args.show_secrets,
         dump_bad_packets: args.dump_bad_packet,
     };
-    let mut source = match open_source("zk-dump", &args.input, &port_filter(&args.ports)) {
-        Ok(s) => s,
-        Err(e) => {
-            report_open_error("zk-dump", &e);
-            return ExitCode::from(exit::FATAL as u8);
-        }
-    };
     let live = args.input.iface.is_some();
     let json = args.output.format == zkwire::output::Format::Json;
     match mode {
         None => {
             let sink = ZkPrinter::new(args.output.printer(live), render, args.unpaired);
             let mut handler = ZkHandler::new(opts, sink);
-            let run = run(&args, source.as_mut(), &mut handler);
+            let run = match read_input("zk-dump", &args.input, &args.ports, &mut handler) {
+                Ok(run) => run,
+                Err(code) => return code,
+            };
             handler.sink.finish();
             let error = handler.sink.printer.write_error.take();
             conclude_run(&args, &handler, run, error)
@@ -216,7 +212,10 @@ fn main() -> ExitCode {
                 && !json
                 && std::io::IsTerminal::is_terminal(&std::io::stdout());
             let mut handler = ZkHandler::new(opts, sink);
-            let run = run(&args, source.as_mut(), &mut handler);
+            let run = match read_input("zk-dump", &args.input, &args.ports, &mut handler) {
+                Ok(run) => run,
+                Err(code) => return code,
+            };
             handler.sink.report();
             handler.sink.printer.flush();
             let error = handler.sink.printer.write_error.take();
@@ -227,15 +226,6 @@ fn main() -> ExitCode {
 
 /// What reading the input gave: how it ended, and the capture counters.
 type Run = (RunOutcome, zkwire_capture::CaptureStats);
-
-fn run<S: ZkSink>(args: &Args, source: &mut dyn PacketSource, handler: &mut ZkHandler<S>) -> Run {
-    drive(
-        source,
-        handler,
-        args.input.reassembly_config(),
-        !args.input.no_progress,
-    )
-}
 
 /// The summary line, the JSON statistics and the exit code.
 fn conclude_run<S: ZkSink>(
