@@ -1,0 +1,5 @@
+//! zab-dump's decoder (see `handler`; split by role in the next commit).
+
+mod handler;
+
+pub use handler::*;
