@@ -2,9 +2,8 @@
 
 use clap::Parser;
 use std::process::ExitCode;
-use zkwire::exit;
 use zkwire::fle::{Election, FleCounts, FleDump, FleOptions};
-use zkwire::input::{conclude, drive, open_source, port_filter, report_open_error, InputArgs};
+use zkwire::input::{conclude, read_input, InputArgs};
 use zkwire::output::{Format, OutputArgs};
 
 const EXAMPLES: &str = "\
@@ -59,13 +58,6 @@ struct Stats<'a> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let mut source = match open_source("fle-dump", &args.input, &port_filter(&args.ports)) {
-        Ok(s) => s,
-        Err(e) => {
-            report_open_error("fle-dump", &e);
-            return ExitCode::from(exit::FATAL as u8);
-        }
-    };
     let opts = FleOptions {
         ports: args.ports.clone(),
         no_config: args.no_config,
@@ -83,12 +75,10 @@ fn main() -> ExitCode {
         );
     }
     let mut dump = FleDump::new(opts, printer);
-    let (outcome, capture) = drive(
-        source.as_mut(),
-        &mut dump,
-        args.input.reassembly_config(),
-        !args.input.no_progress,
-    );
+    let (outcome, capture) = match read_input("fle-dump", &args.input, &args.ports, &mut dump) {
+        Ok(run) => run,
+        Err(code) => return code,
+    };
     dump.printer.flush();
     let elections = dump.elections.finish(&dump.sids);
     if args.summary {

@@ -2,8 +2,7 @@
 
 use clap::Parser;
 use std::process::ExitCode;
-use zkwire::exit;
-use zkwire::input::{conclude, drive, open_source, port_filter, report_open_error, InputArgs};
+use zkwire::input::{conclude, read_input, InputArgs};
 use zkwire::output::{Format, OutputArgs, Printer};
 use zkwire::zab::{summary_text, ZabCounts, ZabDump, ZabOptions, ZabSummary};
 
@@ -65,13 +64,6 @@ struct Stats<'a> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let mut source = match open_source("zab-dump", &args.input, &port_filter(&args.ports)) {
-        Ok(s) => s,
-        Err(e) => {
-            report_open_error("zab-dump", &e);
-            return ExitCode::from(exit::FATAL as u8);
-        }
-    };
     let opts = ZabOptions {
         ports: args.ports.clone(),
         include_pings: args.include_pings,
@@ -94,12 +86,10 @@ fn main() -> ExitCode {
     };
     let mut dump = ZabDump::new(opts, printer);
     dump.print = !(args.summary && args.output.limit == Some(0));
-    let (outcome, capture) = drive(
-        source.as_mut(),
-        &mut dump,
-        args.input.reassembly_config(),
-        !args.input.no_progress,
-    );
+    let (outcome, capture) = match read_input("zab-dump", &args.input, &args.ports, &mut dump) {
+        Ok(run) => run,
+        Err(code) => return code,
+    };
     dump.printer.flush();
     let report = dump.measurements.report();
     if args.summary {
