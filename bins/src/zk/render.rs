@@ -355,3 +355,83 @@ impl<W: Write> ZkSink for ZkPrinter<W> {
         self.printer.done()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::SocketAddr;
+    use zk_proto::{decode_reply, decode_request, OpCode};
+
+    fn message<'m>(ts_us: i64, body: ZkBody<'m>, path: Option<&'m str>) -> ZkMessage<'m> {
+        ZkMessage {
+            ts: Timestamp(ts_us * 1000),
+            client: SocketAddr::from(([10, 0, 0, 1], 5000)),
+            server: SocketAddr::from(([10, 0, 0, 9], 2181)),
+            session: Some(0x1f),
+            path,
+            body,
+        }
+    }
+
+    /// Prints a getData("/a", watch) request at 1.000001 s and its reply at 1.000251 s.
+    fn print(format: Format, unpaired: bool) -> Vec<String> {
+        let request = [0, 0, 0, 7, 0, 0, 0, 4, 0, 0, 0, 2, b'/', b'a', 1];
+        let request = decode_request(&request).expect("request");
+        let mut reply = vec![0, 0, 0, 7];
+        reply.extend_from_slice(&0x10i64.to_be_bytes());
+        reply.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 1, b'x']);
+        reply.extend_from_slice(&[0; 68]); // Stat
+        let reply = decode_reply(&reply, Some(OpCode::GetData)).expect("reply");
+        let printer = Printer::new(Vec::new(), format, true, false, None);
+        let mut sink = ZkPrinter::new(printer, RenderOptions::default(), unpaired);
+        let body = ZkBody::Request {
+            request: &request,
+            size: 15,
+        };
+        let token = sink.message(&message(1_000_001, body, Some("/a")));
+        let body = ZkBody::Reply {
+            reply: &reply,
+            token,
+            latency_ns: Some(250_000),
+            size: 93,
+        };
+        sink.message(&message(1_000_251, body, Some("/a")));
+        sink.finish();
+        String::from_utf8_lossy(sink.printer.get_ref())
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn a_request_and_its_reply_as_text() {
+        let lines = print(Format::Text, false);
+        assert_eq!(
+            lines,
+            [
+                "00:00:01:000001 GetDataRequest(xid=7, path=/a, size=15, watch=True, \
+                 client=10.0.0.1:5000)",
+                "00:00:01:000251 \u{2014}\u{2014}\u{2014}\u{2014}\u{25ba} GetDataReply(xid=7, \
+                 path=/a, size=93, zxid=0x10, latency_us=250, data_len=1, \
+                 server=10.0.0.9:2181)"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_request_and_its_reply_as_json() {
+        let lines = print(Format::Json, false);
+        assert_eq!(lines.len(), 2);
+        assert_eq!(
+            lines[0],
+            r#"{"ts":1.000001,"client":"10.0.0.1:5000","server":"10.0.0.9:2181","dir":"request","type":"GetDataRequest","opcode":4,"xid":7,"path":"/a","size":15,"session":"0x1f","watch":true}"#
+        );
+        let reply: serde_json::Value = serde_json::from_str(&lines[1]).expect("JSON");
+        assert_eq!(reply["zxid"], "0x10");
+        assert_eq!(reply["err"], 0);
+        assert_eq!(reply["error"], "OK");
+        assert_eq!(reply["latency_us"], 250);
+        assert_eq!(reply["data_len"], 1);
+        assert_eq!(reply["stat"]["version"], 0);
+    }
+}
