@@ -7,9 +7,12 @@
 #                          what it sends, and a second capture to compare with
 #   python3-prometheus-client
 #                          the reference OpenMetrics parser that checks zk-stats-daemon's /metrics
+#   prometheus             promtool, which checks deploy/alerts.yml and runs its unit tests
+#                          (deploy/alerts.test.yml)
 # Packages already present are not reinstalled. Uses sudo when not run as root.
 set -euo pipefail
-packages=(libpcap-dev tshark zookeeper zookeeper-bin python3-kazoo tcpdump tcpreplay python3-prometheus-client)
+packages=(libpcap-dev tshark zookeeper zookeeper-bin python3-kazoo tcpdump tcpreplay python3-prometheus-client
+  prometheus)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
