@@ -416,3 +416,159 @@ fn a_connection_flood_cannot_sink_the_http_server() {
     assert_eq!(daemon.get("/healthz"), "OK\n");
     daemon.stop();
 }
+
+/// Runs a tool on the shipped capture and returns its JSON lines.
+fn json_lines_of(tool: &str, args: &[&str]) -> Vec<Value> {
+    let out = Command::new(zkwire_tests::bin(tool))
+        .arg("-r")
+        .arg(data_dir().join("zk38-mtu1500.pcap"))
+        .args(["-q", "--format", "json"])
+        .args(args)
+        .output()
+        .expect(tool);
+    assert!(out.status.success(), "{tool}");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect()
+}
+
+/// The value of an unlabelled series in the OpenMetrics text.
+fn series(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// Issue 19: the playbook's signals on /metrics, each checked against another tool's decode of
+/// the same capture (fle-dump's elections, zab-dump's zxid counter, zk-dump's requests), and
+/// every metric the alert rules and the Grafana dashboard use is served.
+#[test]
+fn alerting_signals_match_the_other_tools_and_cover_the_rules() {
+    let daemon = Daemon::start(&[
+        "--quorum-port",
+        "2888",
+        "--quorum-port",
+        "2889",
+        "--quorum-port",
+        "2890",
+        "--election-port",
+        "3888",
+        "--election-port",
+        "3889",
+        "--election-port",
+        "3890",
+    ]);
+    let text = daemon.get("/metrics");
+
+    // Elections and leader changes, as fle-dump reconstructs them from the whole capture.
+    let elections: Vec<Value> = json_lines_of(
+        "fle-dump",
+        &[
+            "--port",
+            "3888",
+            "--port",
+            "3889",
+            "--port",
+            "3890",
+            "--summary",
+            "--limit",
+            "0",
+        ],
+    )
+    .into_iter()
+    .filter_map(|l| l.get("election").cloned())
+    .collect();
+    assert!(elections.len() >= 2, "{elections:?}");
+    let mut changes = 0;
+    let mut leader = None;
+    for e in &elections {
+        if e["leader"].as_i64() != leader && !e["joined_existing_leader"].as_bool().unwrap_or(true)
+        {
+            changes += 1;
+        }
+        leader = e["leader"].as_i64();
+    }
+    assert_eq!(
+        series(&text, "zkwire_elections_total"),
+        Some(elections.len() as f64)
+    );
+    assert_eq!(
+        series(&text, "zkwire_leader_changes_total"),
+        Some(f64::from(changes))
+    );
+    assert_eq!(series(&text, "zkwire_leader_id"), leader.map(|l| l as f64));
+    // The events log of the recording names the final leader too.
+    let events = std::fs::read_to_string(data_dir().join("zk38-mtu1500.events.log")).expect("log");
+    assert!(events.contains(&format!("s{} leader", leader.expect("a leader"))));
+
+    // The zxid counter, as zab-dump's summary has it.
+    let summary = json_lines_of(
+        "zab-dump",
+        &[
+            "--port",
+            "2888",
+            "--port",
+            "2889",
+            "--port",
+            "2890",
+            "--summary",
+            "--limit",
+            "0",
+        ],
+    )
+    .pop()
+    .expect("summary");
+    let zxid = &summary["summary"]["zxid_counter"];
+    let (epoch, counter) = zxid["last_zxid"]
+        .as_str()
+        .and_then(|z| z.split_once('/'))
+        .expect("epoch/counter");
+    assert_eq!(series(&text, "zkwire_zxid_epoch"), epoch.parse().ok());
+    assert_eq!(series(&text, "zkwire_zxid_counter"), counter.parse().ok());
+    assert!(series(&text, "zkwire_zxid_counter_exhaustion_seconds").is_some_and(|s| s > 0.0));
+
+    // The largest request, as zk-dump decodes the requests.
+    let requests: Vec<Value> = json_lines_of("zk-dump", &["--unpaired", "--include-pings"])
+        .into_iter()
+        .filter(|m| m["dir"] == "request" && m["type"] != "DecodeError")
+        .collect();
+    let largest = requests
+        .iter()
+        .max_by_key(|m| m["size"].as_u64())
+        .expect("requests");
+    assert_eq!(
+        series(&text, "zkwire_request_size_max_bytes"),
+        largest["size"].as_f64()
+    );
+    assert_eq!(
+        series(&text, "zkwire_request_size_bytes_count"),
+        Some(requests.len() as f64)
+    );
+    let info = daemon.json("/json/info");
+    assert_eq!(info["largest_request"]["type"], largest["type"]);
+    assert_eq!(info["largest_request"]["path"], largest["path"]);
+    // The replay is over: every connection closed, nothing outstanding.
+    assert_eq!(
+        series(&text, "zkwire_client_connections_open_max"),
+        Some(0.0)
+    );
+    assert!(text.contains("zkwire_requests_outstanding{server=\"127.0.0.1:2181\"} 0"));
+
+    // Every metric the rules and the dashboard use is served.
+    let names = Command::new("python3")
+        .arg(data_dir().join("../../scripts/metric-names.py"))
+        .output()
+        .expect("scripts/metric-names.py");
+    assert!(names.status.success());
+    let names = String::from_utf8_lossy(&names.stdout).into_owned();
+    assert!(names.lines().count() > 10, "{names}");
+    for name in names.lines() {
+        let served = text.lines().any(|l| {
+            l.strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix("_bucket").or(Some(rest)))
+                .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{'))
+        });
+        assert!(served, "{name} is used by deploy/ but not served");
+    }
+    daemon.stop();
+}

@@ -18,10 +18,10 @@ use sessions::Sessions;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Write;
-use watches::Watches;
 use zkwire_capture::Timestamp;
 
 pub use tables::WATCH_ROWS;
+pub use watches::Watches;
 
 /// Tables updated once per message: a fast hasher (keys are bounded by the input anyway).
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
@@ -382,6 +382,7 @@ mod tests {
             server: std::net::SocketAddr::from(([10, 0, 0, 9], 2181)),
             session,
             path: Some("/w"),
+            outstanding: 0,
             body,
         }
     }

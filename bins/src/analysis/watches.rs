@@ -20,11 +20,19 @@ struct Asked {
     watcher_type: i32,
 }
 
+/// Most (path, kind) pairs held in all: an always-on daemon must stay bounded whatever the
+/// clients do; further watches are counted, not kept.
+const MAX_HELD: usize = 4_000_000;
+
 /// The watch table: watcher (session, or client address when the session is unknown) → the
 /// (path, kind) pairs it holds.
 #[derive(Debug, Default)]
-pub(super) struct Watches {
+pub struct Watches {
     pub(super) held: HashMap<String, BTreeSet<(String, &'static str)>>,
+    /// Pairs in `held`, kept in step with it.
+    total: usize,
+    /// Watches not kept because [`MAX_HELD`] were held.
+    pub untracked: u64,
     asked: HashMap<(SocketAddr, i32), Asked>,
     /// Sessions whose connection ended without a close: when (ns), and their negotiated
     /// timeout (ms). The server expires them after the timeout unless they reconnect, and
@@ -40,7 +48,44 @@ fn watcher_of(msg: &ZkMessage<'_>) -> String {
 }
 
 impl Watches {
-    pub(super) fn observe(&mut self, msg: &ZkMessage<'_>) {
+    /// How many watches each watcher holds.
+    pub fn held_counts(&self) -> impl Iterator<Item = (&str, usize)> {
+        self.held.iter().map(|(w, set)| (w.as_str(), set.len()))
+    }
+
+    /// Adds a watch, within the bound.
+    fn hold(&mut self, who: &str, path: String, kind: &'static str) {
+        if self.total >= MAX_HELD {
+            self.untracked += 1;
+            return;
+        }
+        let set = match self.held.get_mut(who) {
+            Some(set) => set,
+            None => self.held.entry(who.to_string()).or_default(),
+        };
+        if set.insert((path, kind)) {
+            self.total += 1;
+        }
+    }
+
+    /// Keeps the watcher's watches for which `keep` holds.
+    fn retain(&mut self, who: &str, keep: impl Fn(&(String, &'static str)) -> bool) {
+        if let Some(set) = self.held.get_mut(who) {
+            let before = set.len();
+            set.retain(|w| keep(w));
+            self.total -= before - set.len();
+        }
+    }
+
+    /// Ends every watch of a watcher (its session ended).
+    fn end(&mut self, who: &str) {
+        if let Some(set) = self.held.remove(who) {
+            self.total -= set.len();
+        }
+    }
+
+    /// Takes in one message.
+    pub fn observe(&mut self, msg: &ZkMessage<'_>) {
         self.end_sessions(msg);
         let who = watcher_of(msg);
         match msg.body {
@@ -55,9 +100,7 @@ impl Watches {
                     2 => &["data", "child"],
                     _ => &[],
                 };
-                if let Some(set) = self.held.get_mut(&who) {
-                    set.retain(|(p, k)| p != path || !fired.contains(k));
-                }
+                self.retain(&who, |(p, k)| p != path || !fired.contains(k));
             }
             _ => {}
         }
@@ -92,10 +135,7 @@ impl Watches {
         let mut rearm = |list: &zk_proto::jute::JuteVec<'_, zk_proto::jute::UString<'_>>,
                          kind: &'static str| {
             for p in list.iter().flatten() {
-                self.held
-                    .entry(who.clone())
-                    .or_default()
-                    .insert((p.to_string_lossy().into_owned(), kind));
+                self.hold(&who, p.to_string_lossy().into_owned(), kind);
             }
         };
         match body {
@@ -122,17 +162,16 @@ impl Watches {
         };
         let err = msg.err().unwrap_or(-1);
         let path = req.path;
-        let set = self.held.entry(who).or_default();
+        // A matched reply puts its watcher in the table, whatever the outcome.
+        self.held.entry(who.clone()).or_default();
         match req.opcode {
             // exists sets a watch whether or not the node exists.
             OpCode::Exists if req.watch && (err == 0 || err == -101) => {
-                set.insert((path, "data"));
+                self.hold(&who, path, "data");
             }
-            OpCode::GetData if req.watch && err == 0 => {
-                set.insert((path, "data"));
-            }
+            OpCode::GetData if req.watch && err == 0 => self.hold(&who, path, "data"),
             OpCode::GetChildren | OpCode::GetChildren2 if req.watch && err == 0 => {
-                set.insert((path, "child"));
+                self.hold(&who, path, "child");
             }
             OpCode::AddWatch if err == 0 => {
                 let kind = if req.add_mode == 1 {
@@ -140,10 +179,10 @@ impl Watches {
                 } else {
                     "persistent"
                 };
-                set.insert((path, kind));
+                self.hold(&who, path, kind);
             }
             OpCode::RemoveWatches if err == 0 => {
-                set.retain(|(p, k)| {
+                self.retain(&who, |(p, k)| {
                     p != &path
                         || !match req.watcher_type {
                             1 => *k == "child",
@@ -160,14 +199,17 @@ impl Watches {
     /// connection not resumed within the session timeout (the server's view).
     fn end_sessions(&mut self, msg: &ZkMessage<'_>) {
         let now = msg.ts.0;
-        let held = &mut self.held;
+        let mut expired = Vec::new();
         self.disconnected.retain(|s, (closed, timeout_ms)| {
-            let expired = now > *closed + *timeout_ms * 1_000_000;
-            if expired {
-                held.remove(s);
+            let gone = now > *closed + *timeout_ms * 1_000_000;
+            if gone {
+                expired.push(s.clone());
             }
-            !expired
+            !gone
         });
+        for s in expired {
+            self.end(&s);
+        }
         let Some(session) = msg.session.map(session_hex) else {
             return;
         };
@@ -178,7 +220,7 @@ impl Watches {
             }
             ZkBody::ConnectReply { reply, .. } => {
                 if reply.time_out <= 0 {
-                    self.held.remove(&session);
+                    self.end(&session);
                 } else {
                     self.timeouts.insert(session, i64::from(reply.time_out));
                 }
@@ -186,7 +228,7 @@ impl Watches {
             ZkBody::Reply { reply, .. }
                 if reply.opcode == Some(OpCode::CloseSession) && reply.header.err == 0 =>
             {
-                self.held.remove(&session);
+                self.end(&session);
                 self.timeouts.remove(&session);
             }
             ZkBody::Closed if self.held.contains_key(&session) => {

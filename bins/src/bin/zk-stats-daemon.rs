@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use zkwire::daemon::{HttpServer, Limits, Shared, StatsOptions};
 use zkwire::exit;
+use zkwire::fle::{FleConn, FleDump, FleOptions};
 use zkwire::input::{conclude, drive_with, open_source, port_filter, report_open_error, InputArgs};
 use zkwire::output::{Format, Printer};
 use zkwire::zab::{ZabConn, ZabDump, ZabOptions};
@@ -41,6 +42,11 @@ struct Args {
     /// (repeatable).
     #[arg(long = "quorum-port", value_name = "PORT")]
     quorum_ports: Vec<u16>,
+
+    /// Also sniff this election port (e.g. 3888) for elections, their duration, the current
+    /// leader and leader changes (repeatable).
+    #[arg(long = "election-port", value_name = "PORT")]
+    election_ports: Vec<u16>,
 
     /// Address to serve HTTP on (loopback by default; port 0 picks a free one).
     #[arg(
@@ -129,15 +135,18 @@ impl PacketSource for Paced {
     }
 }
 
-/// Client and quorum traffic in one capture: each connection goes to the decoder of its port.
+/// Client, quorum and election traffic in one capture: each connection goes to the decoder
+/// of its port.
 struct Both<W: std::io::Write> {
     zk: ZkHandler<Shared>,
     zab: ZabDump<W>,
+    fle: FleDump<W>,
 }
 
 enum Conn {
     Zk(Box<ZkConn>),
     Zab(Box<ZabConn>),
+    Fle(Box<FleConn>),
 }
 
 impl<W: std::io::Write> StreamHandler for Both<W> {
@@ -147,9 +156,12 @@ impl<W: std::io::Write> StreamHandler for Both<W> {
         if let Some((c, side)) = self.zk.open(first, ts) {
             return Some((Conn::Zk(Box::new(c)), side));
         }
-        self.zab
+        if let Some((c, side)) = self.zab.open(first, ts) {
+            return Some((Conn::Zab(Box::new(c)), side));
+        }
+        self.fle
             .open(first, ts)
-            .map(|(c, side)| (Conn::Zab(Box::new(c)), side))
+            .map(|(c, side)| (Conn::Fle(Box::new(c)), side))
     }
 
     fn data(
@@ -163,6 +175,7 @@ impl<W: std::io::Write> StreamHandler for Both<W> {
         match conn {
             Conn::Zk(c) => self.zk.data(c, info, dir, ts, bytes),
             Conn::Zab(c) => self.zab.data(c, info, dir, ts, bytes),
+            Conn::Fle(c) => self.fle.data(c, info, dir, ts, bytes),
         }
     }
 
@@ -170,6 +183,7 @@ impl<W: std::io::Write> StreamHandler for Both<W> {
         match conn {
             Conn::Zk(c) => self.zk.gap(c, info, dir, ts, len),
             Conn::Zab(c) => self.zab.gap(c, info, dir, ts, len),
+            Conn::Fle(c) => self.fle.gap(c, info, dir, ts, len),
         }
     }
 
@@ -177,6 +191,7 @@ impl<W: std::io::Write> StreamHandler for Both<W> {
         match conn {
             Conn::Zk(c) => self.zk.close(*c, info, ts, reason),
             Conn::Zab(c) => self.zab.close(*c, info, ts, reason),
+            Conn::Fle(c) => self.fle.close(*c, info, ts, reason),
         }
     }
 
@@ -184,6 +199,7 @@ impl<W: std::io::Write> StreamHandler for Both<W> {
         match conn {
             Conn::Zk(c) => self.zk.held_bytes(c),
             Conn::Zab(c) => self.zab.held_bytes(c),
+            Conn::Fle(c) => self.fle.held_bytes(c),
         }
     }
 }
@@ -242,6 +258,7 @@ fn main() -> ExitCode {
         .ports
         .iter()
         .chain(&args.quorum_ports)
+        .chain(&args.election_ports)
         .copied()
         .collect();
     while !stop.is_stopped() && (live || args.repeat == 0 || runs < args.repeat) {
@@ -301,11 +318,27 @@ fn main() -> ExitCode {
         zab.print = false;
         let commits = shared.clone();
         zab.on_commit = Some(Box::new(move |us| commits.zab_commit(us)));
-        let mut dump = Both { zk, zab };
+        let proposals = shared.clone();
+        zab.on_proposal = Some(Box::new(move |ts, zxid| proposals.zab_proposal(ts, zxid)));
+        let mut fle = FleDump::new(
+            FleOptions {
+                ports: args.election_ports.clone(),
+                no_config: true,
+                limit: None,
+            },
+            sink(),
+        );
+        fle.track_elections = false;
+        let votes = shared.clone();
+        fle.on_notification = Some(Box::new(move |ts, sid, from, n| {
+            votes.election_notification(ts, sid, from, n)
+        }));
+        let mut dump = Both { zk, zab, fle };
         let ticker = shared.clone();
         let base = total.clone();
-        let mut on_tick = move |_: Timestamp, stats: &CaptureStats| {
+        let mut on_tick = move |now: Timestamp, stats: &CaptureStats| {
             ticker.lock().capture = add(&base, stats);
+            ticker.tick(now);
         };
         let (run, stats) = drive_with(
             source.as_mut(),
@@ -317,6 +350,10 @@ fn main() -> ExitCode {
         );
         total = add(&total, &stats);
         shared.lock().capture = total.clone();
+        if !live {
+            // The end of the file: an election that was decided is over.
+            shared.tick(Timestamp(i64::MAX));
+        }
         runs += 1;
         let damaged = run.error.is_some();
         outcome = Some(run);

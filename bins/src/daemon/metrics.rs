@@ -193,6 +193,7 @@ impl Collector for Metrics {
             None,
             MetricType::Gauge,
         )?)?;
+        st.signals.encode(&mut encoder)?;
         Ok(())
     }
 }

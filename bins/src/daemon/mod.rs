@@ -1,10 +1,14 @@
-//! zk-stats-daemon: its state over typed client messages ([`state`]), the Prometheus metrics
-//! ([`metrics`]) and the bounded HTTP server ([`http`]) that serves both.
+//! zk-stats-daemon: its state over typed client messages (`state`), the signals operators
+//! alert on (`signals`, `elections`), the Prometheus metrics (`metrics`) and the bounded HTTP
+//! server ([`http`]) that serves them.
 
+mod elections;
 pub mod http;
 mod metrics;
+mod signals;
 mod state;
 
 pub use http::{respond, HttpServer, Limits};
 pub use metrics::prometheus_text;
+pub use signals::LargestRequest;
 pub use state::{rss_bytes, Info, Shared, State, StatsOptions};

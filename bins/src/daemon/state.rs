@@ -6,12 +6,14 @@
 //! Memory is bounded whatever the traffic: key sets are capped (the overflow folds into an
 //! `other` key per group) and latencies live in fixed buckets.
 
+use super::signals::{LargestRequest, Signals};
 use crate::zk::{session_hex, Token, ZkBody, ZkMessage, ZkSink};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 use zk_proto::message::RequestBody;
 use zkwire_capture::CaptureStats;
+use zkwire_capture::Timestamp;
 
 /// What the daemon counts and serves.
 #[derive(Debug, Clone)]
@@ -115,6 +117,8 @@ pub struct State {
     pub capture: CaptureStats,
     /// True once a `-r` replay has read its whole input.
     pub replay_done: bool,
+    /// The signals operators alert on.
+    pub(super) signals: Signals,
 }
 
 /// One request type's `zkwire_requests` series by path, with labels that never churn.
@@ -188,6 +192,7 @@ impl Shared {
             zab_commit: Latency::default(),
             capture: CaptureStats::default(),
             replay_done: false,
+            signals: Signals::default(),
         })))
     }
 
@@ -204,6 +209,27 @@ impl Shared {
     /// Records one ZAB proposal → commit latency.
     pub fn zab_commit(&self, micros: u64) {
         self.lock().zab_commit.observe(micros as f64 / 1e6);
+    }
+
+    /// Records a new live proposal of the leader (quorum port): the zxid counter.
+    pub fn zab_proposal(&self, ts: Timestamp, zxid: zab_proto::Zxid) {
+        self.lock().signals.proposal(ts, zxid);
+    }
+
+    /// Records an election notification (election port).
+    pub fn election_notification(
+        &self,
+        ts: Timestamp,
+        sid: Option<i64>,
+        from: std::net::SocketAddr,
+        n: &fle_proto::Notification<'_>,
+    ) {
+        self.lock().signals.elections.notification(ts, sid, from, n);
+    }
+
+    /// Capture time has reached `now` (an election that went quiet is over).
+    pub fn tick(&self, now: Timestamp) {
+        self.lock().signals.elections.tick(now);
     }
 }
 
@@ -238,6 +264,9 @@ impl State {
 
     fn observe(&mut self, msg: &ZkMessage<'_>) {
         self.rotate(msg.ts.0);
+        let labels = self.opts.max_results.min(MAX_KEYS);
+        self.signals.observe(msg, labels);
+        self.signals.elections.tick(msg.ts);
         let kind = msg.kind();
         if kind == "DecodeError" {
             self.decode_errors += 1;
@@ -450,6 +479,8 @@ impl State {
             sessions: self.sessions.len() as u64 + self.sessions_overflow,
             memory_rss_bytes: rss_bytes(),
             replay_done: self.replay_done,
+            largest_request: self.signals.largest.clone(),
+            leader_id: self.signals.elections.leader(),
         }
     }
 }
@@ -483,6 +514,10 @@ pub struct Info {
     pub memory_rss_bytes: Option<u64>,
     /// True once a `-r` replay has read its whole input.
     pub replay_done: bool,
+    /// The largest request seen: size, type, path, client and server.
+    pub largest_request: Option<LargestRequest>,
+    /// The current leader's server id (with `--election-port`), when known.
+    pub leader_id: Option<i64>,
 }
 
 impl ZkSink for Shared {
@@ -539,6 +574,7 @@ mod tests {
             server: "10.0.0.9:2181".parse().expect("address"),
             session: None,
             path: Some(path),
+            outstanding: 0,
             body: ZkBody::Request {
                 request: &request,
                 size: payload.len(),

@@ -6,9 +6,10 @@ use super::elections::ElectionTracker;
 use crate::lazy::OnFirstData;
 use crate::line::Line;
 use crate::output::{Format, Printer};
-use fle_proto::{ElectionConnection, ElectionEvent, ElectionMessage, ServerState};
+use fle_proto::{ElectionConnection, ElectionEvent, ElectionMessage, Notification, ServerState};
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
+use std::net::SocketAddr;
 use zkwire_capture::{
     ClientIs, CloseReason, ConnInfo, Direction, StreamHandler, TcpSegment, Timestamp,
 };
@@ -76,6 +77,14 @@ pub struct FleDump<W: Write> {
     pub(super) members: Option<BTreeSet<i64>>,
     /// Elections seen.
     pub elections: ElectionTracker,
+    /// Whether `elections` keeps the notifications to reconstruct elections at the end (the
+    /// stats daemon, which runs for months, tracks them live through `on_notification`).
+    pub track_elections: bool,
+    /// Told each notification with its capture time, its sender's id when known, and its
+    /// sender's address.
+    #[allow(clippy::type_complexity)] // a callback's signature
+    pub on_notification:
+        Option<Box<dyn FnMut(Timestamp, Option<i64>, SocketAddr, &Notification<'_>) + Send>>,
     /// The message being printed (reused: once its buffers grew, a line allocates nothing).
     line: Line,
     /// The rendered line.
@@ -95,6 +104,8 @@ impl<W: Write> FleDump<W> {
             sids: HashMap::new(),
             members: None,
             elections: ElectionTracker::default(),
+            track_elections: true,
+            on_notification: None,
         }
     }
 
@@ -192,8 +203,13 @@ impl<W: Write> FleDump<W> {
                     Direction::ToServer => None,
                     Direction::ToClient => initiator.sid,
                 };
-                self.elections
-                    .observe(ts, sid, src.to_string(), dst_sid, dst.to_string(), &n);
+                if self.track_elections {
+                    self.elections
+                        .observe(ts, sid, src.to_string(), dst_sid, dst.to_string(), &n);
+                }
+                if let Some(tell) = self.on_notification.as_mut() {
+                    tell(ts, sid, src, &n);
+                }
                 self.line.str("kind", "notification");
                 // Where the capture cannot tell the sender, the text says so (JSON: null).
                 match (sid, self.printer.format()) {

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write;
 use std::net::SocketAddr;
-use zab_proto::{PacketType, QuorumConnection, QuorumDirection, QuorumEvent};
+use zab_proto::{PacketType, QuorumConnection, QuorumDirection, QuorumEvent, Zxid};
 use zkwire_capture::{
     ClientIs, CloseReason, ConnInfo, Direction, StreamHandler, TcpSegment, Timestamp,
 };
@@ -112,6 +112,8 @@ pub struct ZabDump<W: Write> {
     /// Told each live proposal's proposal → commit latency, in microseconds (the stats
     /// daemon's histogram).
     pub on_commit: Option<Box<dyn FnMut(u64) + Send>>,
+    /// Told each new live proposal's capture time and zxid (the stats daemon's zxid counter).
+    pub on_proposal: Option<Box<dyn FnMut(Timestamp, Zxid) + Send>>,
     /// The packet being printed (reused: once its buffers grew, a line allocates nothing).
     line: Line,
     /// The rendered line.
@@ -134,6 +136,7 @@ impl<W: Write> ZabDump<W> {
             measurements: Measurements::default(),
             print: true,
             on_commit: None,
+            on_proposal: None,
         }
     }
 

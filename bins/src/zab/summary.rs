@@ -280,6 +280,9 @@ impl<W: Write> ZabDump<W> {
                         ms.first_proposal.get_or_insert(ts);
                         ms.last_proposal = Some(ts);
                         ms.last_zxid = Some(ms.last_zxid.map_or(zxid.0, |z| z.max(zxid.0)));
+                        if let Some(tell) = self.on_proposal.as_mut() {
+                            tell(ts, *zxid);
+                        }
                     }
                 }
                 *conn.sent.entry(zxid.0, || ts) = ts;

@@ -156,6 +156,7 @@ impl<S: ZkSink> ZkHandler<S> {
             server: info.server,
             session: state.session_id(),
             path: None,
+            outstanding: state.outstanding(),
             body: ZkBody::Tls,
         };
         let c = &mut self.counts;
@@ -189,9 +190,7 @@ impl<S: ZkSink> ZkHandler<S> {
                 msg.body = ZkBody::Unanswered {
                     token: p.data.token,
                 };
-                if p.data.token.is_some() {
-                    self.sink.message(&msg);
-                }
+                self.sink.message(&msg);
             }
             Event::Connect { request, size } => {
                 c.messages += 1;
@@ -276,6 +275,7 @@ impl<S: ZkSink> ZkHandler<S> {
             server: info.server,
             session: state.session_id(),
             path: None,
+            outstanding: state.outstanding(),
             body: ZkBody::Closed,
         };
         let c = &mut self.counts;
@@ -373,6 +373,7 @@ impl<S: ZkSink> ZkHandler<S> {
             server: info.server,
             session,
             path: None,
+            outstanding: 0,
             body: ZkBody::Closed,
         });
     }
@@ -397,6 +398,7 @@ impl<S: ZkSink> StreamHandler for ZkHandler<S> {
             server,
             session: None,
             path: None,
+            outstanding: 0,
             body: ZkBody::Opened,
         });
         let decoder = OnFirstData::new(first.syn);

@@ -28,6 +28,8 @@ pub struct ZkMessage<'m> {
     pub session: Option<i64>,
     /// The node path: a request's own, a reply's request's, a watch event's.
     pub path: Option<&'m str>,
+    /// Requests of this connection still waiting for their reply, after this message.
+    pub outstanding: usize,
     /// What it is.
     pub body: ZkBody<'m>,
 }

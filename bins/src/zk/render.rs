@@ -369,6 +369,7 @@ mod tests {
             server: SocketAddr::from(([10, 0, 0, 9], 2181)),
             session: Some(0x1f),
             path,
+            outstanding: 0,
             body,
         }
     }
