@@ -29,12 +29,18 @@ fn json_lines(bytes: &[u8]) -> Vec<Value> {
 }
 
 fn tool(name: &str) -> Command {
-    let path = match name {
-        "zk-dump" => zkwire_tests::bin("zk-dump"),
-        "zab-dump" => zkwire_tests::bin("zab-dump"),
-        _ => zkwire_tests::bin("fle-dump"),
-    };
-    Command::new(path)
+    Command::new(zkwire_tests::bin(name))
+}
+
+/// One unlabelled series of the daemon's /metrics at `addr` (plain HTTP over loopback).
+fn metric(addr: &str, name: &str) -> Option<f64> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    write!(stream, "GET /metrics HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
 }
 
 fn kazoo(ensemble: &Ensemble, hosts: &str, truth: &Path, phase: &str) {
@@ -127,6 +133,34 @@ fn capture_of_a_failover_matches_the_servers_and_clients_own_records() {
     let late = Watched::spawn(late_cmd);
     late.wait_stderr("listening on", Duration::from_secs(30));
 
+    // zk-stats-daemon on the running ensemble too (issue 19): a leader change is a counter
+    // that moves on /metrics.
+    let mut daemon_cmd = tool("zk-stats-daemon");
+    daemon_cmd.args([
+        "-i",
+        "lo",
+        "--port",
+        &CLIENT_PORT.to_string(),
+        "--quorum-port",
+        &q.to_string(),
+        "--election-port",
+        &e.to_string(),
+        "--http-addr",
+        "127.0.0.1:0",
+    ]);
+    let daemon = Watched::spawn(daemon_cmd);
+    let serving = daemon.wait_stderr("serving http://", Duration::from_secs(30));
+    let metrics_at = serving
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .expect("address")
+        .to_string();
+    assert_eq!(
+        metric(&metrics_at, "zkwire_leader_changes_total"),
+        Some(0.0)
+    );
+
     // Kill the leader; write through the election; bring it back.
     ensemble.kill(first);
     let others: Vec<u8> = (1..=3).filter(|i| *i != first).collect();
@@ -136,6 +170,20 @@ fn capture_of_a_failover_matches_the_servers_and_clients_own_records() {
         .collect();
     kazoo(&ensemble, &hosts.join(","), &truth, "b");
     let second = ensemble.wait_for_leader(&others, Duration::from_secs(120));
+    // The daemon saw the election: one leader change, to the leader the servers report.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while metric(&metrics_at, "zkwire_leader_id") != Some(f64::from(second)) {
+        assert!(
+            Instant::now() < deadline,
+            "zk-stats-daemon never named leader {second}: {:?}",
+            metric(&metrics_at, "zkwire_leader_changes_total")
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(
+        metric(&metrics_at, "zkwire_leader_changes_total"),
+        Some(1.0)
+    );
     ensemble.start_server(first);
     assert_eq!(
         ensemble.wait_for_quorum(Duration::from_secs(120)),
@@ -176,6 +224,16 @@ fn capture_of_a_failover_matches_the_servers_and_clients_own_records() {
         std::thread::sleep(Duration::from_millis(200));
     }
     let _ = tcpdump.interrupt();
+    // The old leader rejoining is an election, not a leader change.
+    assert_eq!(
+        metric(&metrics_at, "zkwire_leader_changes_total"),
+        Some(1.0)
+    );
+    assert_eq!(
+        metric(&metrics_at, "zkwire_leader_id"),
+        Some(f64::from(second))
+    );
+    let _ = daemon.interrupt();
 
     // ZAB: every logged transaction proposed with the same type, session, cxid and path, and
     // committed.

@@ -39,6 +39,8 @@ struct Episode {
     /// Each sender's first state in the episode, and its last vote.
     first_state: BTreeMap<Sender, ServerState>,
     votes: BTreeMap<Sender, (ServerState, i64)>,
+    /// Leaders announced (by FOLLOWING or LEADING notifications) during the episode.
+    announced: BTreeSet<i64>,
 }
 
 impl Episode {
@@ -102,6 +104,7 @@ impl LiveElections {
                     last: ts,
                     first_state: BTreeMap::new(),
                     votes: BTreeMap::new(),
+                    announced: BTreeSet::new(),
                 });
             }
             (None, _) => {
@@ -119,6 +122,9 @@ impl LiveElections {
                 e.first_state.entry(sender).or_insert(n.state);
                 e.votes.insert(sender, (n.state, n.leader));
             }
+            if n.state != ServerState::Looking && e.announced.len() < MAX_SENDERS {
+                e.announced.insert(n.leader);
+            }
         }
     }
 
@@ -135,7 +141,7 @@ impl LiveElections {
         let leaderless = e.first_state.values().all(|s| *s == ServerState::Looking);
         let changed = match self.leader {
             Some(known) => known != winner,
-            None => leaderless,
+            None => leaderless || e.announced.iter().any(|l| *l != winner),
         };
         let seconds = e.last.nanos_since(e.start) as f64 / 1e9;
         let bucket = DURATION_BUCKETS
@@ -252,6 +258,25 @@ mod tests {
         }
         e.tick(at(6000));
         assert_eq!((e.elections, e.leader_changes, e.leader), (2, 1, Some(2)));
+    }
+
+    /// The live failover test's case: the daemon started on a running ensemble, the leader 1
+    /// dies, server 2 looks first while server 3 still answers FOLLOWING 1.
+    #[test]
+    fn a_stale_following_answer_shows_the_old_leader_was_replaced() {
+        let mut e = LiveElections::default();
+        for (ms, sid, state, leader) in [
+            (0, 2, ServerState::Looking, 2),
+            (1, 3, ServerState::Following, 1),
+            (200, 3, ServerState::Looking, 3),
+            (201, 2, ServerState::Looking, 3),
+            (420, 3, ServerState::Leading, 3),
+            (421, 2, ServerState::Following, 3),
+        ] {
+            e.notification(at(ms), Some(sid), addr(sid), &vote(state, leader));
+        }
+        e.tick(at(2000));
+        assert_eq!((e.elections, e.leader_changes, e.leader), (1, 1, Some(3)));
     }
 
     #[test]

@@ -287,6 +287,15 @@ fn lines_of<R: Read + Send + 'static>(r: R) -> Receiver<String> {
     rx
 }
 
+/// A test that fails must not leave its tools running: they would keep capturing, and keep
+/// the file lock a `flock`-wrapped cargo holds open through the inherited descriptor.
+impl Drop for Watched {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Watched {
     /// Spawns `cmd` with piped output.
     pub fn spawn(mut cmd: Command) -> Watched {
