@@ -20,6 +20,8 @@ Examples:
   zk-stats-daemon -i eth0                          sniff port 2181, serve on 127.0.0.1:7070
   zk-stats-daemon -i any --http-addr 0.0.0.0:7070  serve to other hosts (Prometheus scrapes)
   zk-stats-daemon -r capture.pcap --pace           replay a capture at its own speed, keep serving
+  zk-stats-daemon -i any --quorum-port 2888 --election-port 3888
+                                                   add the zxid counter, elections, leader changes
   curl -s 127.0.0.1:7070/metrics | grep zkwire_requests_total
   curl -s 127.0.0.1:7070/json/paths
 
