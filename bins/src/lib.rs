@@ -21,6 +21,9 @@ pub mod output;
 pub mod zab;
 pub mod zk;
 
+#[cfg(test)]
+mod test_support;
+
 /// Exit codes shared by every zkwire tool.
 pub mod exit {
     /// Everything read and decoded.

@@ -9,7 +9,7 @@
 //! taking part started out LOOKING (a leaderless ensemble electing one; a server rejoining an
 //! ensemble that kept its leader is answered FOLLOWING/LEADING straight away).
 
-use super::signals::counter;
+use super::signals::{counter, histogram};
 use fle_proto::{Notification, ServerState};
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::gauge::ConstGauge;
@@ -177,20 +177,15 @@ impl LiveElections {
             self.leader_changes,
         )?;
         let (buckets, sum, count) = &self.durations;
-        let buckets: Vec<(f64, u64)> = DURATION_BUCKETS
-            .iter()
-            .copied()
-            .chain(std::iter::once(f64::INFINITY))
-            .zip(buckets.iter().copied())
-            .collect();
-        encoder
-            .encode_descriptor(
-                "zkwire_election_duration_seconds",
-                "From the first LOOKING notification to the decision",
-                None,
-                MetricType::Histogram,
-            )?
-            .encode_histogram::<Vec<(&str, String)>>(*sum, *count, &buckets, None)?;
+        histogram(
+            encoder,
+            "zkwire_election_duration_seconds",
+            "From the first LOOKING notification to the decision",
+            &DURATION_BUCKETS,
+            buckets,
+            *sum,
+            *count,
+        )?;
         if let Some(leader) = self.leader {
             ConstGauge::new(leader).encode(encoder.encode_descriptor(
                 "zkwire_leader_id",

@@ -1,5 +1,6 @@
 //! `/metrics`: the daemon's state as Prometheus/OpenMetrics text, encoded at scrape time.
 
+use super::signals::histogram;
 use super::state::{PathSeries, Shared, BUCKETS};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
@@ -91,20 +92,15 @@ impl Collector for Metrics {
         }
         if st.zab_commit.count > 0 {
             let lat = &st.zab_commit;
-            let buckets: Vec<(f64, u64)> = BUCKETS
-                .iter()
-                .copied()
-                .chain(std::iter::once(f64::INFINITY))
-                .zip(lat.buckets.iter().copied())
-                .collect();
-            encoder
-                .encode_descriptor(
-                    "zkwire_zab_commit_latency_seconds",
-                    "Leader proposal to commit latency (quorum port)",
-                    None,
-                    MetricType::Histogram,
-                )?
-                .encode_histogram::<Vec<(&str, String)>>(lat.sum, lat.count, &buckets, None)?;
+            histogram(
+                &mut encoder,
+                "zkwire_zab_commit_latency_seconds",
+                "Leader proposal to commit latency (quorum port)",
+                &BUCKETS,
+                &lat.buckets,
+                lat.sum,
+                lat.count,
+            )?;
         }
         {
             let mut metric = encoder.encode_descriptor(

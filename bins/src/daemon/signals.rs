@@ -231,20 +231,15 @@ impl Signals {
             MetricType::Gauge,
         )?)?;
         let (buckets, sum, count) = &self.sizes;
-        let buckets: Vec<(f64, u64)> = SIZE_BUCKETS
-            .iter()
-            .copied()
-            .chain(std::iter::once(f64::INFINITY))
-            .zip(buckets.iter().copied())
-            .collect();
-        encoder
-            .encode_descriptor(
-                "zkwire_request_size_bytes",
-                "Request payload sizes",
-                None,
-                MetricType::Histogram,
-            )?
-            .encode_histogram::<Vec<(&str, String)>>(*sum as f64, *count, &buckets, None)?;
+        histogram(
+            encoder,
+            "zkwire_request_size_bytes",
+            "Request payload sizes",
+            &SIZE_BUCKETS,
+            buckets,
+            *sum as f64,
+            *count,
+        )?;
         let largest = self.largest.as_ref().map_or(0, |l| l.size);
         ConstGauge::new(largest as i64).encode(encoder.encode_descriptor(
             "zkwire_request_size_max_bytes",
@@ -298,6 +293,27 @@ fn gauges(
         ConstGauge::new(v).encode(metric.encode_family(&labels)?)?;
     }
     Ok(())
+}
+
+/// Encodes one unlabelled histogram from per-bucket counts (`bounds`, then +Inf).
+pub(super) fn histogram(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    bounds: &[f64],
+    counts: &[u64],
+    sum: f64,
+    count: u64,
+) -> Result<(), std::fmt::Error> {
+    let buckets: Vec<(f64, u64)> = bounds
+        .iter()
+        .copied()
+        .chain(std::iter::once(f64::INFINITY))
+        .zip(counts.iter().copied())
+        .collect();
+    encoder
+        .encode_descriptor(name, help, None, MetricType::Histogram)?
+        .encode_histogram::<Vec<(&str, String)>>(sum, count, &buckets, None)
 }
 
 /// Encodes one unlabelled counter.

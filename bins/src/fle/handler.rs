@@ -338,7 +338,6 @@ mod tests {
         no_config: bool,
         segments: &[(i64, bool, Vec<u8>)],
     ) -> Vec<String> {
-        use zkwire_capture::{Reassembler, ReassemblyConfig};
         let initiator: SocketAddr = "10.0.0.3:40000".parse().expect("address");
         let acceptor: SocketAddr = "10.0.0.1:3888".parse().expect("address");
         let printer = Printer::new(Vec::new(), format, true, color, None);
@@ -348,38 +347,7 @@ mod tests {
             limit: None,
         };
         let mut dump = FleDump::new(opts, printer);
-        let mut reassembler = Reassembler::new(ReassemblyConfig::default());
-        let segment = |src, dst, seq, syn, payload| TcpSegment {
-            src,
-            dst,
-            seq,
-            ack: None,
-            syn,
-            fin: false,
-            rst: false,
-            payload,
-            missing: 0,
-        };
-        reassembler.segment(
-            &segment(initiator, acceptor, 99, true, &[]),
-            Timestamp(0),
-            &mut dump,
-        );
-        let (mut to_acceptor, mut to_initiator) = (100u32, 5000u32);
-        let mut last = Timestamp(0);
-        for (ms, from_initiator, bytes) in segments {
-            last = Timestamp(ms * 1_000_000 + 7_000);
-            let n = bytes.len() as u32;
-            let seg = if *from_initiator {
-                to_acceptor += n;
-                segment(initiator, acceptor, to_acceptor - n, false, bytes)
-            } else {
-                to_initiator += n;
-                segment(acceptor, initiator, to_initiator - n, false, bytes)
-            };
-            reassembler.segment(&seg, last, &mut dump);
-        }
-        reassembler.finish(last, &mut dump);
+        crate::test_support::replay_connection(&mut dump, initiator, acceptor, 7_000, segments);
         String::from_utf8_lossy(dump.printer.get_ref())
             .lines()
             .map(str::to_string)

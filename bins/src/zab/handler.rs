@@ -365,7 +365,6 @@ mod tests {
         color: bool,
         segments: &[(i64, bool, Vec<u8>)],
     ) -> Vec<String> {
-        use zkwire_capture::{Reassembler, ReassemblyConfig};
         let learner: std::net::SocketAddr = "10.0.0.1:40000".parse().expect("address");
         let leader: std::net::SocketAddr = "10.0.0.9:2888".parse().expect("address");
         let printer = Printer::new(Vec::new(), format, true, color, None);
@@ -375,49 +374,7 @@ mod tests {
             types: Vec::new(),
         };
         let mut dump = ZabDump::new(opts, printer);
-        let mut reassembler = Reassembler::new(ReassemblyConfig::default());
-        let segment = |src, dst, seq, syn, payload| TcpSegment {
-            src,
-            dst,
-            seq,
-            ack: None,
-            syn,
-            fin: false,
-            rst: false,
-            payload,
-            missing: 0,
-        };
-        reassembler.segment(
-            &segment(learner, leader, 99, true, &[]),
-            Timestamp(0),
-            &mut dump,
-        );
-        let (mut to_leader, mut to_learner) = (100u32, 5000u32);
-        let mut last = Timestamp(0);
-        for (ms, from_learner, bytes) in segments {
-            last = Timestamp(ms * 1_000_000 + 123_000);
-            let seg = if *from_learner {
-                to_leader += bytes.len() as u32;
-                segment(
-                    learner,
-                    leader,
-                    to_leader - bytes.len() as u32,
-                    false,
-                    bytes,
-                )
-            } else {
-                to_learner += bytes.len() as u32;
-                segment(
-                    leader,
-                    learner,
-                    to_learner - bytes.len() as u32,
-                    false,
-                    bytes,
-                )
-            };
-            reassembler.segment(&seg, last, &mut dump);
-        }
-        reassembler.finish(last, &mut dump);
+        crate::test_support::replay_connection(&mut dump, learner, leader, 123_000, segments);
         String::from_utf8_lossy(dump.printer.get_ref())
             .lines()
             .map(str::to_string)
