@@ -22,7 +22,7 @@ pub const MAX_HELD: usize = 100_000;
 
 #[derive(Debug)]
 struct Block {
-    lines: Vec<String>,
+    lines: Vec<Vec<u8>>,
     waiting: bool,
 }
 
@@ -34,7 +34,7 @@ pub struct Holdback {
 }
 
 impl Holdback {
-    fn insert(&mut self, ts: Timestamp, line: String, waiting: bool) -> Slot {
+    fn insert(&mut self, ts: Timestamp, line: Vec<u8>, waiting: bool) -> Slot {
         let slot = (ts.0, self.next);
         self.next += 1;
         let lines = vec![line];
@@ -43,18 +43,18 @@ impl Holdback {
     }
 
     /// Queues a request's line until its reply completes the block.
-    pub fn hold(&mut self, ts: Timestamp, line: String) -> Slot {
+    pub fn hold(&mut self, ts: Timestamp, line: Vec<u8>) -> Slot {
         self.insert(ts, line, true)
     }
 
     /// Queues a line that needs nothing more, at its own time.
-    pub fn ready(&mut self, ts: Timestamp, line: String) {
+    pub fn ready(&mut self, ts: Timestamp, line: Vec<u8>) {
         self.insert(ts, line, false);
     }
 
     /// Completes a held request's block with `lines` (its reply, …); `false` when the request
     /// was already printed alone, so the lines are the caller's to queue.
-    pub fn complete(&mut self, slot: Slot, lines: impl IntoIterator<Item = String>) -> bool {
+    pub fn complete(&mut self, slot: Slot, lines: impl IntoIterator<Item = Vec<u8>>) -> bool {
         match self.queue.get_mut(&slot) {
             Some(block) => {
                 block.lines.extend(lines);
@@ -69,14 +69,14 @@ impl Holdback {
     pub fn unanswered(&mut self, slot: Slot) {
         if let Some(block) = self.queue.get_mut(&slot) {
             if let Some(first) = block.lines.first_mut() {
-                first.push_str(" (no reply)");
+                first.extend_from_slice(b" (no reply)");
             }
             block.waiting = false;
         }
     }
 
     /// Hands `out` every block that can be printed at capture time `now`, in order.
-    pub fn drain(&mut self, now: Timestamp, out: &mut dyn FnMut(String)) {
+    pub fn drain(&mut self, now: Timestamp, out: &mut dyn FnMut(Vec<u8>)) {
         loop {
             let crowded = self.queue.len() > MAX_HELD;
             let Some(entry) = self.queue.first_entry() else {
@@ -94,7 +94,7 @@ impl Holdback {
     }
 
     /// Hands `out` every block left, in order (the end of the input).
-    pub fn drain_all(&mut self, out: &mut dyn FnMut(String)) {
+    pub fn drain_all(&mut self, out: &mut dyn FnMut(Vec<u8>)) {
         while let Some((_, block)) = self.queue.pop_first() {
             block.lines.into_iter().for_each(&mut *out);
         }
@@ -107,7 +107,9 @@ mod tests {
 
     fn drained(h: &mut Holdback, now: i64) -> Vec<String> {
         let mut out = Vec::new();
-        h.drain(Timestamp(now), &mut |l| out.push(l));
+        h.drain(Timestamp(now), &mut |l| {
+            out.push(String::from_utf8(l).expect("utf-8"))
+        });
         out
     }
 
@@ -117,7 +119,7 @@ mod tests {
         let req = h.hold(Timestamp(10), "req A".into());
         h.ready(Timestamp(20), "event B".into());
         assert!(drained(&mut h, 20).is_empty());
-        assert!(h.complete(req, ["reply A".to_string()]));
+        assert!(h.complete(req, [b"reply A".to_vec()]));
         assert_eq!(drained(&mut h, 30), ["req A", "reply A", "event B"]);
     }
 
@@ -128,7 +130,7 @@ mod tests {
         h.ready(Timestamp(5), "later".into());
         assert!(drained(&mut h, HOLD_NS - 1).is_empty());
         assert_eq!(drained(&mut h, HOLD_NS), ["req", "later"]);
-        assert!(!h.complete(req, ["reply".to_string()]));
+        assert!(!h.complete(req, [b"reply".to_vec()]));
     }
 
     #[test]
@@ -137,7 +139,7 @@ mod tests {
         let req = h.hold(Timestamp(0), "req".into());
         h.unanswered(req);
         let mut out = Vec::new();
-        h.drain_all(&mut |l| out.push(l));
+        h.drain_all(&mut |l| out.push(String::from_utf8(l).expect("utf-8")));
         assert_eq!(out, ["req (no reply)"]);
     }
 }

@@ -231,7 +231,7 @@ impl Line {
         &self,
         out: &mut Vec<u8>,
         kind_key: &str,
-        skip: impl Fn(&str, &str, bool) -> bool,
+        skip: impl Fn(&[u8], &[u8], bool) -> bool,
         trailer: &str,
         indent: usize,
     ) {
@@ -246,18 +246,18 @@ impl Line {
         out.push(b'(');
         let mut first = true;
         for f in &self.fields {
-            let key = std::str::from_utf8(&self.buf[f.key.clone()]).unwrap_or("");
-            let value = std::str::from_utf8(&self.buf[f.value.clone()]).unwrap_or("");
-            if key == "ts" || key == kind_key || skip(key, value, f.null) {
+            let key = &self.buf[f.key.clone()];
+            let value = &self.buf[f.value.clone()];
+            if key == b"ts" || key == kind_key.as_bytes() || skip(key, value, f.null) {
                 continue;
             }
             if !first {
                 out.extend_from_slice(b", ");
             }
             first = false;
-            out.extend_from_slice(key.as_bytes());
+            out.extend_from_slice(key);
             out.push(b'=');
-            out.extend_from_slice(value.as_bytes());
+            out.extend_from_slice(value);
         }
         if !trailer.is_empty() {
             if !first {
@@ -940,7 +940,7 @@ mod tests {
         line.write_text(
             &mut out,
             "type",
-            |k, v, null| (k == "error" && v == "OK") || null,
+            |k, v, null| (k == b"error" && v == b"OK") || null,
             "client=c",
             1,
         );

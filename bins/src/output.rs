@@ -228,7 +228,7 @@ impl<W: std::io::Write> Printer<W> {
         line: &Line,
         ts: Timestamp,
         kind_key: &str,
-        skip: impl Fn(&str, &str, bool) -> bool,
+        skip: impl Fn(&[u8], &[u8], bool) -> bool,
         trailer: &str,
         indent: usize,
     ) {

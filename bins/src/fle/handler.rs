@@ -117,9 +117,9 @@ impl<W: Write> FleDump<W> {
         } else {
             info.server
         };
-        let skip = |k: &str, _: &str, null: bool| match k {
-            "config" | "format" | "size" => true,
-            "peer_epoch" | "version" | "sid" => null,
+        let skip = |k: &[u8], _: &[u8], null: bool| match k {
+            b"config" | b"format" | b"size" => true,
+            b"peer_epoch" | b"version" | b"sid" => null,
             _ => false,
         };
         // Rendered without colour first: the configuration goes inside the closing parenthesis,

@@ -167,7 +167,8 @@ impl<W: Write> ZabDump<W> {
     /// Prints the line built: in text, the addresses go last and the line takes the sender's
     /// colour.
     fn print(&mut self, ts: Timestamp, src: SocketAddr, dst: SocketAddr) {
-        let skip = |k: &str, _: &str, _: bool| matches!(k, "type_code" | "zxid" | "src" | "dst");
+        let skip =
+            |k: &[u8], _: &[u8], _: bool| matches!(k, b"type_code" | b"zxid" | b"src" | b"dst");
         self.trailer.clear();
         if self.printer.format() == Format::Text {
             let _ = write!(self.trailer, "src={src}, dst={dst}");

@@ -212,12 +212,12 @@ fn credentials(line: &mut Line, body: &RequestBody<'_>, opts: RenderOptions) {
 }
 
 /// The text line stays short, as zktraffic's: JSON has everything.
-fn text_skip(dir: &str) -> impl Fn(&str, &str, bool) -> bool + '_ {
+fn text_skip(dir: &str) -> impl Fn(&[u8], &[u8], bool) -> bool + '_ {
     move |key, value, _| match key {
-        "client" | "server" | "dir" | "opcode" | "stat" | "err" | "session_id" => true,
-        "session" => !(dir.starts_with("connect") || dir == "event"),
-        "error" => value == "OK",
-        "ignored_len" => value == "0",
+        b"client" | b"server" | b"dir" | b"opcode" | b"stat" | b"err" | b"session_id" => true,
+        b"session" => !(dir.starts_with("connect") || dir == "event"),
+        b"error" => value == b"OK",
+        b"ignored_len" => value == b"0",
         _ => false,
     }
 }
@@ -275,8 +275,8 @@ impl<W: Write> ZkPrinter<W> {
         self.printer.paint_from(&mut self.scratch, 0, msg.client);
     }
 
-    fn scratch_line(&self) -> String {
-        String::from_utf8_lossy(&self.scratch).into_owned()
+    fn scratch_line(&self) -> Vec<u8> {
+        self.scratch.clone()
     }
 
     /// Prints the rendered line now, or when paired mode releases it.
@@ -292,7 +292,8 @@ impl<W: Write> ZkPrinter<W> {
     /// Prints every line still held (the end of the input) and flushes.
     pub fn finish(&mut self) {
         let printer = &mut self.printer;
-        self.holdback.drain_all(&mut |line| printer.print(&line));
+        self.holdback
+            .drain_all(&mut |line| printer.print_bytes(&line));
         self.printer.flush();
     }
 }
@@ -348,7 +349,8 @@ impl<W: Write> ZkSink for ZkPrinter<W> {
 
     fn advance(&mut self, now: Timestamp) {
         let printer = &mut self.printer;
-        self.holdback.drain(now, &mut |line| printer.print(&line));
+        self.holdback
+            .drain(now, &mut |line| printer.print_bytes(&line));
     }
 
     fn done(&self) -> bool {
