@@ -66,6 +66,8 @@ pub(super) struct Signals {
     /// Watches held, by watcher, and the server each watcher's session was last seen on.
     watches: Watches,
     watcher_server: HashMap<String, SocketAddr>,
+    /// Sessions not filed under their server because the table was full.
+    refused_watchers: u64,
     /// Request sizes: per-bucket counts (the last is +Inf), sum, count.
     sizes: ([u64; SIZE_BUCKETS.len() + 1], u64, u64),
     pub(super) largest: Option<LargestRequest>,
@@ -115,12 +117,33 @@ impl Signals {
         if let ZkBody::Request { .. } = msg.body {
             self.request_size(msg);
         }
+        self.watches.observe(msg);
         if let Some(session) = msg.session {
+            let watcher = session_hex(session);
+            if let Some(server) = self.watcher_server.get_mut(&watcher) {
+                *server = msg.server;
+                return;
+            }
+            if self.watcher_server.len() >= MAX_TRACKED {
+                self.refused_watchers += 1;
+                if self.refused_watchers % 65_536 == 1 {
+                    // Sessions come and go for months: forget those that hold no watch (now
+                    // and then, not for every new session, so a full table costs no scan per
+                    // message).
+                    let holding: std::collections::HashSet<&str> = self
+                        .watches
+                        .held_counts()
+                        .filter(|(_, n)| *n > 0)
+                        .map(|(w, _)| w)
+                        .collect();
+                    self.watcher_server
+                        .retain(|w, _| holding.contains(w.as_str()));
+                }
+            }
             if self.watcher_server.len() < MAX_TRACKED {
-                self.watcher_server.insert(session_hex(session), msg.server);
+                self.watcher_server.insert(watcher, msg.server);
             }
         }
-        self.watches.observe(msg);
     }
 
     fn request_size(&mut self, msg: &ZkMessage<'_>) {
