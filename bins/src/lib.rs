@@ -1,4 +1,4 @@
-//! Plumbing shared by the zkwire binaries (`zk-dump`, and the other tools as they arrive):
+//! Plumbing shared by the zkwire binaries (`zk-dump`, `zk-top` and the other tools):
 //! the common command-line options for choosing input, opening files or interfaces, progress
 //! and the end-of-run summary, colours and timestamps, and exit codes.
 //!
@@ -18,6 +18,7 @@ pub mod input;
 pub mod lazy;
 pub mod line;
 pub mod output;
+pub mod top;
 pub mod zab;
 pub mod zk;
 

@@ -1,4 +1,4 @@
-//! `zkwire-tests`: the end-to-end tests of the zkwire binaries (`zk-dump`, `zab-dump`,
+//! `zkwire-tests`: the end-to-end tests of the zkwire binaries (`zk-dump`, `zab-dump`, `zk-top`,
 //! `fle-dump`, `zk-stats-daemon`), not published. `cargo test --workspace` runs them with every
 //! other test; `cargo test -p zkwire-tests` runs only them, `cargo test -p zkwire-tests --test
 //! zk_dump` one file.

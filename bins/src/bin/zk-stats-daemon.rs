@@ -3,15 +3,17 @@
 use clap::Parser;
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use zkwire::daemon::{HttpServer, Limits, Shared, StatsOptions};
 use zkwire::exit;
 use zkwire::fle::{FleConn, FleDump, FleOptions};
-use zkwire::input::{conclude, drive_with, open_source, port_filter, report_open_error, InputArgs};
+use zkwire::input::{
+    conclude, drive_with, open_source, port_filter, report_open_error, InputArgs, Paced,
+};
 use zkwire::output::{Format, Printer};
 use zkwire::zab::{ZabConn, ZabDump, ZabOptions};
 use zkwire::zk::{ZkConn, ZkHandler, ZkOptions};
-use zkwire_capture::source::{Next, PacketSource, SourceError};
+use zkwire_capture::source::PacketSource;
 use zkwire_capture::{CaptureStats, StopFlag, Timestamp};
 use zkwire_capture::{ClientIs, CloseReason, ConnInfo, Direction, StreamHandler, TcpSegment};
 
@@ -97,44 +99,6 @@ struct Args {
     /// deploy/zk-stats-daemon.service).
     #[arg(long = "app_daemonize", help_heading = "zktraffic compatibility")]
     app_daemonize: bool,
-}
-
-/// Delays packets to their capture timing, relative to the first one.
-struct Paced {
-    inner: Box<dyn PacketSource>,
-    stop: StopFlag,
-    origin: Option<(Instant, Timestamp)>,
-}
-
-impl PacketSource for Paced {
-    fn next_packet(&mut self) -> Result<Next<'_>, SourceError> {
-        let next = self.inner.next_packet()?;
-        if let Next::Packet(p) = &next {
-            let (wall, first) = *self.origin.get_or_insert((Instant::now(), p.ts));
-            let due = wall + Duration::from_nanos(p.ts.nanos_since(first).max(0) as u64);
-            // Sleep in short steps so a stop request is honoured promptly.
-            while !self.stop.is_stopped() {
-                let now = Instant::now();
-                if now >= due {
-                    break;
-                }
-                std::thread::sleep((due - now).min(Duration::from_millis(50)));
-            }
-        }
-        Ok(next)
-    }
-
-    fn progress(&self) -> (u64, Option<u64>) {
-        self.inner.progress()
-    }
-
-    fn drops(&mut self) -> Option<(u64, u64)> {
-        self.inner.drops()
-    }
-
-    fn interrupter(&mut self) -> Option<Box<dyn Fn() + Send + Sync>> {
-        self.inner.interrupter()
-    }
 }
 
 /// Client, quorum and election traffic in one capture: each connection goes to the decoder
@@ -283,11 +247,7 @@ fn main() -> ExitCode {
             announced = true;
         }
         let mut source: Box<dyn PacketSource> = if args.pace && !live {
-            Box::new(Paced {
-                inner: source,
-                stop: stop.clone(),
-                origin: None,
-            })
+            Box::new(Paced::new(source, stop.clone()))
         } else {
             source
         };

@@ -1,0 +1,736 @@
+//! zk-top's statistics: a [`ZkSink`] ([`Top`]) that keeps, per interval of capture time and
+//! since the start, requests by type, path, client and server, latency percentiles per type,
+//! errors, watches, sessions and capture health; and the tables the view shows of them
+//! ([`Top::table`]), filtered, aggregated and sorted as the user asks ([`Query`]).
+//!
+//! Everything here is a pure function of the typed messages, the packets' capture times and the
+//! capture counters, so it is unit-tested without a terminal. Requests are counted as
+//! `zk-dump --count-requests` counts them (requests and ConnectRequests, decode errors
+//! included; pings only when the handler passes them on, i.e. with `--include-pings`), so every
+//! total can be checked against zk-dump of the same capture.
+//!
+//! [`view`] draws the tables with ratatui; [`ui`] is the key handling.
+
+pub mod ui;
+pub mod view;
+
+use crate::analysis::aggregate_path;
+use crate::zk::{Token, ZkBody, ZkMessage, ZkSink};
+use hdrhistogram::Histogram;
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use zk_proto::message::RequestBody;
+use zkwire_capture::{CaptureStats, Timestamp};
+
+/// Tables updated once per message: a fast hasher.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// Reads one counter of a [`Period`].
+type Counter = fn(&Period) -> u64;
+
+/// What a request is counted under: type, path (whole; cut at view time), client, server.
+type RequestKey = (&'static str, Option<Box<str>>, SocketAddr, SocketAddr);
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
+}
+
+/// The counters of one period: an interval of capture time, or the whole run.
+#[derive(Debug, Clone, Default)]
+pub struct Period {
+    /// Capture time the period began at (its first packet, or the interval boundary).
+    pub start: Option<Timestamp>,
+    /// Its length in nanoseconds, once it is over.
+    pub length_ns: Option<i64>,
+    requests: FastMap<RequestKey, u64>,
+    /// Request → reply latency in µs, by request type.
+    latency: HashMap<&'static str, Histogram<u64>>,
+    /// Error replies by (error name, reply type).
+    errors: HashMap<(String, &'static str), u64>,
+    /// Watches set (requests leaving one), by path.
+    watches_set: HashMap<String, u64>,
+    /// Watch notifications that fired, by path.
+    watches_fired: HashMap<String, u64>,
+    /// New sessions established (ConnectResponse to a ConnectRequest without a session).
+    pub sessions_opened: u64,
+    /// Sessions closed by their client (closeSession).
+    pub sessions_closed: u64,
+    /// Sessions found expired when their client reconnected (ConnectResponse with timeout 0).
+    pub sessions_expired: u64,
+    /// Packets read.
+    pub packets: u64,
+    /// Frames that did not decode.
+    pub decode_errors: u64,
+}
+
+impl Period {
+    fn starting(at: Timestamp) -> Period {
+        Period {
+            start: Some(at),
+            ..Period::default()
+        }
+    }
+
+    /// Requests counted.
+    pub fn request_count(&self) -> u64 {
+        self.requests.values().sum()
+    }
+
+    /// Seconds the period covers (at least a microsecond, so rates stay finite).
+    pub fn seconds(&self) -> f64 {
+        (self.length_ns.unwrap_or(0).max(1_000) as f64) / 1e9
+    }
+
+    fn observe(&mut self, msg: &ZkMessage<'_>, new_session: bool) {
+        match msg.body {
+            ZkBody::Opened | ZkBody::Unanswered { .. } => return,
+            ZkBody::BadRequest { .. } | ZkBody::BadReply { .. } => self.decode_errors += 1,
+            _ => {}
+        }
+        // Requests as zk-dump's --count-requests counts them.
+        if matches!(msg.dir(), "request" | "connect") {
+            let key = (
+                msg.kind(),
+                msg.path.filter(|p| !p.is_empty()).map(Box::from),
+                msg.client,
+                msg.server,
+            );
+            *self.requests.entry(key).or_default() += 1;
+        }
+        if let Some(us) = msg.latency_us() {
+            let kind = msg.opcode().map_or("unknown", |op| op.request_name());
+            let _ = self
+                .latency
+                .entry(kind)
+                .or_insert_with(histogram)
+                .record(us.max(1));
+        }
+        if let Some(err) = msg.err().filter(|e| *e != 0) {
+            let name = msg
+                .error_text()
+                .map_or_else(|| err.to_string(), |t| t.into_owned());
+            *self.errors.entry((name, msg.kind())).or_default() += 1;
+        }
+        match msg.body {
+            ZkBody::Request { request, .. } => {
+                let watch = match &request.body {
+                    RequestBody::Exists(r)
+                    | RequestBody::GetData(r)
+                    | RequestBody::GetChildren(r)
+                    | RequestBody::GetChildren2(r) => r.watch,
+                    RequestBody::AddWatch(_) => true,
+                    _ => false,
+                };
+                if watch {
+                    *self.watches_set.entry(path_of(msg)).or_default() += 1;
+                }
+                if request.opcode == zk_proto::OpCode::CloseSession {
+                    self.sessions_closed += 1;
+                }
+            }
+            ZkBody::Watch { event, .. } if event.event_type != -1 => {
+                *self.watches_fired.entry(path_of(msg)).or_default() += 1;
+            }
+            ZkBody::ConnectReply { reply, .. } => {
+                if reply.time_out <= 0 {
+                    self.sessions_expired += 1;
+                } else if new_session {
+                    self.sessions_opened += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn path_of(msg: &ZkMessage<'_>) -> String {
+    aggregate_path(msg.path, 0).into_owned()
+}
+
+/// zk-top's state: the current interval, the last complete one and the whole run.
+#[derive(Debug, Clone)]
+pub struct Top {
+    interval_ns: i64,
+    /// The interval being filled.
+    pub current: Period,
+    /// The last complete interval (the current one once the capture has ended).
+    pub last: Option<Period>,
+    /// Since the start.
+    pub total: Period,
+    /// Intervals completed so far.
+    pub intervals: u64,
+    /// Latest capture time seen.
+    pub now: Option<Timestamp>,
+    /// The capture's counters (gaps, kernel drops), as of the last tick.
+    pub capture: CaptureStats,
+    /// The input has ended (a file was read to its end, or the capture stopped).
+    pub finished: bool,
+    /// ConnectRequests waiting for their response: whether they ask for a new session.
+    connecting: HashMap<(SocketAddr, SocketAddr), bool>,
+}
+
+impl Top {
+    /// Empty state, rolling intervals of `interval_ns` of capture time.
+    pub fn new(interval_ns: i64) -> Top {
+        Top {
+            interval_ns: interval_ns.max(1),
+            current: Period::default(),
+            last: None,
+            total: Period::default(),
+            intervals: 0,
+            now: None,
+            capture: CaptureStats::default(),
+            finished: false,
+            connecting: HashMap::new(),
+        }
+    }
+
+    /// The interval length in nanoseconds.
+    pub fn interval_ns(&self) -> i64 {
+        self.interval_ns
+    }
+
+    /// A packet was read at `ts`.
+    pub fn packet(&mut self, ts: Timestamp) {
+        self.advance_to(ts);
+        self.current.packets += 1;
+        self.total.packets += 1;
+    }
+
+    /// Capture time has reached `now`: closes the intervals that ended before it. Returns
+    /// whether one was closed.
+    pub fn advance_to(&mut self, now: Timestamp) -> bool {
+        if self.total.start.is_none() {
+            self.total.start = Some(now);
+        }
+        let start = *self.current.start.get_or_insert(now);
+        if self.now.is_none_or(|n| now > n) {
+            self.now = Some(now);
+        }
+        let elapsed = now.nanos_since(start);
+        if elapsed < self.interval_ns {
+            return false;
+        }
+        let whole = elapsed / self.interval_ns;
+        let next = start.plus_nanos(whole * self.interval_ns);
+        let mut done = std::mem::replace(&mut self.current, Period::starting(next));
+        if whole > 1 {
+            // Nothing arrived during the intervals just before `next`.
+            done = Period::starting(next.plus_nanos(-self.interval_ns));
+        }
+        done.length_ns = Some(self.interval_ns);
+        self.last = Some(done);
+        self.intervals += whole as u64;
+        true
+    }
+
+    /// The capture's counters.
+    pub fn set_capture(&mut self, stats: &CaptureStats) {
+        self.capture = stats.clone();
+    }
+
+    /// The input has ended: the interval being filled becomes the last one (cut at the last
+    /// capture time), and the totals are final.
+    pub fn finish(&mut self, stats: &CaptureStats) {
+        self.set_capture(stats);
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        if let (Some(start), Some(now)) = (self.current.start, self.now) {
+            let mut done = std::mem::take(&mut self.current);
+            done.length_ns = Some(now.nanos_since(start).max(0));
+            self.last = Some(done);
+        }
+        if let (Some(start), Some(now)) = (self.total.start, self.now) {
+            self.total.length_ns = Some(now.nanos_since(start).max(0));
+        }
+    }
+
+    /// The interval the rate columns show: the last complete one.
+    pub fn shown_interval(&self) -> Option<&Period> {
+        self.last.as_ref()
+    }
+
+    /// Seconds of capture time since the first packet.
+    pub fn elapsed_secs(&self) -> f64 {
+        match (self.total.start, self.now) {
+            (Some(s), Some(n)) => n.nanos_since(s) as f64 / 1e9,
+            _ => 0.0,
+        }
+    }
+}
+
+impl ZkSink for Top {
+    fn message(&mut self, msg: &ZkMessage<'_>) -> Option<Token> {
+        self.advance_to(msg.ts);
+        let conn = (msg.client, msg.server);
+        let mut new_session = false;
+        match msg.body {
+            ZkBody::Connect { request, .. } => {
+                self.connecting.insert(conn, request.session_id == 0);
+            }
+            ZkBody::ConnectReply { .. } => {
+                new_session = self.connecting.remove(&conn).unwrap_or(false);
+            }
+            ZkBody::Closed => {
+                self.connecting.remove(&conn);
+            }
+            _ => {}
+        }
+        self.current.observe(msg, new_session);
+        self.total.observe(msg, new_session);
+        None
+    }
+
+    fn advance(&mut self, now: Timestamp) {
+        self.advance_to(now);
+    }
+}
+
+/// [`Top`] shared between the capture thread (a [`ZkSink`]) and the screen.
+#[derive(Debug, Clone)]
+pub struct SharedTop(Arc<Mutex<Top>>);
+
+impl SharedTop {
+    /// Wraps `top`.
+    pub fn new(top: Top) -> SharedTop {
+        SharedTop(Arc::new(Mutex::new(top)))
+    }
+
+    /// The state, even if a panicking thread poisoned the lock.
+    pub fn lock(&self) -> MutexGuard<'_, Top> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl ZkSink for SharedTop {
+    fn message(&mut self, msg: &ZkMessage<'_>) -> Option<Token> {
+        self.lock().message(msg)
+    }
+
+    fn advance(&mut self, now: Timestamp) {
+        self.lock().advance_to(now);
+    }
+}
+
+/// The panes, in the order the Tab key visits them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    /// Requests by type (the main pane).
+    Types,
+    /// Requests by path, cut to the aggregation depth.
+    Paths,
+    /// Requests by client address.
+    Clients,
+    /// Requests by server address.
+    Servers,
+    /// Latency percentiles per request type.
+    Latency,
+    /// Error replies by code and type.
+    Errors,
+    /// Watches set and fired, by path.
+    Watches,
+    /// Sessions opened, closed, expired.
+    Sessions,
+}
+
+impl Pane {
+    /// All panes.
+    pub const ALL: [Pane; 8] = [
+        Pane::Types,
+        Pane::Paths,
+        Pane::Clients,
+        Pane::Servers,
+        Pane::Latency,
+        Pane::Errors,
+        Pane::Watches,
+        Pane::Sessions,
+    ];
+
+    /// The pane's tab title.
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Types => "Types",
+            Pane::Paths => "Paths",
+            Pane::Clients => "Clients",
+            Pane::Servers => "Servers",
+            Pane::Latency => "Latency",
+            Pane::Errors => "Errors",
+            Pane::Watches => "Watches",
+            Pane::Sessions => "Sessions",
+        }
+    }
+
+    /// The columns of its table.
+    pub fn columns(self) -> &'static [&'static str] {
+        match self {
+            Pane::Types => &["type", "req/s", "interval", "total"],
+            Pane::Paths => &["path", "req/s", "interval", "total"],
+            Pane::Clients => &["client", "req/s", "interval", "total"],
+            Pane::Servers => &["server", "req/s", "interval", "total"],
+            Pane::Latency => &[
+                "type", "n", "p50 us", "p99 us", "max us", "n total", "p50 us", "p99 us", "max us",
+            ],
+            Pane::Errors => &["error", "type", "interval", "total"],
+            Pane::Watches => &["path", "set", "set total", "fired", "fired total"],
+            Pane::Sessions => &["sessions", "interval", "total"],
+        }
+    }
+
+    /// The column rows are sorted by until the user picks another (the total, descending).
+    pub fn default_sort(self) -> usize {
+        match self {
+            Pane::Latency => 5,
+            Pane::Watches => 2,
+            Pane::Sessions => 0,
+            _ => self.columns().len() - 1,
+        }
+    }
+}
+
+/// How the user wants the tables: aggregation depth, filters, sort order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Query {
+    /// Cut paths to their first D components (0: whole paths).
+    pub depth: usize,
+    /// Only requests (and watches) on paths starting with this.
+    pub path_prefix: Option<String>,
+    /// Only requests from clients whose address (`ip:port`) starts with this.
+    pub client: Option<String>,
+    /// Column to sort by; `None`: the pane's default.
+    pub sort: Option<usize>,
+    /// Largest first (names: Z to A).
+    pub descending: bool,
+}
+
+impl Default for Query {
+    fn default() -> Query {
+        Query {
+            depth: 0,
+            path_prefix: None,
+            client: None,
+            sort: None,
+            descending: true,
+        }
+    }
+}
+
+impl Query {
+    fn wants(&self, key: &RequestKey) -> bool {
+        let path_ok = self.path_prefix.as_deref().is_none_or(|prefix| {
+            key.1
+                .as_deref()
+                .is_some_and(|p: &str| p.starts_with(prefix))
+        });
+        let client_ok = self
+            .client
+            .as_deref()
+            .is_none_or(|c| key.2.to_string().starts_with(c));
+        path_ok && client_ok
+    }
+
+    fn wants_path(&self, path: &str) -> bool {
+        self.path_prefix
+            .as_deref()
+            .is_none_or(|prefix| path.starts_with(prefix))
+    }
+}
+
+/// One cell of a table.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// A name.
+    Text(String),
+    /// A count.
+    Count(u64),
+    /// A rate per second.
+    Rate(f64),
+    /// Microseconds, when there were samples.
+    Micros(Option<u64>),
+}
+
+impl Cell {
+    fn cmp(&self, other: &Cell) -> Ordering {
+        match (self, other) {
+            (Cell::Text(a), Cell::Text(b)) => a.cmp(b),
+            (Cell::Count(a), Cell::Count(b)) => a.cmp(b),
+            (Cell::Rate(a), Cell::Rate(b)) => a.total_cmp(b),
+            (Cell::Micros(a), Cell::Micros(b)) => a.cmp(b),
+            _ => Ordering::Equal,
+        }
+    }
+
+    /// Whether it is a number (right-aligned).
+    pub fn numeric(&self) -> bool {
+        !matches!(self, Cell::Text(_))
+    }
+}
+
+impl std::fmt::Display for Cell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cell::Text(t) => f.write_str(t),
+            Cell::Count(n) => write!(f, "{n}"),
+            Cell::Rate(r) => write!(f, "{r:.1}"),
+            Cell::Micros(Some(us)) => write!(f, "{us}"),
+            Cell::Micros(None) => f.write_str("-"),
+        }
+    }
+}
+
+/// A pane's table, sorted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    /// Which pane.
+    pub pane: Pane,
+    /// Column headers.
+    pub columns: &'static [&'static str],
+    /// The column the rows are sorted by.
+    pub sort: usize,
+    /// Whether largest first.
+    pub descending: bool,
+    /// The rows.
+    pub rows: Vec<Vec<Cell>>,
+}
+
+/// Adds up `counts` by `key`, into (key → interval count, total count).
+fn grouped<'a>(
+    interval: Option<&'a Period>,
+    total: &'a Period,
+    query: &Query,
+    key: impl Fn(&RequestKey) -> String,
+) -> HashMap<String, (u64, u64)> {
+    let mut m: HashMap<String, (u64, u64)> = HashMap::new();
+    for (k, n) in interval.into_iter().flat_map(|p| p.requests.iter()) {
+        if query.wants(k) {
+            m.entry(key(k)).or_default().0 += n;
+        }
+    }
+    for (k, n) in &total.requests {
+        if query.wants(k) {
+            m.entry(key(k)).or_default().1 += n;
+        }
+    }
+    m
+}
+
+fn percentile(h: Option<&Histogram<u64>>, q: f64) -> Cell {
+    Cell::Micros(h.filter(|h| !h.is_empty()).map(|h| h.value_at_quantile(q)))
+}
+
+impl Top {
+    /// The table of `pane`, filtered, aggregated and sorted as `query` asks.
+    pub fn table(&self, pane: Pane, query: &Query) -> Table {
+        let interval = self.shown_interval();
+        let secs = interval.map_or(1.0, Period::seconds);
+        let requests = |key: &dyn Fn(&RequestKey) -> String| -> Vec<Vec<Cell>> {
+            grouped(interval, &self.total, query, key)
+                .into_iter()
+                .map(|(k, (n, total))| {
+                    vec![
+                        Cell::Text(k),
+                        Cell::Rate(n as f64 / secs),
+                        Cell::Count(n),
+                        Cell::Count(total),
+                    ]
+                })
+                .collect()
+        };
+        let mut rows = match pane {
+            Pane::Types => requests(&|k| k.0.to_string()),
+            Pane::Paths => requests(&|k| aggregate_path(k.1.as_deref(), query.depth).into_owned()),
+            Pane::Clients => requests(&|k| k.2.to_string()),
+            Pane::Servers => requests(&|k| k.3.to_string()),
+            Pane::Latency => {
+                let mut kinds: Vec<&'static str> = self.total.latency.keys().copied().collect();
+                kinds.sort_unstable();
+                kinds
+                    .into_iter()
+                    .map(|kind| {
+                        let i = interval.and_then(|p| p.latency.get(kind));
+                        let t = self.total.latency.get(kind);
+                        vec![
+                            Cell::Text(kind.to_string()),
+                            Cell::Count(i.map_or(0, |h| h.len())),
+                            percentile(i, 0.5),
+                            percentile(i, 0.99),
+                            Cell::Micros(i.filter(|h| !h.is_empty()).map(|h| h.max())),
+                            Cell::Count(t.map_or(0, |h| h.len())),
+                            percentile(t, 0.5),
+                            percentile(t, 0.99),
+                            Cell::Micros(t.filter(|h| !h.is_empty()).map(|h| h.max())),
+                        ]
+                    })
+                    .collect()
+            }
+            Pane::Errors => self
+                .total
+                .errors
+                .iter()
+                .map(|((err, kind), total)| {
+                    let n = interval
+                        .and_then(|p| p.errors.get(&(err.clone(), *kind)))
+                        .copied()
+                        .unwrap_or(0);
+                    vec![
+                        Cell::Text(err.clone()),
+                        Cell::Text(kind.to_string()),
+                        Cell::Count(n),
+                        Cell::Count(*total),
+                    ]
+                })
+                .collect(),
+            Pane::Watches => {
+                let mut m: HashMap<String, [u64; 4]> = HashMap::new();
+                let mut add = |table: &HashMap<String, u64>, col: usize| {
+                    for (path, n) in table.iter().filter(|(p, _)| query.wants_path(p)) {
+                        let key = aggregate_path(Some(path), query.depth).into_owned();
+                        m.entry(key).or_default()[col] += n;
+                    }
+                };
+                if let Some(p) = interval {
+                    add(&p.watches_set, 0);
+                    add(&p.watches_fired, 2);
+                }
+                add(&self.total.watches_set, 1);
+                add(&self.total.watches_fired, 3);
+                m.into_iter()
+                    .map(|(path, n)| {
+                        let mut row = vec![Cell::Text(path)];
+                        row.extend(n.iter().map(|n| Cell::Count(*n)));
+                        row
+                    })
+                    .collect()
+            }
+            Pane::Sessions => {
+                let of = |p: Option<&Period>, f: fn(&Period) -> u64| Cell::Count(p.map_or(0, f));
+                let rows: [(&str, Counter); 3] = [
+                    ("opened", |p| p.sessions_opened),
+                    ("closed", |p| p.sessions_closed),
+                    ("expired", |p| p.sessions_expired),
+                ];
+                rows.iter()
+                    .map(|(name, f)| {
+                        vec![
+                            Cell::Text(name.to_string()),
+                            of(interval, *f),
+                            of(Some(&self.total), *f),
+                        ]
+                    })
+                    .collect()
+            }
+        };
+        let columns = pane.columns();
+        let sort = query
+            .sort
+            .filter(|c| *c < columns.len())
+            .unwrap_or_else(|| pane.default_sort());
+        let descending = query.descending;
+        if pane != Pane::Sessions || query.sort.is_some() {
+            rows.sort_by(|a, b| {
+                let by = a[sort].cmp(&b[sort]);
+                let by = if descending { by.reverse() } else { by };
+                // Ties in name order, so the screen does not shuffle.
+                by.then_with(|| a[0].cmp(&b[0]))
+            });
+        }
+        Table {
+            pane,
+            columns,
+            sort,
+            descending,
+            rows,
+        }
+    }
+
+    /// One line of capture health: packets (and per second over the shown interval), kernel
+    /// drops, gaps, decode errors.
+    pub fn health(&self) -> String {
+        let rate = self
+            .shown_interval()
+            .map_or(0.0, |p| p.packets as f64 / p.seconds());
+        let c = &self.capture;
+        format!(
+            "packets {} ({rate:.0}/s)  kernel drops {}  if drops {}  gaps {}  decode errors {}  \
+             requests {}  t+{:.1}s",
+            self.total.packets,
+            c.kernel_drops,
+            c.interface_drops,
+            c.gaps,
+            self.total.decode_errors,
+            self.total.request_count(),
+            self.elapsed_secs(),
+        )
+    }
+}
+
+impl Table {
+    /// The table as plain text: a header, a rule, the rows (zk-dump's table style).
+    pub fn plain(&self) -> String {
+        let cells: Vec<Vec<String>> = self
+            .rows
+            .iter()
+            .map(|r| r.iter().map(ToString::to_string).collect())
+            .collect();
+        let widths: Vec<usize> = (0..self.columns.len())
+            .map(|c| {
+                cells
+                    .iter()
+                    .map(|r| r[c].len())
+                    .chain([self.columns[c].len()])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let numeric: Vec<bool> = (0..self.columns.len())
+            .map(|c| self.rows.first().is_some_and(|r| r[c].numeric()))
+            .collect();
+        let mut out = String::new();
+        let line = |out: &mut String, row: &[String]| {
+            let parts: Vec<String> = row
+                .iter()
+                .enumerate()
+                .map(|(c, s)| {
+                    let w = widths[c];
+                    if numeric[c] {
+                        format!("{s:>w$}")
+                    } else {
+                        format!("{s:<w$}")
+                    }
+                })
+                .collect();
+            let _ = writeln!(out, "{}", parts.join("  ").trim_end());
+        };
+        let header: Vec<String> = self.columns.iter().map(|c| c.to_string()).collect();
+        line(&mut out, &header);
+        let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+        let _ = writeln!(out, "{}", rule.join("  "));
+        for row in &cells {
+            line(&mut out, row);
+        }
+        out
+    }
+}
+
+/// Every pane as plain text (for standard output that is not a terminal), headed by `title`
+/// and the capture health.
+pub fn plain_report(top: &Top, query: &Query, title: &str) -> String {
+    let mut out = format!("=== {title} ===\n{}\n", top.health());
+    for pane in Pane::ALL {
+        let _ = write!(
+            out,
+            "\n[{}]\n{}",
+            pane.title(),
+            top.table(pane, query).plain()
+        );
+    }
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,234 @@
+//! zk-top's screen, drawn with ratatui: a title line, the capture health (always visible), the
+//! pane tabs, the query line (depth, filters, sort), the shown pane's table, and a key hint or
+//! the filter being typed; `?` lays the key list over it. Layout and tables only: the numbers
+//! come from [`Top::table`] and [`Top::health`].
+
+use super::ui::{Editing, Ui, HELP};
+use super::{Pane, Top};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table};
+use ratatui::Frame;
+
+/// What the screen says about the run besides the numbers.
+#[derive(Debug, Clone)]
+pub struct Info {
+    /// The input (`-r FILE`, `-i IFACE`).
+    pub source: String,
+    /// Colours on (`--color`, `NO_COLOR`); off, only bold and reverse video are used.
+    pub color: bool,
+}
+
+fn style(color: bool, fg: Color) -> Style {
+    if color {
+        Style::default().fg(fg)
+    } else {
+        Style::default()
+    }
+}
+
+/// The state line: live, paused, or the end of a file (totals final).
+pub fn state_text(top: &Top, ui: &Ui) -> &'static str {
+    match (ui.paused, top.finished) {
+        (true, _) => "PAUSED (p resumes)",
+        (false, true) => "end of capture: totals final, q quits",
+        (false, false) => "running",
+    }
+}
+
+/// Draws the whole screen.
+pub fn draw(frame: &mut Frame<'_>, top: &Top, ui: &Ui, info: &Info) {
+    let [title, health, tabs, query, body, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+    let bold = Style::default().add_modifier(Modifier::BOLD);
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled("zk-top", bold.patch(style(info.color, Color::Cyan))),
+            Span::raw(format!(
+                "  {}  interval {}s  ",
+                info.source,
+                top.interval_ns() as f64 / 1e9
+            )),
+            Span::styled(state_text(top, ui), style(info.color, Color::Yellow)),
+        ])),
+        title,
+    );
+    frame.render_widget(
+        Paragraph::new(format!("capture: {}", top.health())).style(style(info.color, Color::Green)),
+        health,
+    );
+    let mut spans = Vec::new();
+    for (i, pane) in Pane::ALL.iter().enumerate() {
+        let text = format!(" {} {} ", i + 1, pane.title());
+        spans.push(if *pane == ui.pane {
+            Span::styled(text, bold.add_modifier(Modifier::REVERSED))
+        } else {
+            Span::raw(text)
+        });
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), tabs);
+    let q = &ui.query;
+    let table = top.table(ui.pane, q);
+    let depth = match q.depth {
+        0 => "whole paths".to_string(),
+        d => d.to_string(),
+    };
+    frame.render_widget(
+        Paragraph::new(format!(
+            "depth {depth}  path filter {}  client filter {}  sort {} {}",
+            q.path_prefix.as_deref().unwrap_or("-"),
+            q.client.as_deref().unwrap_or("-"),
+            table.columns[table.sort],
+            if table.descending { "desc" } else { "asc" },
+        )),
+        query,
+    );
+    draw_table(frame, body, &table, info);
+    let hint = match &ui.editing {
+        Some((Editing::Path, text)) => {
+            format!("path prefix: {text}_  (Enter applies, Esc cancels)")
+        }
+        Some((Editing::Client, text)) => {
+            format!("client prefix: {text}_  (Enter applies, Esc cancels)")
+        }
+        None => "? keys  Tab pane  s sort  r reverse  +/- depth  / path  c client  p pause  q quit"
+            .to_string(),
+    };
+    frame.render_widget(Paragraph::new(hint).style(bold), footer);
+    if ui.help {
+        draw_help(frame);
+    }
+}
+
+fn draw_table(frame: &mut Frame<'_>, area: Rect, table: &super::Table, info: &Info) {
+    let header: Vec<String> = table
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| match (i == table.sort, table.descending) {
+            (true, true) => format!("{c} v"),
+            (true, false) => format!("{c} ^"),
+            _ => c.to_string(),
+        })
+        .collect();
+    let cells: Vec<Vec<String>> = table
+        .rows
+        .iter()
+        .map(|r| r.iter().map(ToString::to_string).collect())
+        .collect();
+    let numeric: Vec<bool> = (0..header.len())
+        .map(|c| table.rows.first().is_some_and(|r| r[c].numeric()))
+        .collect();
+    let widths: Vec<u16> = (0..header.len())
+        .map(|c| {
+            cells
+                .iter()
+                .map(|r| r[c].len())
+                .chain([header[c].len()])
+                .max()
+                .unwrap_or(1) as u16
+        })
+        .collect();
+    let align = |c: usize, s: &str| {
+        let w = widths[c] as usize;
+        if numeric[c] {
+            format!("{s:>w$}")
+        } else {
+            format!("{s:<w$}")
+        }
+    };
+    let rows = cells.iter().map(|r| {
+        Row::new(
+            r.iter()
+                .enumerate()
+                .map(|(c, s)| align(c, s))
+                .collect::<Vec<_>>(),
+        )
+    });
+    let head = Row::new(
+        header
+            .iter()
+            .enumerate()
+            .map(|(c, s)| align(c, s))
+            .collect::<Vec<_>>(),
+    )
+    .style(
+        Style::default()
+            .add_modifier(Modifier::BOLD)
+            .patch(style(info.color, Color::Cyan)),
+    );
+    let block = Block::default().borders(Borders::TOP).title(format!(
+        " {} ({} rows) ",
+        table.pane.title(),
+        table.rows.len()
+    ));
+    let widget = Table::new(rows, widths.iter().map(|w| Constraint::Length(*w)))
+        .header(head)
+        .column_spacing(2)
+        .block(block);
+    frame.render_widget(widget, area);
+}
+
+fn draw_help(frame: &mut Frame<'_>) {
+    let area = frame.area();
+    let width = 76.min(area.width);
+    let height = (HELP.len() as u16 + 2).min(area.height);
+    let popup = Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    };
+    let lines: Vec<Line<'_>> = HELP
+        .iter()
+        .map(|(k, what)| Line::from(format!("{k:<16} {what}")))
+        .collect();
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" keys ")),
+        popup,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+
+    #[test]
+    fn the_main_pane_shows_health_tabs_and_the_table() {
+        let mut top = Top::new(1_000_000_000);
+        top.packet(zkwire_capture::Timestamp(0));
+        top.finish(&zkwire_capture::CaptureStats::default());
+        let ui = Ui::new(0);
+        let info = Info {
+            source: "-r x.pcap".into(),
+            color: false,
+        };
+        let mut terminal = Terminal::new(TestBackend::new(100, 12)).expect("terminal");
+        terminal.draw(|f| draw(f, &top, &ui, &info)).expect("draw");
+        let screen: Vec<String> = terminal
+            .backend()
+            .buffer()
+            .content()
+            .chunks(100)
+            .map(|l| l.iter().map(|c| c.symbol()).collect::<String>())
+            .collect();
+        assert!(screen[0].contains("end of capture"), "{screen:#?}");
+        assert!(screen[1].starts_with("capture: packets 1"), "{screen:#?}");
+        assert!(screen[2].contains("1 Types"), "{screen:#?}");
+        assert!(
+            screen[5].contains("type") && screen[5].contains("total v"),
+            "{screen:#?}"
+        );
+    }
+}

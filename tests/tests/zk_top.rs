@@ -1,0 +1,312 @@
+//! End-to-end tests of the `zk-top` binary on the shipped capture: full screen in a real
+//! terminal (tmux: keys with `send-keys`, the screen with `capture-pane`), and plain tables when
+//! standard output is not a terminal. Every total is compared with `zk-dump --count-requests 0`
+//! of the same capture (both leave pings out).
+
+mod common;
+
+use common::{capture, json_lines};
+use std::collections::BTreeMap;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ZK38: &str = "zk38-mtu1500.pcap";
+
+/// zk-dump's request counts of the capture, grouped by `group` (`type` or `path`).
+fn zk_dump_counts(group: &str, extra: &[&str]) -> BTreeMap<String, u64> {
+    let zk38 = capture(ZK38);
+    let mut args = vec![
+        "-r",
+        &zk38,
+        "-q",
+        "--format",
+        "json",
+        "--count-requests",
+        "0",
+        "--group-by",
+        group,
+    ];
+    args.extend_from_slice(extra);
+    let out = Command::new(zkwire_tests::bin("zk-dump"))
+        .args(&args)
+        .output()
+        .expect("run zk-dump");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json_lines(&out)
+        .into_iter()
+        .map(|m| {
+            (
+                m[group].as_str().expect("key").to_string(),
+                m["count"].as_u64().expect("count"),
+            )
+        })
+        .collect()
+}
+
+/// A tmux server of its own (private socket) with one session of a fixed size; killed when
+/// dropped, also when the test fails.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    /// Starts `command` (a shell command line) in a 160x48 session.
+    fn start(tag: &str, command: &str) -> Tmux {
+        let tmux = Tmux {
+            socket: format!("zkwire-top-{}-{tag}", std::process::id()),
+        };
+        let status = tmux
+            .cmd()
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                "t",
+                "-x",
+                "160",
+                "-y",
+                "48",
+                command,
+            ])
+            .status()
+            .expect("tmux is installed (scripts/install-deps.sh)");
+        assert!(status.success(), "tmux new-session failed");
+        tmux
+    }
+
+    fn cmd(&self) -> Command {
+        let mut c = Command::new("tmux");
+        c.args(["-L", &self.socket]);
+        c
+    }
+
+    /// The visible screen as text.
+    fn screen(&self) -> String {
+        let out = self
+            .cmd()
+            .args(["capture-pane", "-p", "-t", "t"])
+            .output()
+            .expect("tmux capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Types `keys` (tmux key names, e.g. `Enter`, or literal text with `-l`).
+    fn keys(&self, keys: &[&str]) {
+        let status = self
+            .cmd()
+            .args(["send-keys", "-t", "t"])
+            .args(keys)
+            .status()
+            .expect("tmux send-keys");
+        assert!(status.success());
+    }
+
+    fn text(&self, text: &str) {
+        let status = self
+            .cmd()
+            .args(["send-keys", "-t", "t", "-l", text])
+            .status()
+            .expect("tmux send-keys -l");
+        assert!(status.success());
+    }
+
+    /// Polls the screen until `ready` holds (30 s deadline); returns that screen.
+    fn wait_for(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let screen = self.screen();
+            if ready(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd().arg("kill-server").stderr(Stdio::null()).status();
+    }
+}
+
+/// The table rows on screen: the lines after the header whose first column is `first`,
+/// as (key, last column).
+fn rows(screen: &str, first: &str) -> Vec<(String, u64)> {
+    screen
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with(first) || !l.contains("req/s"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty() && !l.starts_with("? keys"))
+        .map(|l| {
+            let cells: Vec<&str> = l.split_whitespace().collect();
+            let total = cells.last().and_then(|n| n.parse().ok());
+            (
+                cells[0].to_string(),
+                total.unwrap_or_else(|| panic!("row {l:?}")),
+            )
+        })
+        .collect()
+}
+
+fn as_map(rows: &[(String, u64)]) -> BTreeMap<String, u64> {
+    rows.iter().cloned().collect()
+}
+
+/// The query line's sort (`sort path asc`).
+fn query_line(screen: &str) -> &str {
+    screen
+        .lines()
+        .find(|l| l.starts_with("depth "))
+        .unwrap_or_else(|| panic!("no query line:\n{screen}"))
+}
+
+#[test]
+fn full_screen_totals_equal_zk_dump_and_the_keys_sort_filter_and_quit() {
+    let by_type = zk_dump_counts("type", &[]);
+    let by_path1 = zk_dump_counts("path", &["--aggregation-depth", "1"]);
+    let by_path = zk_dump_counts("path", &[]);
+    let command = format!(
+        "{} -r {} -q; echo \"zk-top exited $?\"; stty -a | tr ' ' '\\n' | grep -x -- '-\\?icanon'; \
+         sleep 600",
+        zkwire_tests::bin("zk-top"),
+        capture(ZK38)
+    );
+    let tmux = Tmux::start("full", &command);
+
+    // The main pane: requests by type, the totals final once the file has been read.
+    let screen = tmux.wait_for("the end of the capture", |s| s.contains("end of capture"));
+    assert!(screen.contains("capture: packets 4301"), "{screen}");
+    let types = rows(&screen, "type");
+    assert_eq!(as_map(&types), by_type, "per type:\n{screen}");
+    // Largest total first by default.
+    assert!(types.windows(2).all(|w| w[0].1 >= w[1].1), "{screen}");
+
+    // Paths at depth 1 (key +), then whole paths filtered by a prefix (keys -, /).
+    tmux.keys(&["2", "+"]);
+    let screen = tmux.wait_for("paths at depth 1", |s| s.contains("depth 1 "));
+    assert_eq!(
+        as_map(&rows(&screen, "path")),
+        by_path1,
+        "depth 1:\n{screen}"
+    );
+    tmux.keys(&["-", "/"]);
+    tmux.text("/corpus/n00");
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("the path filter", |s| {
+        s.contains("path filter /corpus/n00 ")
+    });
+    let want: BTreeMap<String, u64> = by_path
+        .iter()
+        .filter(|(p, _)| p.starts_with("/corpus/n00"))
+        .map(|(p, n)| (p.clone(), *n))
+        .collect();
+    assert!(!want.is_empty());
+    assert_eq!(as_map(&rows(&screen, "path")), want, "filtered:\n{screen}");
+
+    // Sorting: s moves to the next column (from the total to the path, A to Z), r reverses.
+    tmux.keys(&["s"]);
+    let screen = tmux.wait_for("sorted by path", |s| {
+        query_line(s).ends_with("sort path asc")
+    });
+    let keys: Vec<String> = rows(&screen, "path").into_iter().map(|r| r.0).collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted, "{screen}");
+    tmux.keys(&["r"]);
+    let screen = tmux.wait_for("reversed", |s| query_line(s).ends_with("sort path desc"));
+    let reversed: Vec<String> = rows(&screen, "path").into_iter().map(|r| r.0).collect();
+    sorted.reverse();
+    assert_eq!(reversed, sorted, "{screen}");
+
+    // A client filter that matches nothing empties the request panes; x clears it.
+    tmux.keys(&["1", "c"]);
+    tmux.text("10.9.9.9");
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("the client filter", |s| s.contains("Types (0 rows)"));
+    assert!(rows(&screen, "type").is_empty(), "{screen}");
+    tmux.keys(&["x"]);
+    tmux.wait_for("the filters cleared", |s| {
+        s.contains(&format!("Types ({} rows)", by_type.len()))
+    });
+
+    // ? shows the keys; any key closes the list.
+    tmux.keys(&["?"]);
+    tmux.wait_for("the key list", |s| s.contains("reverse the sort order"));
+    tmux.keys(&["Space"]);
+    tmux.wait_for("the key list closed", |s| {
+        !s.contains("reverse the sort order")
+    });
+
+    // q leaves with status 0, the main screen back and the terminal out of raw mode.
+    tmux.keys(&["q"]);
+    let screen = tmux.wait_for("zk-top to exit", |s| s.contains("zk-top exited"));
+    assert!(screen.contains("zk-top exited 0"), "{screen}");
+    assert!(
+        !screen.contains("req/s"),
+        "the alternate screen was left:\n{screen}"
+    );
+    let icanon = tmux.wait_for("stty", |s| s.lines().any(|l| l.trim().ends_with("icanon")));
+    assert!(
+        icanon.lines().any(|l| l.trim() == "icanon"),
+        "canonical mode restored:\n{icanon}"
+    );
+}
+
+#[test]
+fn without_a_terminal_it_prints_plain_tables_and_the_totals_then_exits_0() {
+    let by_type = zk_dump_counts("type", &[]);
+    let out = Command::new(zkwire_tests::bin("zk-top"))
+        .args(["-r", &capture(ZK38), "-q", "--interval", "5"])
+        .stdout(Stdio::piped())
+        .output()
+        .expect("run zk-top");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    // The capture spans 22 s: four complete 5 s intervals, then the totals.
+    let titles: Vec<&str> = text.lines().filter(|l| l.starts_with("=== ")).collect();
+    assert_eq!(titles.len(), 5, "{titles:?}");
+    assert!(
+        titles[0].starts_with("=== interval 1 (t+5.0s)"),
+        "{titles:?}"
+    );
+    assert_eq!(titles[4], "=== totals ===");
+    let totals = &text[text.find("=== totals ===").expect("totals")..];
+    assert!(
+        !totals.contains('\x1b'),
+        "no escape sequences in plain output"
+    );
+    let types: BTreeMap<String, u64> = totals
+        .lines()
+        .skip_while(|l| *l != "[Types]")
+        .skip(3)
+        .take_while(|l| !l.is_empty())
+        .map(|l| {
+            let cells: Vec<&str> = l.split_whitespace().collect();
+            (cells[0].to_string(), cells[3].parse().expect("total"))
+        })
+        .collect();
+    assert_eq!(types, by_type, "{totals}");
+    for pane in [
+        "[Paths]",
+        "[Clients]",
+        "[Servers]",
+        "[Latency]",
+        "[Errors]",
+        "[Watches]",
+        "[Sessions]",
+    ] {
+        assert!(totals.contains(pane), "{pane} missing:\n{totals}");
+    }
+}
