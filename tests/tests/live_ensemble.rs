@@ -9,10 +9,11 @@ mod common;
 
 use common::ensemble::{live_tests_can_run, wait_line, Ensemble, Watched, SYSTEM_PYTHON};
 use common::scratch;
+use common::tmux::Tmux;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const CLIENT_PORT: u16 = 12181;
@@ -159,13 +160,41 @@ fn live_capture_of_a_real_ensemble_matches_the_clients_own_log() {
         })
         .collect();
 
+    // zk-top live in a real terminal (issue 18): non-zero rates while the workload runs.
+    let top = Tmux::start(
+        "live",
+        &format!(
+            "{} -i lo --port {CLIENT_PORT} --interval 1 -q; echo \"zk-top exited $?\"; sleep 600",
+            zkwire_tests::bin("zk-top")
+        ),
+    );
+    top.wait_for("zk-top to start", |screen| {
+        screen.contains("capture: packets")
+    });
+
     let truth_path = dir.join("truth.jsonl");
-    let workload = Command::new(SYSTEM_PYTHON)
+    let running = Command::new(SYSTEM_PYTHON)
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("live/kazoo_workload.py"))
         .arg(ensemble.hosts())
         .arg(&truth_path)
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("run the kazoo workload");
+    let busy = top.wait_for("a non-zero request rate on zk-top", |screen| {
+        screen.lines().any(|l| {
+            let cells: Vec<&str> = l.split_whitespace().collect();
+            cells.len() == 4
+                && cells[0].ends_with("Request")
+                && cells[1].parse::<f64>().is_ok_and(|rate| rate > 0.0)
+        })
+    });
+    let workload = running.wait_with_output().expect("the kazoo workload");
+    top.keys(&["q"]);
+    top.wait_for("zk-top to exit", |screen| {
+        screen.contains("zk-top exited 0")
+    });
+    assert!(busy.contains("kernel drops 0"), "{busy}");
     assert!(
         workload.status.success(),
         "workload failed: {}",
