@@ -260,6 +260,93 @@ fn full_screen_totals_equal_zk_dump_and_the_keys_sort_filter_and_quit() {
     );
 }
 
+/// The pane title's range of rows on screen, `Paths (rows 21–40 of 406)`: (21, 40, 406).
+fn title_range(screen: &str, pane: &str) -> Option<(usize, usize, usize)> {
+    let at = screen.find(&format!("{pane} (rows "))? + pane.len() + " (rows ".len();
+    let rest = &screen[at..];
+    let numbers: Vec<usize> = rest[..rest.find(')')?]
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|n| !n.is_empty())
+        .map(|n| n.parse().ok())
+        .collect::<Option<_>>()?;
+    match numbers[..] {
+        [first, last, of] => Some((first, last, of)),
+        _ => None,
+    }
+}
+
+#[test]
+fn a_table_longer_than_the_screen_scrolls_to_its_last_row_and_back() {
+    let by_path = zk_dump_counts("path", &[]);
+    // zk-top's default order on the Paths pane: largest total first, ties by path.
+    let mut order: Vec<(String, u64)> = by_path.into_iter().collect();
+    order.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let n = order.len();
+    assert!(
+        n > 48,
+        "the capture has more paths ({n}) than fit in 48 lines"
+    );
+    let command = format!(
+        "{} -r {} -q; sleep 600",
+        zkwire_tests::bin("zk-top"),
+        capture(ZK38)
+    );
+    let tmux = Tmux::start("scroll", &command);
+    tmux.wait_for("the end of the capture", |s| s.contains("end of capture"));
+
+    tmux.keys(&["2"]);
+    let screen = tmux.wait_for("the Paths pane from its first row", |s| {
+        title_range(s, "Paths").is_some_and(|(first, _, of)| first == 1 && of == n)
+    });
+    let shown = rows(&screen, "path");
+    assert_eq!(shown[0], order[0], "{screen}");
+    let (_, last, _) = title_range(&screen, "Paths").expect("range");
+    assert_eq!(
+        shown.len(),
+        last,
+        "the title counts the rows on screen:\n{screen}"
+    );
+    assert_eq!(shown[..], order[..last], "{screen}");
+    assert!(screen.contains("g/G scroll"), "the key line:\n{screen}");
+
+    // End: the last page, ending at the last row zk-dump counts.
+    tmux.keys(&["End"]);
+    let screen = tmux.wait_for("the last rows", |s| {
+        title_range(s, "Paths").is_some_and(|(_, last, _)| last == n)
+    });
+    let (first, last, of) = title_range(&screen, "Paths").expect("range");
+    assert_eq!((last, of), (n, n), "{screen}");
+    let shown = rows(&screen, "path");
+    assert_eq!(shown.last(), order.last(), "the last row:\n{screen}");
+    assert_eq!(shown[..], order[first - 1..], "{screen}");
+
+    // Up by one row, then Home: the first row again.
+    tmux.keys(&["k"]);
+    tmux.wait_for("one row up", |s| {
+        title_range(s, "Paths").is_some_and(|(_, last, _)| last == n - 1)
+    });
+    tmux.keys(&["Home"]);
+    let screen = tmux.wait_for("the first rows again", |s| {
+        title_range(s, "Paths").is_some_and(|(first, _, _)| first == 1)
+    });
+    assert_eq!(rows(&screen, "path")[0], order[0], "{screen}");
+
+    // G and g do the same; a sort key goes back to the top.
+    tmux.keys(&["G"]);
+    tmux.wait_for("the last rows (G)", |s| {
+        title_range(s, "Paths").is_some_and(|(_, last, _)| last == n)
+    });
+    tmux.keys(&["s"]);
+    let screen = tmux.wait_for("sorted by path, from the top", |s| {
+        query_line(s).ends_with("sort path asc")
+            && title_range(s, "Paths").is_some_and(|(first, _, _)| first == 1)
+    });
+    let mut by_name: Vec<&String> = order.iter().map(|(p, _)| p).collect();
+    by_name.sort();
+    assert_eq!(&rows(&screen, "path")[0].0, by_name[0], "{screen}");
+    tmux.keys(&["q"]);
+}
+
 #[test]
 fn without_a_terminal_it_prints_plain_tables_and_the_totals_then_exits_0() {
     let by_type = zk_dump_counts("type", &[]);

@@ -38,8 +38,9 @@ Examples:
   zk-top -r capture.pcap --pace          a file at the speed it was captured
   zk-top -r capture.pcap | less          plain tables every interval, then the totals
 
-Keys: Tab/1-8 pane, s/S sort column, r reverse, +/- path depth, / path filter, c client
-filter, x clear filters, p pause, ? help, q or Ctrl-C quit. Request counts follow
+Keys: Tab/1-8 pane, Down/Up j/k PgDn/PgUp Home/End g/G scroll, s/S sort column, r reverse,
++/- path depth, / path filter, c client filter, x clear filters, p pause, ? help, q or Ctrl-C
+quit. Request counts follow
 zk-dump --count-requests (pings only with --include-pings).";
 
 /// A live full-screen view of ZooKeeper client traffic: requests by type, path, client and
@@ -365,7 +366,10 @@ fn key_loop(
             redraw = true;
         }
         if redraw {
-            terminal.draw(|f| view::draw(f, &shown, &ui, info))?;
+            let mut extent = ui.extent;
+            terminal.draw(|f| extent = view::draw(f, &shown, &ui, info))?;
+            // The scrolling keys clamp to the table as drawn.
+            ui.extent = extent;
             redraw = false;
         }
         let wait = next_refresh

@@ -28,11 +28,17 @@ use zkwire_capture::{CaptureStats, Timestamp};
 /// Tables updated once per message: a fast hasher.
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
-/// Reads one counter of a [`Period`].
-type Counter = fn(&Period) -> u64;
-
 /// What a request is counted under: type, path (whole; cut at view time), client, server.
 type RequestKey = (&'static str, Option<Box<str>>, SocketAddr, SocketAddr);
+
+/// What a reply's latency is kept under for the filters: request type, path, client.
+type LatencyKey = (&'static str, Option<Box<str>>, SocketAddr);
+
+/// What an error reply is counted under: error name, reply type, path, client.
+type ErrorKey = (String, &'static str, Option<Box<str>>, SocketAddr);
+
+/// What a watch set or fired is counted under: path (whole), client.
+type WatchKey = (String, SocketAddr);
 
 fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
@@ -46,14 +52,20 @@ pub struct Period {
     /// Its length in nanoseconds, once it is over.
     pub length_ns: Option<i64>,
     requests: FastMap<RequestKey, u64>,
-    /// Request → reply latency in µs, by request type.
+    /// Request → reply latency in µs, by request type (3 significant digits: the unfiltered
+    /// view).
     latency: HashMap<&'static str, Histogram<u64>>,
-    /// Error replies by (error name, reply type).
-    errors: HashMap<(String, &'static str), u64>,
-    /// Watches set (requests leaving one), by path.
-    watches_set: HashMap<String, u64>,
-    /// Watch notifications that fired, by path.
-    watches_fired: HashMap<String, u64>,
+    /// The same latencies by (type, path, client), 2 significant digits, growing with the
+    /// largest value: merged at view time when a path or client filter is set.
+    latency_by: FastMap<LatencyKey, Histogram<u64>>,
+    /// Error replies by (error name, reply type, path, client).
+    errors: FastMap<ErrorKey, u64>,
+    /// Watches set (requests leaving one), by (path, client).
+    watches_set: FastMap<WatchKey, u64>,
+    /// Watch notifications that fired, by (path, client).
+    watches_fired: FastMap<WatchKey, u64>,
+    /// Sessions opened, closed, expired, by client.
+    sessions: FastMap<SocketAddr, [u64; 3]>,
     /// New sessions established (ConnectResponse to a ConnectRequest without a session).
     pub sessions_opened: u64,
     /// Sessions closed by their client (closeSession).
@@ -100,6 +112,7 @@ impl Period {
             );
             *self.requests.entry(key).or_default() += 1;
         }
+        let path = || msg.path.filter(|p| !p.is_empty()).map(Box::from);
         if let Some(us) = msg.latency_us() {
             let kind = msg.opcode().map_or("unknown", |op| op.request_name());
             let _ = self
@@ -107,12 +120,20 @@ impl Period {
                 .entry(kind)
                 .or_insert_with(histogram)
                 .record(us.max(1));
+            let _ = self
+                .latency_by
+                .entry((kind, path(), msg.client))
+                .or_insert_with(|| Histogram::new(2).expect("valid histogram precision"))
+                .record(us.max(1));
         }
         if let Some(err) = msg.err().filter(|e| *e != 0) {
             let name = msg
                 .error_text()
                 .map_or_else(|| err.to_string(), |t| t.into_owned());
-            *self.errors.entry((name, msg.kind())).or_default() += 1;
+            *self
+                .errors
+                .entry((name, msg.kind(), path(), msg.client))
+                .or_default() += 1;
         }
         match msg.body {
             ZkBody::Request { request, .. } => {
@@ -125,20 +146,29 @@ impl Period {
                     _ => false,
                 };
                 if watch {
-                    *self.watches_set.entry(path_of(msg)).or_default() += 1;
+                    *self
+                        .watches_set
+                        .entry((path_of(msg), msg.client))
+                        .or_default() += 1;
                 }
                 if request.opcode == zk_proto::OpCode::CloseSession {
                     self.sessions_closed += 1;
+                    self.sessions.entry(msg.client).or_default()[1] += 1;
                 }
             }
             ZkBody::Watch { event, .. } if event.event_type != -1 => {
-                *self.watches_fired.entry(path_of(msg)).or_default() += 1;
+                *self
+                    .watches_fired
+                    .entry((path_of(msg), msg.client))
+                    .or_default() += 1;
             }
             ZkBody::ConnectReply { reply, .. } => {
                 if reply.time_out <= 0 {
                     self.sessions_expired += 1;
+                    self.sessions.entry(msg.client).or_default()[2] += 1;
                 } else if new_session {
                     self.sessions_opened += 1;
+                    self.sessions.entry(msg.client).or_default()[0] += 1;
                 }
             }
             _ => {}
@@ -397,9 +427,11 @@ impl Pane {
 pub struct Query {
     /// Cut paths to their first D components (0: whole paths).
     pub depth: usize,
-    /// Only requests (and watches) on paths starting with this.
+    /// Only requests, latencies, errors and watches on paths starting with this (sessions
+    /// have no path: the Sessions pane ignores it).
     pub path_prefix: Option<String>,
-    /// Only requests from clients whose address (`ip:port`) starts with this.
+    /// Only requests, latencies, errors, watches and sessions of clients whose address
+    /// (`ip:port`) starts with this.
     pub client: Option<String>,
     /// Column to sort by; `None`: the pane's default.
     pub sort: Option<usize>,
@@ -421,22 +453,27 @@ impl Default for Query {
 
 impl Query {
     fn wants(&self, key: &RequestKey) -> bool {
-        let path_ok = self.path_prefix.as_deref().is_none_or(|prefix| {
-            key.1
-                .as_deref()
-                .is_some_and(|p: &str| p.starts_with(prefix))
-        });
-        let client_ok = self
-            .client
-            .as_deref()
-            .is_none_or(|c| key.2.to_string().starts_with(c));
-        path_ok && client_ok
+        self.wants_at(key.1.as_deref(), key.2)
     }
 
-    fn wants_path(&self, path: &str) -> bool {
-        self.path_prefix
+    /// Whether something on `path` (none: it has no path) of `client` passes both filters.
+    fn wants_at(&self, path: Option<&str>, client: SocketAddr) -> bool {
+        let path_ok = self
+            .path_prefix
             .as_deref()
-            .is_none_or(|prefix| path.starts_with(prefix))
+            .is_none_or(|prefix| path.is_some_and(|p| p.starts_with(prefix)));
+        path_ok && self.wants_client(client)
+    }
+
+    fn wants_client(&self, client: SocketAddr) -> bool {
+        self.client
+            .as_deref()
+            .is_none_or(|c| client.to_string().starts_with(c))
+    }
+
+    /// A path or client filter is set.
+    pub fn filtered(&self) -> bool {
+        self.path_prefix.is_some() || self.client.is_some()
     }
 }
 
@@ -546,13 +583,34 @@ impl Top {
             Pane::Clients => requests(&|k| k.2.to_string()),
             Pane::Servers => requests(&|k| k.3.to_string()),
             Pane::Latency => {
-                let mut kinds: Vec<&'static str> = self.total.latency.keys().copied().collect();
+                // Unfiltered: the precise per-type histograms; filtered: the matching per-key
+                // ones merged.
+                let merged = |p: Option<&Period>| -> HashMap<&'static str, Histogram<u64>> {
+                    let mut m: HashMap<&'static str, Histogram<u64>> = HashMap::new();
+                    for ((kind, path, client), h) in p.into_iter().flat_map(|p| &p.latency_by) {
+                        if query.wants_at(path.as_deref(), *client) {
+                            let into = m.entry(kind).or_insert_with(|| {
+                                Histogram::new(2).expect("valid histogram precision")
+                            });
+                            let _ = into.add(h);
+                        }
+                    }
+                    m
+                };
+                let (i_all, t_all);
+                let (i_map, t_map) = if query.filtered() {
+                    (i_all, t_all) = (merged(interval), merged(Some(&self.total)));
+                    (Some(&i_all), &t_all)
+                } else {
+                    (interval.map(|p| &p.latency), &self.total.latency)
+                };
+                let mut kinds: Vec<&'static str> = t_map.keys().copied().collect();
                 kinds.sort_unstable();
                 kinds
                     .into_iter()
                     .map(|kind| {
-                        let i = interval.and_then(|p| p.latency.get(kind));
-                        let t = self.total.latency.get(kind);
+                        let i = i_map.and_then(|m| m.get(kind));
+                        let t = t_map.get(kind);
                         vec![
                             Cell::Text(kind.to_string()),
                             Cell::Count(i.map_or(0, |h| h.len())),
@@ -567,29 +625,34 @@ impl Top {
                     })
                     .collect()
             }
-            Pane::Errors => self
-                .total
-                .errors
-                .iter()
-                .map(|((err, kind), total)| {
-                    let n = interval
-                        .and_then(|p| p.errors.get(&(err.clone(), *kind)))
-                        .copied()
-                        .unwrap_or(0);
-                    vec![
-                        Cell::Text(err.clone()),
-                        Cell::Text(kind.to_string()),
-                        Cell::Count(n),
-                        Cell::Count(*total),
-                    ]
-                })
-                .collect(),
+            Pane::Errors => {
+                let mut m: HashMap<(&str, &'static str), [u64; 2]> = HashMap::new();
+                for (col, p) in [(0, interval), (1, Some(&self.total))] {
+                    for ((err, kind, path, client), n) in p.into_iter().flat_map(|p| &p.errors) {
+                        if query.wants_at(path.as_deref(), *client) {
+                            m.entry((err.as_str(), *kind)).or_default()[col] += n;
+                        }
+                    }
+                }
+                m.into_iter()
+                    .map(|((err, kind), [n, total])| {
+                        vec![
+                            Cell::Text(err.to_string()),
+                            Cell::Text(kind.to_string()),
+                            Cell::Count(n),
+                            Cell::Count(total),
+                        ]
+                    })
+                    .collect()
+            }
             Pane::Watches => {
                 let mut m: HashMap<String, [u64; 4]> = HashMap::new();
-                let mut add = |table: &HashMap<String, u64>, col: usize| {
-                    for (path, n) in table.iter().filter(|(p, _)| query.wants_path(p)) {
-                        let key = aggregate_path(Some(path), query.depth).into_owned();
-                        m.entry(key).or_default()[col] += n;
+                let mut add = |table: &FastMap<WatchKey, u64>, col: usize| {
+                    for ((path, client), n) in table {
+                        if query.wants_at(Some(path), *client) {
+                            let key = aggregate_path(Some(path), query.depth).into_owned();
+                            m.entry(key).or_default()[col] += n;
+                        }
                     }
                 };
                 if let Some(p) = interval {
@@ -607,18 +670,24 @@ impl Top {
                     .collect()
             }
             Pane::Sessions => {
-                let of = |p: Option<&Period>, f: fn(&Period) -> u64| Cell::Count(p.map_or(0, f));
-                let rows: [(&str, Counter); 3] = [
-                    ("opened", |p| p.sessions_opened),
-                    ("closed", |p| p.sessions_closed),
-                    ("expired", |p| p.sessions_expired),
-                ];
-                rows.iter()
-                    .map(|(name, f)| {
+                // Sessions have no path: only the client filter applies.
+                let of = |p: Option<&Period>, col: usize| -> u64 {
+                    p.map_or(0, |p| {
+                        p.sessions
+                            .iter()
+                            .filter(|(c, _)| query.wants_client(**c))
+                            .map(|(_, n)| n[col])
+                            .sum()
+                    })
+                };
+                ["opened", "closed", "expired"]
+                    .iter()
+                    .enumerate()
+                    .map(|(col, name)| {
                         vec![
                             Cell::Text(name.to_string()),
-                            of(interval, *f),
-                            of(Some(&self.total), *f),
+                            Cell::Count(of(interval, col)),
+                            Cell::Count(of(Some(&self.total), col)),
                         ]
                     })
                     .collect()

@@ -312,3 +312,146 @@ fn packets_and_the_plain_report() {
         "{report}"
     );
 }
+
+#[test]
+fn the_path_and_client_filters_narrow_latency_errors_watches_and_sessions() {
+    let mut top = Top::new(SEC);
+    let ok = reply(OpCode::GetData, 0);
+    let nonode = reply(OpCode::GetData, -101);
+    // (client port, path, latency us, reply)
+    for (port, path, us, r) in [
+        (1, "/a/1", 100, &ok),
+        (1, "/a/2", 120, &nonode),
+        (2, "/a/3", 200, &nonode),
+        (2, "/b", 50, &ok),
+    ] {
+        top.message(&at(
+            0,
+            port,
+            Some(path),
+            ZkBody::Reply {
+                reply: r,
+                token: None,
+                latency_ns: Some(us * 1000),
+                size: 0,
+            },
+        ));
+    }
+    for (port, path) in [(1, "/a/w"), (2, "/a/w"), (2, "/b/w")] {
+        let watched = get(path, true);
+        top.message(&at(
+            1,
+            port,
+            Some(path),
+            ZkBody::Request {
+                request: &watched,
+                size: 0,
+            },
+        ));
+    }
+    let connect = ConnectRequest {
+        protocol_version: 0,
+        last_zxid_seen: 0,
+        time_out: 6000,
+        session_id: 0,
+        passwd: None,
+        read_only: None,
+    };
+    let accepted = ConnectResponse {
+        protocol_version: 0,
+        time_out: 6000,
+        session_id: 7,
+        passwd: None,
+        read_only: None,
+    };
+    for port in [1, 2, 2] {
+        top.message(&at(
+            2,
+            port,
+            None,
+            ZkBody::Connect {
+                request: &connect,
+                size: 0,
+            },
+        ));
+        top.message(&at(
+            3,
+            port,
+            None,
+            ZkBody::ConnectReply {
+                reply: &accepted,
+                size: 0,
+            },
+        ));
+    }
+    top.finish(&CaptureStats::default());
+    let latency = |q: &Query| {
+        let t = top.table(Pane::Latency, q);
+        t.rows
+            .iter()
+            .map(|r| (r[5].to_string(), r[8].to_string()))
+            .collect::<Vec<_>>()
+    };
+    let errors = |q: &Query| column(&top.table(Pane::Errors, q), 3);
+    let watches = |q: &Query| {
+        let t = top.table(Pane::Watches, q);
+        t.rows
+            .iter()
+            .map(|r| (r[0].to_string(), r[2].to_string()))
+            .collect::<Vec<_>>()
+    };
+    let opened = |q: &Query| top.table(Pane::Sessions, q).rows[0][2].to_string();
+
+    let mut q = Query::default();
+    assert_eq!(latency(&q), [("4".to_string(), "200".to_string())]);
+    assert_eq!(errors(&q), ["2"]);
+    assert_eq!(
+        watches(&q),
+        [
+            ("/a/w".to_string(), "2".to_string()),
+            ("/b/w".into(), "1".into())
+        ]
+    );
+    assert_eq!(opened(&q), "3");
+
+    q.path_prefix = Some("/a/".into());
+    assert_eq!(latency(&q), [("3".to_string(), "200".to_string())]);
+    assert_eq!(errors(&q), ["2"]);
+    assert_eq!(watches(&q), [("/a/w".to_string(), "2".to_string())]);
+    assert_eq!(
+        opened(&q),
+        "3",
+        "sessions have no path: the path filter passes them"
+    );
+
+    q.client = Some("10.0.0.1:1".into());
+    assert_eq!(latency(&q), [("2".to_string(), "120".to_string())]);
+    assert_eq!(errors(&q), ["1"]);
+    assert_eq!(watches(&q), [("/a/w".to_string(), "1".to_string())]);
+    assert_eq!(opened(&q), "1");
+
+    q.path_prefix = None;
+    q.client = Some("10.0.0.1:2".into());
+    // Client 2's replies: 200 us on /a/3, 50 us on /b.
+    let t = top.table(Pane::Latency, &q);
+    let row: Vec<String> = t.rows[0].iter().map(ToString::to_string).collect();
+    assert_eq!(row[5..], ["2", "50", "200", "200"]);
+    assert_eq!(errors(&q), ["1"]);
+    assert_eq!(
+        watches(&q),
+        [
+            ("/a/w".to_string(), "1".to_string()),
+            ("/b/w".into(), "1".into())
+        ]
+    );
+    assert_eq!(opened(&q), "2");
+
+    // Nothing matches: no latency, error or watch rows, sessions at 0.
+    q.client = Some("10.9.".into());
+    assert!(latency(&q).is_empty());
+    assert!(errors(&q).is_empty());
+    assert!(watches(&q).is_empty());
+    assert_eq!(opened(&q), "0");
+    // The totals behind the filters did not change.
+    assert_eq!(top.total.sessions_opened, 3);
+}

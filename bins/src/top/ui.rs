@@ -1,7 +1,7 @@
 //! zk-top's interaction state and what each key does to it: the pane shown, the [`Query`]
-//! (sort column and order, filters, aggregation depth), pause, the help overlay, and the
-//! one-line editor for a filter. Pure (keys in, state out), so it is unit-tested without a
-//! terminal.
+//! (sort column and order, filters, aggregation depth), the scroll position, pause, the help
+//! overlay, and the one-line editor for a filter. Pure (keys in, state out), so it is
+//! unit-tested without a terminal.
 
 use super::{Pane, Query};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -13,6 +13,9 @@ pub const HELP: &[(&str, &str)] = &[
         "1-8",
         "pane: types paths clients servers latency errors watches sessions",
     ),
+    ("Down / Up, j / k", "scroll the table by one row"),
+    ("PgDn / PgUp", "scroll the table by a screen"),
+    ("Home / End, g / G", "the first / last rows of the table"),
     ("s / S", "sort by the next / previous column"),
     ("r", "reverse the sort order"),
     ("+ / -", "path aggregation depth (0: whole paths)"),
@@ -31,6 +34,30 @@ pub enum Editing {
     Path,
     /// The client address prefix.
     Client,
+}
+
+/// How much there is to scroll, as of the last draw: the table's rows and how many of them
+/// fit on the screen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Extent {
+    /// Rows in the shown table.
+    pub rows: usize,
+    /// Rows that fit in the table's area (at least 1).
+    pub page: usize,
+}
+
+impl Extent {
+    /// The first row that can be at the top: the last page ends at the last row.
+    pub fn max_scroll(self) -> usize {
+        self.rows.saturating_sub(self.page.max(1))
+    }
+
+    /// The rows shown from `scroll` on, as a range of row indexes (clamped: never past the
+    /// end, never a short last page when the table is longer than the screen).
+    pub fn visible(self, scroll: usize) -> std::ops::Range<usize> {
+        let start = scroll.min(self.max_scroll());
+        start..(start + self.page.max(1)).min(self.rows)
+    }
 }
 
 /// What the key loop should do after a key.
@@ -60,6 +87,12 @@ pub struct Ui {
     pub help: bool,
     /// A filter being typed, and the text so far.
     pub editing: Option<(Editing, String)>,
+    /// The table row at the top of the pane (0: the first); back to 0 when the pane, the
+    /// sort, a filter or the depth changes.
+    pub scroll: usize,
+    /// The shown table's size as of the last draw, which scrolling keys clamp to (the key
+    /// loop sets it after every draw).
+    pub extent: Extent,
 }
 
 impl Ui {
@@ -74,6 +107,8 @@ impl Ui {
             paused: false,
             help: false,
             editing: None,
+            scroll: 0,
+            extent: Extent::default(),
         }
     }
 
@@ -82,7 +117,19 @@ impl Ui {
             self.pane = pane;
             self.query.sort = None;
             self.query.descending = true;
+            self.scroll = 0;
         }
+    }
+
+    /// Moves the top row by `by` (negative: up), within the table as last drawn.
+    fn scroll_by(&mut self, by: isize) {
+        let from = self.scroll.min(self.extent.max_scroll());
+        self.scroll = from.saturating_add_signed(by).min(self.extent.max_scroll());
+    }
+
+    /// The rows to draw of a table of `rows` rows with `page` lines for them.
+    pub fn visible(&self, rows: usize, page: usize) -> std::ops::Range<usize> {
+        Extent { rows, page }.visible(self.scroll)
     }
 
     fn step_pane(&mut self, by: isize) {
@@ -96,6 +143,7 @@ impl Ui {
         let at = self.query.sort.unwrap_or_else(|| self.pane.default_sort()) as isize;
         let next = (at + by).rem_euclid(n) as usize;
         self.query.sort = Some(next);
+        self.scroll = 0;
         // Names A to Z, numbers largest first.
         self.query.descending = next != 0 && !(self.pane == Pane::Errors && next == 1);
     }
@@ -115,6 +163,7 @@ impl Ui {
                         Editing::Client => self.query.client = value,
                     }
                     self.editing = None;
+                    self.scroll = 0;
                 }
                 KeyCode::Esc => self.editing = None,
                 KeyCode::Backspace => {
@@ -129,17 +178,33 @@ impl Ui {
             self.help = false;
             return Action::Redraw;
         }
+        let page = self.extent.page.max(1) as isize;
         match key.code {
             KeyCode::Char('q') => return Action::Quit,
+            KeyCode::Down | KeyCode::Char('j') => self.scroll_by(1),
+            KeyCode::Up | KeyCode::Char('k') => self.scroll_by(-1),
+            KeyCode::PageDown => self.scroll_by(page),
+            KeyCode::PageUp => self.scroll_by(-page),
+            KeyCode::Home | KeyCode::Char('g') => self.scroll = 0,
+            KeyCode::End | KeyCode::Char('G') => self.scroll = self.extent.max_scroll(),
             KeyCode::Char('?') | KeyCode::Char('h') => self.help = true,
             KeyCode::Tab => self.step_pane(1),
             KeyCode::BackTab => self.step_pane(-1),
             KeyCode::Char(c @ '1'..='8') => self.show(Pane::ALL[c as usize - '1' as usize]),
             KeyCode::Char('s') => self.step_sort(1),
             KeyCode::Char('S') => self.step_sort(-1),
-            KeyCode::Char('r') => self.query.descending = !self.query.descending,
-            KeyCode::Char('+') | KeyCode::Char('=') => self.query.depth += 1,
-            KeyCode::Char('-') => self.query.depth = self.query.depth.saturating_sub(1),
+            KeyCode::Char('r') => {
+                self.query.descending = !self.query.descending;
+                self.scroll = 0;
+            }
+            KeyCode::Char('+') | KeyCode::Char('=') => {
+                self.query.depth += 1;
+                self.scroll = 0;
+            }
+            KeyCode::Char('-') => {
+                self.query.depth = self.query.depth.saturating_sub(1);
+                self.scroll = 0;
+            }
             KeyCode::Char('/') => {
                 let text = self.query.path_prefix.clone().unwrap_or_default();
                 self.editing = Some((Editing::Path, text));
@@ -151,6 +216,7 @@ impl Ui {
             KeyCode::Char('x') => {
                 self.query.path_prefix = None;
                 self.query.client = None;
+                self.scroll = 0;
             }
             KeyCode::Char('p') | KeyCode::Char(' ') => {
                 self.paused = !self.paused;
@@ -165,6 +231,85 @@ impl Ui {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn key(ui: &mut Ui, code: KeyCode) -> Action {
+        ui.on_key(KeyEvent::new(code, KeyModifiers::NONE))
+    }
+
+    #[test]
+    fn scrolling_moves_by_rows_and_pages_clamps_at_both_ends_and_shows_the_range() {
+        let mut ui = Ui::new(0);
+        press(&mut ui, "2");
+        ui.extent = Extent {
+            rows: 406,
+            page: 20,
+        };
+        assert_eq!(ui.visible(406, 20), 0..20);
+        assert_eq!(key(&mut ui, KeyCode::Up), Action::Redraw);
+        assert_eq!(ui.scroll, 0, "nothing above the first row");
+        press(&mut ui, "jjj");
+        key(&mut ui, KeyCode::Down);
+        assert_eq!(ui.scroll, 4);
+        press(&mut ui, "k");
+        assert_eq!(ui.scroll, 3);
+        key(&mut ui, KeyCode::PageDown);
+        assert_eq!(ui.visible(406, 20), 23..43);
+        key(&mut ui, KeyCode::PageUp);
+        key(&mut ui, KeyCode::PageUp);
+        assert_eq!(ui.scroll, 0);
+        key(&mut ui, KeyCode::End);
+        assert_eq!(
+            ui.visible(406, 20),
+            386..406,
+            "the last page ends at the last row"
+        );
+        key(&mut ui, KeyCode::Down);
+        key(&mut ui, KeyCode::PageDown);
+        assert_eq!(ui.scroll, 386, "nothing below the last row");
+        press(&mut ui, "k");
+        assert_eq!(ui.scroll, 385, "one up from the end is at once one up");
+        key(&mut ui, KeyCode::Home);
+        assert_eq!(ui.scroll, 0);
+        press(&mut ui, "G");
+        assert_eq!(ui.scroll, 386);
+        press(&mut ui, "g");
+        assert_eq!(ui.scroll, 0);
+        // The table shrank since the key (a filter elsewhere, a new interval): drawn clamped.
+        press(&mut ui, "G");
+        assert_eq!(ui.visible(30, 20), 10..30);
+        assert_eq!(ui.visible(5, 20), 0..5, "all of a short table");
+        assert_eq!(ui.visible(0, 20), 0..0);
+        // A table that fits does not scroll.
+        ui.extent = Extent { rows: 5, page: 20 };
+        press(&mut ui, "gjjG");
+        assert_eq!(ui.scroll, 0);
+    }
+
+    #[test]
+    fn the_pane_the_sort_the_filters_and_the_depth_reset_the_scroll() {
+        let mut ui = Ui::new(0);
+        ui.extent = Extent {
+            rows: 100,
+            page: 10,
+        };
+        let keys: [&str; 9] = ["3", "\t", "s", "S", "r", "+", "-", "/a\n", "x"];
+        for keys in keys {
+            press(&mut ui, "G");
+            assert_eq!(ui.scroll, 90);
+            press(&mut ui, keys);
+            assert_eq!(ui.scroll, 0, "after {keys:?}");
+        }
+        press(&mut ui, "G");
+        press(&mut ui, "c10.\n");
+        assert_eq!(ui.scroll, 0, "client filter");
+        // Esc leaves the filter as it was, and the scroll too.
+        press(&mut ui, "G/");
+        key(&mut ui, KeyCode::Esc);
+        assert_eq!(ui.scroll, 90);
+        // Pause and help keep the place.
+        press(&mut ui, "p?z");
+        assert_eq!(ui.scroll, 90);
+    }
 
     fn press(ui: &mut Ui, keys: &str) -> Action {
         let mut last = Action::None;

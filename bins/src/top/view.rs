@@ -3,7 +3,7 @@
 //! the filter being typed; `?` lays the key list over it. Layout and tables only: the numbers
 //! come from [`Top::table`] and [`Top::health`].
 
-use super::ui::{Editing, Ui, HELP};
+use super::ui::{Editing, Extent, Ui, HELP};
 use super::{Pane, Top};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -37,8 +37,9 @@ pub fn state_text(top: &Top, ui: &Ui) -> &'static str {
     }
 }
 
-/// Draws the whole screen.
-pub fn draw(frame: &mut Frame<'_>, top: &Top, ui: &Ui, info: &Info) {
+/// Draws the whole screen; returns the shown table's size, for the scrolling keys
+/// ([`Ui::extent`]).
+pub fn draw(frame: &mut Frame<'_>, top: &Top, ui: &Ui, info: &Info) -> Extent {
     let [title, health, tabs, query, body, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
@@ -91,7 +92,7 @@ pub fn draw(frame: &mut Frame<'_>, top: &Top, ui: &Ui, info: &Info) {
         )),
         query,
     );
-    draw_table(frame, body, &table, info);
+    let extent = draw_table(frame, body, &table, ui, info);
     let hint = match &ui.editing {
         Some((Editing::Path, text)) => {
             format!("path prefix: {text}_  (Enter applies, Esc cancels)")
@@ -99,16 +100,48 @@ pub fn draw(frame: &mut Frame<'_>, top: &Top, ui: &Ui, info: &Info) {
         Some((Editing::Client, text)) => {
             format!("client prefix: {text}_  (Enter applies, Esc cancels)")
         }
-        None => "? keys  Tab pane  s sort  r reverse  +/- depth  / path  c client  p pause  q quit"
-            .to_string(),
+        None => {
+            "? keys  Tab pane  j/k PgDn/PgUp g/G scroll  s sort  r reverse  +/- depth  / path  \
+                 c client  p pause  q quit"
+                .to_string()
+        }
     };
     frame.render_widget(Paragraph::new(hint).style(bold), footer);
     if ui.help {
         draw_help(frame);
     }
+    extent
 }
 
-fn draw_table(frame: &mut Frame<'_>, area: Rect, table: &super::Table, info: &Info) {
+/// The pane's title: its name and its rows, or which of them are shown when they do not all
+/// fit (`Paths (rows 21–40 of 406)`, counted from 1).
+pub fn table_title(table: &super::Table, shown: std::ops::Range<usize>) -> String {
+    let n = table.rows.len();
+    if shown.len() >= n {
+        format!(" {} ({n} rows) ", table.pane.title())
+    } else {
+        format!(
+            " {} (rows {}\u{2013}{} of {n}) ",
+            table.pane.title(),
+            shown.start + 1,
+            shown.end
+        )
+    }
+}
+
+fn draw_table(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    table: &super::Table,
+    ui: &Ui,
+    info: &Info,
+) -> Extent {
+    // The top border with the title, then the header row.
+    let extent = Extent {
+        rows: table.rows.len(),
+        page: (area.height as usize).saturating_sub(2).max(1),
+    };
+    let shown = ui.visible(extent.rows, extent.page);
     let header: Vec<String> = table
         .columns
         .iter()
@@ -145,7 +178,8 @@ fn draw_table(frame: &mut Frame<'_>, area: Rect, table: &super::Table, info: &In
             format!("{s:<w$}")
         }
     };
-    let rows = cells.iter().map(|r| {
+    // Widths over every row, so they stay put while scrolling.
+    let rows = cells[shown.clone()].iter().map(|r| {
         Row::new(
             r.iter()
                 .enumerate()
@@ -165,16 +199,15 @@ fn draw_table(frame: &mut Frame<'_>, area: Rect, table: &super::Table, info: &In
             .add_modifier(Modifier::BOLD)
             .patch(style(info.color, Color::Cyan)),
     );
-    let block = Block::default().borders(Borders::TOP).title(format!(
-        " {} ({} rows) ",
-        table.pane.title(),
-        table.rows.len()
-    ));
+    let block = Block::default()
+        .borders(Borders::TOP)
+        .title(table_title(table, shown));
     let widget = Table::new(rows, widths.iter().map(|w| Constraint::Length(*w)))
         .header(head)
         .column_spacing(2)
         .block(block);
     frame.render_widget(widget, area);
+    extent
 }
 
 fn draw_help(frame: &mut Frame<'_>) {
@@ -201,6 +234,7 @@ fn draw_help(frame: &mut Frame<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     use ratatui::backend::TestBackend;
     use ratatui::Terminal;
 
@@ -215,7 +249,11 @@ mod tests {
             color: false,
         };
         let mut terminal = Terminal::new(TestBackend::new(100, 12)).expect("terminal");
-        terminal.draw(|f| draw(f, &top, &ui, &info)).expect("draw");
+        terminal
+            .draw(|f| {
+                draw(f, &top, &ui, &info);
+            })
+            .expect("draw");
         let screen: Vec<String> = terminal
             .backend()
             .buffer()
@@ -230,5 +268,83 @@ mod tests {
             screen[5].contains("type") && screen[5].contains("total v"),
             "{screen:#?}"
         );
+    }
+
+    fn screen(top: &Top, ui: &Ui, height: u16) -> (Vec<String>, Extent) {
+        let info = Info {
+            source: "-r x.pcap".into(),
+            color: false,
+        };
+        let mut terminal = Terminal::new(TestBackend::new(100, height)).expect("terminal");
+        let mut extent = Extent::default();
+        terminal
+            .draw(|f| extent = draw(f, top, ui, &info))
+            .expect("draw");
+        let lines = terminal
+            .backend()
+            .buffer()
+            .content()
+            .chunks(100)
+            .map(|l| l.iter().map(|c| c.symbol()).collect::<String>())
+            .collect();
+        (lines, extent)
+    }
+
+    #[test]
+    fn a_long_table_scrolls_and_its_title_shows_the_rows_on_screen() {
+        use crate::zk::{ZkBody, ZkMessage, ZkSink};
+        let mut top = Top::new(1_000_000_000);
+        let paths: Vec<String> = (0..50).map(|i| format!("/p{i:02}")).collect();
+        for path in &paths {
+            let request = zk_proto::Request {
+                xid: 1,
+                opcode: zk_proto::OpCode::Sync,
+                body: zk_proto::message::RequestBody::Sync(zk_proto::records::PathRequest {
+                    path: Some(path.as_str().into()),
+                }),
+            };
+            top.message(&ZkMessage {
+                ts: zkwire_capture::Timestamp(0),
+                client: std::net::SocketAddr::from(([10, 0, 0, 1], 1)),
+                server: std::net::SocketAddr::from(([10, 0, 0, 9], 2181)),
+                session: None,
+                path: Some(path),
+                outstanding: 0,
+                body: ZkBody::Request {
+                    request: &request,
+                    size: 0,
+                },
+            });
+        }
+        let mut ui = Ui::new(0);
+        ui.query.sort = Some(0);
+        ui.query.descending = false;
+        ui.pane = Pane::Paths;
+        // 20 lines: 4 above the table, its title and header, 13 rows, the key line.
+        let (lines, extent) = screen(&top, &ui, 20);
+        assert_eq!(extent, Extent { rows: 50, page: 13 });
+        assert!(
+            lines[4].contains("Paths (rows 1\u{2013}13 of 50)"),
+            "{lines:#?}"
+        );
+        assert!(
+            lines[6].starts_with("/p00 ") && lines[18].starts_with("/p12 "),
+            "{lines:#?}"
+        );
+        ui.extent = extent;
+        ui.on_key(KeyEvent::new(KeyCode::End, KeyModifiers::NONE));
+        let (lines, _) = screen(&top, &ui, 20);
+        assert!(
+            lines[4].contains("Paths (rows 38\u{2013}50 of 50)"),
+            "{lines:#?}"
+        );
+        assert!(
+            lines[6].starts_with("/p37 ") && lines[18].starts_with("/p49 "),
+            "{lines:#?}"
+        );
+        // A taller screen shows all of it.
+        let (lines, _) = screen(&top, &ui, 60);
+        assert!(lines[4].contains("Paths (50 rows)"), "{lines:#?}");
+        assert!(lines[6].starts_with("/p00 "), "{lines:#?}");
     }
 }
