@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Live decoding rate: replays a capture with tcpreplay at increasing packet rates onto one end of
-# a veth pair inside a private network namespace, while zk-dump (then zab-dump) captures the
-# other end through libpcap, in the modes of the offline benchmark (`zk-dump --count-requests 0`,
-# `zab-dump --summary`). For each rate it reports the rate tcpreplay achieved, the kernel drops,
+# a veth pair inside a private network namespace, while zk-dump (then zab-dump, then zk-top)
+# captures the other end through libpcap, in the modes of the offline benchmark
+# (`zk-dump --count-requests 0`, `zab-dump --summary`; zk-top with its plain tables each second). For each rate it reports the rate tcpreplay achieved, the kernel drops,
 # whether every message was decoded (the tool reads as many packets as its filter passes in
 # the file, then stops by itself, and must have decoded as many requests / quorum packets as
 # it does from the file), and the tool's CPU time per packet, which gives the rate one core
@@ -27,9 +27,10 @@ if [ -z "$capture" ]; then
   capture=target/bench/loadgen-1m.pcap
   [ -f "$capture" ] || tcpdump -r "$big" -w "$capture" -c 1000000 2> /dev/null
 fi
-cargo build --release --bin zk-dump --bin zab-dump
+cargo build --release --bin zk-dump --bin zab-dump --bin zk-top
 zk=$PWD/target/release/zk-dump
 zab=$PWD/target/release/zab-dump
+top=$PWD/target/release/zk-top
 work=$(mktemp -d /tmp/zkwire-bench-live.XXXXXX)
 ns=zkwire-live$$
 cleanup() { ip netns pids "$ns" 2> /dev/null | xargs -r kill -9; ip netns del "$ns" 2> /dev/null || true; rm -rf "$work"; }
@@ -49,6 +50,10 @@ expect() { # tool filter... ; prints "packets messages"
 }
 read -r zk_packets zk_requests < <(expect "$zk" tcp and port 2181)
 read -r zab_packets zab_records < <(expect "$zab" tcp and port 2888)
+# zk-top (stdout not a terminal: plain tables each second) counts requests without pings.
+tcpdump -r "$capture" -w "$work/part.pcap" tcp and port 2181 2> /dev/null
+"$top" -q --no-progress --stats-json "$work/part.json" -r "$work/part.pcap" > /dev/null
+top_requests=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["top"]["requests"])' "$work/part.json")
 packets=$(capinfos -c -M "$capture" 2> /dev/null | awk '/Number of packets/ {print $NF}')
 echo "$capture: $packets packets; port 2181: $zk_packets packets, $zk_requests requests; port 2888: $zab_packets packets, $zab_records quorum packets"
 
@@ -80,7 +85,7 @@ import json, sys
 name, rate, sent, want, stats, timing = sys.argv[1:]
 s = json.load(open(stats))
 cap = s["capture"]
-tool = s.get("zk") or s.get("zab")
+tool = s.get("zk") or s.get("zab") or s.get("top")
 got = tool.get("requests", tool.get("packets"))
 user, system = (float(x) for x in open(timing).read().split()[1:3])
 cpu = user + system
@@ -116,7 +121,7 @@ import json, sys
 name, want, stats, start, end = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), float(sys.argv[5])
 s = json.load(open(stats))
 cap = s["capture"]
-tool = s.get("zk") or s.get("zab")
+tool = s.get("zk") or s.get("zab") or s.get("top")
 got = tool.get("requests", tool.get("packets"))
 took = end - start
 print(f"  {name:8} burst: {cap['packets']} packets queued while paused, drained in {took:.3f} s ="
@@ -130,5 +135,9 @@ done
 for rate in "${rates[@]}"; do
   run zab-dump "$rate" "$zab_packets" "$zab_records" "$zab" -q --summary --limit 0
 done
+for rate in "${rates[@]}"; do
+  run zk-top "$rate" "$zk_packets" "$top_requests" "$top" -q
+done
 burst zk-dump "$zk_packets" "$zk_requests" "$zk" -q --count-requests 0
+burst zk-top "$zk_packets" "$top_requests" "$top" -q
 burst zab-dump "$zab_packets" "$zab_records" "$zab" -q --summary --limit 0

@@ -5,10 +5,10 @@
 
 mod common;
 
+use common::tmux::Tmux;
 use common::{capture, json_lines};
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 const ZK38: &str = "zk38-mtu1500.pcap";
 
@@ -45,96 +45,6 @@ fn zk_dump_counts(group: &str, extra: &[&str]) -> BTreeMap<String, u64> {
             )
         })
         .collect()
-}
-
-/// A tmux server of its own (private socket) with one session of a fixed size; killed when
-/// dropped, also when the test fails.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    /// Starts `command` (a shell command line) in a 160x48 session.
-    fn start(tag: &str, command: &str) -> Tmux {
-        let tmux = Tmux {
-            socket: format!("zkwire-top-{}-{tag}", std::process::id()),
-        };
-        let status = tmux
-            .cmd()
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                "t",
-                "-x",
-                "160",
-                "-y",
-                "48",
-                command,
-            ])
-            .status()
-            .expect("tmux is installed (scripts/install-deps.sh)");
-        assert!(status.success(), "tmux new-session failed");
-        tmux
-    }
-
-    fn cmd(&self) -> Command {
-        let mut c = Command::new("tmux");
-        c.args(["-L", &self.socket]);
-        c
-    }
-
-    /// The visible screen as text.
-    fn screen(&self) -> String {
-        let out = self
-            .cmd()
-            .args(["capture-pane", "-p", "-t", "t"])
-            .output()
-            .expect("tmux capture-pane");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Types `keys` (tmux key names, e.g. `Enter`, or literal text with `-l`).
-    fn keys(&self, keys: &[&str]) {
-        let status = self
-            .cmd()
-            .args(["send-keys", "-t", "t"])
-            .args(keys)
-            .status()
-            .expect("tmux send-keys");
-        assert!(status.success());
-    }
-
-    fn text(&self, text: &str) {
-        let status = self
-            .cmd()
-            .args(["send-keys", "-t", "t", "-l", text])
-            .status()
-            .expect("tmux send-keys -l");
-        assert!(status.success());
-    }
-
-    /// Polls the screen until `ready` holds (30 s deadline); returns that screen.
-    fn wait_for(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let screen = self.screen();
-            if ready(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; the screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd().arg("kill-server").stderr(Stdio::null()).status();
-    }
 }
 
 /// The table rows on screen: the lines after the header whose first column is `first`,

@@ -210,15 +210,33 @@ fn capture(
 }
 
 fn finish(args: &Args, top: &SharedTop, outcome: RunOutcome, stats: &CaptureStats) -> ExitCode {
-    let requests = top.lock().total.request_count();
+    let (requests, decode_errors) = {
+        let top = top.lock();
+        (top.total.request_count(), top.total.decode_errors)
+    };
+    /// `--stats-json`: the capture's counters, then zk-top's own.
+    #[derive(serde::Serialize)]
+    struct Stats {
+        top: TopStats,
+    }
+    #[derive(serde::Serialize)]
+    struct TopStats {
+        requests: u64,
+        decode_errors: u64,
+    }
     conclude(
         "zk-top",
         &args.input,
         outcome,
         stats,
         None,
-        &format!("{requests} requests"),
-        &serde_json::json!({ "requests": requests }),
+        &format!("{requests} requests, {decode_errors} decode errors"),
+        &Stats {
+            top: TopStats {
+                requests,
+                decode_errors,
+            },
+        },
     )
 }
 
