@@ -170,6 +170,37 @@ fn full_screen_totals_equal_zk_dump_and_the_keys_sort_filter_and_quit() {
     );
 }
 
+/// SIGTERM (a service manager stopping it) restores the terminal as `q` does.
+#[test]
+fn sigterm_restores_the_terminal() {
+    let command = format!(
+        "{} -r {} -q; echo \"zk-top exited $?\"; stty -a | tr ' ' '\\n' | grep -x -- '-\\?icanon'; \
+         sleep 600",
+        zkwire_tests::bin("zk-top"),
+        capture(ZK38)
+    );
+    let tmux = Tmux::start("term", &command);
+    tmux.wait_for("the end of the capture", |s| s.contains("end of capture"));
+    let children = tmux.children();
+    assert_eq!(children.len(), 1, "zk-top under the shell: {children:?}");
+    let status = Command::new("kill")
+        .args(["-TERM", &children[0].to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let screen = tmux.wait_for("zk-top to exit", |s| s.contains("zk-top exited"));
+    assert!(screen.contains("zk-top exited 0"), "{screen}");
+    assert!(
+        !screen.contains("req/s"),
+        "the alternate screen was left:\n{screen}"
+    );
+    let icanon = tmux.wait_for("stty", |s| s.lines().any(|l| l.trim().ends_with("icanon")));
+    assert!(
+        icanon.lines().any(|l| l.trim() == "icanon"),
+        "canonical mode restored:\n{icanon}"
+    );
+}
+
 /// The pane title's range of rows on screen, `Paths (rows 21–40 of 406)`: (21, 40, 406).
 fn title_range(screen: &str, pane: &str) -> Option<(usize, usize, usize)> {
     let at = screen.find(&format!("{pane} (rows "))? + pane.len() + " (rows ".len();

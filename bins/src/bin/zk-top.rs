@@ -328,6 +328,21 @@ fn full_screen(args: Args, top: SharedTop, stop: StopFlag) -> ExitCode {
         source,
         color: args.color.enabled(),
     };
+    // A signal raises `stop`, which the key loop checks between waits for a key. When the
+    // terminal has hung up (SIGHUP: the terminal window closed, the tmux server killed), the
+    // terminal library's wait for a key can spin on the closed input and never return: end the
+    // process from here then, the terminal restored, rather than leave it spinning.
+    {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            while !stop.is_stopped() {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            std::thread::sleep(Duration::from_secs(3));
+            restore_terminal();
+            std::process::exit(exit::OK);
+        });
+    }
     let result = key_loop(&args, &top, &stop, &info, &worker);
     stop.stop();
     if let Err(e) = result {
@@ -416,11 +431,11 @@ fn key_loop(
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    // SIGTERM and SIGINT raise this flag through the capture's own handler (installed by
+    // `drive_with`), which also wakes a live capture blocked waiting for packets: the capture
+    // ends, and the full-screen view leaves with the terminal restored. A handler of zk-top's
+    // own would replace it, and an idle live capture would never notice the signal.
     let stop = StopFlag::new();
-    // SIGTERM and SIGINT stop the capture and, full screen, leave it with the terminal
-    // restored (the capture's own handler is not installed once this one is).
-    let on_signal = stop.clone();
-    let _ = ctrlc::set_handler(move || on_signal.stop());
     let top = SharedTop::new(Top::new((args.interval * 1e9) as i64));
     if std::io::stdout().is_terminal() {
         full_screen(args, top, stop)

@@ -42,6 +42,24 @@ impl Tmux {
         c
     }
 
+    /// The process ids of the programs the session's shell runs (its children).
+    pub fn children(&self) -> Vec<u32> {
+        let out = self
+            .cmd()
+            .args(["list-panes", "-t", "t", "-F", "#{pane_pid}"])
+            .output()
+            .expect("tmux list-panes");
+        let shell = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let out = Command::new("pgrep")
+            .args(["-P", &shell])
+            .output()
+            .expect("pgrep");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect()
+    }
+
     /// The visible screen as text.
     pub fn screen(&self) -> String {
         let out = self
