@@ -34,6 +34,34 @@ type RequestKey = (&'static str, Option<Box<str>>, SocketAddr, SocketAddr);
 /// What a reply's latency is kept under for the filters: request type, path, client.
 type LatencyKey = (&'static str, Option<Box<str>>, SocketAddr);
 
+/// Most distinct keys a per-key table of one period holds. Keys include the client's port, so
+/// a busy or hostile ensemble (a connection per request, random paths) would otherwise grow
+/// them without end; further keys count under `(other)` (requests, errors, watches) or, for
+/// the filtered latency views, are left out (the per-type latencies stay complete).
+const MAX_KEYS: usize = 100_000;
+/// Most per-(type, path, client) latency histograms of one period (each is a few KiB).
+const MAX_LATENCY_KEYS: usize = 10_000;
+
+/// The client address keys fold into past [`MAX_KEYS`].
+fn other_client() -> SocketAddr {
+    SocketAddr::from(([0, 0, 0, 0], 0))
+}
+
+/// Counts `key` in `table`, or under `overflow` once the table is full.
+fn bump<K: std::hash::Hash + Eq>(
+    table: &mut FastMap<K, u64>,
+    key: K,
+    overflow: impl FnOnce() -> K,
+) {
+    if let Some(n) = table.get_mut(&key) {
+        *n += 1;
+    } else if table.len() < MAX_KEYS {
+        table.insert(key, 1);
+    } else {
+        *table.entry(overflow()).or_default() += 1;
+    }
+}
+
 /// What an error reply is counted under: error name, reply type, path, client.
 type ErrorKey = (String, &'static str, Option<Box<str>>, SocketAddr);
 
@@ -110,7 +138,10 @@ impl Period {
                 msg.client,
                 msg.server,
             );
-            *self.requests.entry(key).or_default() += 1;
+            let kind = msg.kind();
+            bump(&mut self.requests, key, || {
+                (kind, Some("(other)".into()), other_client(), other_client())
+            });
         }
         let path = || msg.path.filter(|p| !p.is_empty()).map(Box::from);
         if let Some(us) = msg.latency_us() {
@@ -120,20 +151,30 @@ impl Period {
                 .entry(kind)
                 .or_insert_with(histogram)
                 .record(us.max(1));
-            let _ = self
-                .latency_by
-                .entry((kind, path(), msg.client))
-                .or_insert_with(|| Histogram::new(2).expect("valid histogram precision"))
-                .record(us.max(1));
+            let key = (kind, path(), msg.client);
+            let room = self.latency_by.len() < MAX_LATENCY_KEYS;
+            let histogram = if room || self.latency_by.contains_key(&key) {
+                Some(
+                    self.latency_by
+                        .entry(key)
+                        .or_insert_with(|| Histogram::new(2).expect("valid histogram precision")),
+                )
+            } else {
+                None
+            };
+            if let Some(h) = histogram {
+                let _ = h.record(us.max(1));
+            }
         }
         if let Some(err) = msg.err().filter(|e| *e != 0) {
             let name = msg
                 .error_text()
                 .map_or_else(|| err.to_string(), |t| t.into_owned());
-            *self
-                .errors
-                .entry((name, msg.kind(), path(), msg.client))
-                .or_default() += 1;
+            let kind = msg.kind();
+            let overflow_name = name.clone();
+            bump(&mut self.errors, (name, kind, path(), msg.client), || {
+                (overflow_name, kind, Some("(other)".into()), other_client())
+            });
         }
         match msg.body {
             ZkBody::Request { request, .. } => {
@@ -146,33 +187,43 @@ impl Period {
                     _ => false,
                 };
                 if watch {
-                    *self
-                        .watches_set
-                        .entry((path_of(msg), msg.client))
-                        .or_default() += 1;
+                    bump(&mut self.watches_set, (path_of(msg), msg.client), || {
+                        ("(other)".into(), other_client())
+                    });
                 }
                 if request.opcode == zk_proto::OpCode::CloseSession {
                     self.sessions_closed += 1;
-                    self.sessions.entry(msg.client).or_default()[1] += 1;
+                    self.session_counts(msg.client)[1] += 1;
                 }
             }
             ZkBody::Watch { event, .. } if event.event_type != -1 => {
-                *self
-                    .watches_fired
-                    .entry((path_of(msg), msg.client))
-                    .or_default() += 1;
+                bump(&mut self.watches_fired, (path_of(msg), msg.client), || {
+                    ("(other)".into(), other_client())
+                });
             }
             ZkBody::ConnectReply { reply, .. } => {
                 if reply.time_out <= 0 {
                     self.sessions_expired += 1;
-                    self.sessions.entry(msg.client).or_default()[2] += 1;
+                    self.session_counts(msg.client)[2] += 1;
                 } else if new_session {
                     self.sessions_opened += 1;
-                    self.sessions.entry(msg.client).or_default()[0] += 1;
+                    self.session_counts(msg.client)[0] += 1;
                 }
             }
             _ => {}
         }
+    }
+}
+
+impl Period {
+    /// A client's session counters (opened, closed, expired), or the overflow's.
+    fn session_counts(&mut self, client: SocketAddr) -> &mut [u64; 3] {
+        let key = if self.sessions.len() < MAX_KEYS || self.sessions.contains_key(&client) {
+            client
+        } else {
+            other_client()
+        };
+        self.sessions.entry(key).or_default()
     }
 }
 
@@ -803,3 +854,38 @@ pub fn plain_report(top: &Top, query: &Query, title: &str) -> String {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod bounds {
+    use super::*;
+
+    /// A connection per request from ever new client ports: the per-key tables stop growing
+    /// at their bound, and the totals stay exact.
+    #[test]
+    fn per_key_tables_are_bounded_and_totals_stay_exact() {
+        let payload = [0, 0, 0, 7, 0, 0, 0, 4, 0, 0, 0, 2, b'/', b'a', 0];
+        let request = zk_proto::decode_request(&payload).expect("getData");
+        let mut period = Period::starting(Timestamp(0));
+        let n = MAX_KEYS + 500;
+        for i in 0..n {
+            let client = SocketAddr::from(([10, (i >> 16) as u8, (i >> 8) as u8, i as u8], 5000));
+            period.observe(
+                &ZkMessage {
+                    ts: Timestamp(1),
+                    client,
+                    server: SocketAddr::from(([10, 0, 0, 9], 2181)),
+                    session: None,
+                    path: Some("/a"),
+                    outstanding: 1,
+                    body: ZkBody::Request {
+                        request: &request,
+                        size: payload.len(),
+                    },
+                },
+                false,
+            );
+        }
+        assert!(period.requests.len() <= MAX_KEYS + 1);
+        assert_eq!(period.request_count(), n as u64);
+    }
+}
