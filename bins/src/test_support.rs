@@ -1,5 +1,5 @@
-//! Test support shared by the handlers' unit tests: one TCP connection, replayed through the
-//! real reassembler into a handler.
+//! Test support shared by the unit tests: one TCP connection replayed through the real
+//! reassembler into a handler, and typed messages to feed sinks.
 
 use std::net::SocketAddr;
 use zkwire_capture::{Reassembler, ReassemblyConfig, StreamHandler, TcpSegment, Timestamp};
@@ -45,4 +45,29 @@ pub(crate) fn replay_connection<H: StreamHandler>(
         reassembler.segment(&seg, last, handler);
     }
     reassembler.finish(last, handler);
+}
+
+/// A getData("/w") that leaves a watch (xid 1), and its OK reply.
+pub(crate) fn watching_get_data() -> (zk_proto::Request<'static>, zk_proto::Reply<'static>) {
+    use zk_proto::message::{ReplyBody, RequestBody};
+    use zk_proto::records::{PathWatchRequest, ReplyHeader};
+    use zk_proto::OpCode;
+    let request = zk_proto::Request {
+        xid: 1,
+        opcode: OpCode::GetData,
+        body: RequestBody::GetData(PathWatchRequest {
+            path: Some("/w".into()),
+            watch: true,
+        }),
+    };
+    let reply = zk_proto::Reply {
+        header: ReplyHeader {
+            xid: 1,
+            zxid: 5,
+            err: 0,
+        },
+        opcode: Some(OpCode::GetData),
+        body: ReplyBody::Empty,
+    };
+    (request, reply)
 }

@@ -47,6 +47,33 @@ fn zk_dump_counts(group: &str, extra: &[&str]) -> BTreeMap<String, u64> {
         .collect()
 }
 
+/// zk-top on the shipped capture in a terminal; once it exits, the shell prints its status
+/// and whether the terminal is back in canonical mode.
+fn top_then_terminal_state(tag: &str) -> Tmux {
+    let command = format!(
+        "{} -r {} -q; echo \"zk-top exited $?\"; stty -a | tr ' ' '\\n' | grep -x -- '-\\?icanon'; \
+         sleep 600",
+        zkwire_tests::bin("zk-top"),
+        capture(ZK38)
+    );
+    Tmux::start(tag, &command)
+}
+
+/// zk-top exited with status 0, the main screen back and the terminal out of raw mode.
+fn assert_exited_0_with_the_terminal_restored(tmux: &Tmux) {
+    let screen = tmux.wait_for("zk-top to exit", |s| s.contains("zk-top exited"));
+    assert!(screen.contains("zk-top exited 0"), "{screen}");
+    assert!(
+        !screen.contains("req/s"),
+        "the alternate screen was left:\n{screen}"
+    );
+    let icanon = tmux.wait_for("stty", |s| s.lines().any(|l| l.trim().ends_with("icanon")));
+    assert!(
+        icanon.lines().any(|l| l.trim() == "icanon"),
+        "canonical mode restored:\n{icanon}"
+    );
+}
+
 /// The table rows on screen: the lines after the header whose first column is `first`,
 /// as (key, last column).
 fn rows(screen: &str, first: &str) -> Vec<(String, u64)> {
@@ -83,13 +110,7 @@ fn full_screen_totals_equal_zk_dump_and_the_keys_sort_filter_and_quit() {
     let by_type = zk_dump_counts("type", &[]);
     let by_path1 = zk_dump_counts("path", &["--aggregation-depth", "1"]);
     let by_path = zk_dump_counts("path", &[]);
-    let command = format!(
-        "{} -r {} -q; echo \"zk-top exited $?\"; stty -a | tr ' ' '\\n' | grep -x -- '-\\?icanon'; \
-         sleep 600",
-        zkwire_tests::bin("zk-top"),
-        capture(ZK38)
-    );
-    let tmux = Tmux::start("full", &command);
+    let tmux = top_then_terminal_state("full");
 
     // The main pane: requests by type, the totals final once the file has been read.
     let screen = tmux.wait_for("the end of the capture", |s| s.contains("end of capture"));
@@ -157,29 +178,13 @@ fn full_screen_totals_equal_zk_dump_and_the_keys_sort_filter_and_quit() {
 
     // q leaves with status 0, the main screen back and the terminal out of raw mode.
     tmux.keys(&["q"]);
-    let screen = tmux.wait_for("zk-top to exit", |s| s.contains("zk-top exited"));
-    assert!(screen.contains("zk-top exited 0"), "{screen}");
-    assert!(
-        !screen.contains("req/s"),
-        "the alternate screen was left:\n{screen}"
-    );
-    let icanon = tmux.wait_for("stty", |s| s.lines().any(|l| l.trim().ends_with("icanon")));
-    assert!(
-        icanon.lines().any(|l| l.trim() == "icanon"),
-        "canonical mode restored:\n{icanon}"
-    );
+    assert_exited_0_with_the_terminal_restored(&tmux);
 }
 
 /// SIGTERM (a service manager stopping it) restores the terminal as `q` does.
 #[test]
 fn sigterm_restores_the_terminal() {
-    let command = format!(
-        "{} -r {} -q; echo \"zk-top exited $?\"; stty -a | tr ' ' '\\n' | grep -x -- '-\\?icanon'; \
-         sleep 600",
-        zkwire_tests::bin("zk-top"),
-        capture(ZK38)
-    );
-    let tmux = Tmux::start("term", &command);
+    let tmux = top_then_terminal_state("term");
     tmux.wait_for("the end of the capture", |s| s.contains("end of capture"));
     let children = tmux.children();
     assert_eq!(children.len(), 1, "zk-top under the shell: {children:?}");
@@ -188,17 +193,7 @@ fn sigterm_restores_the_terminal() {
         .status()
         .expect("kill");
     assert!(status.success());
-    let screen = tmux.wait_for("zk-top to exit", |s| s.contains("zk-top exited"));
-    assert!(screen.contains("zk-top exited 0"), "{screen}");
-    assert!(
-        !screen.contains("req/s"),
-        "the alternate screen was left:\n{screen}"
-    );
-    let icanon = tmux.wait_for("stty", |s| s.lines().any(|l| l.trim().ends_with("icanon")));
-    assert!(
-        icanon.lines().any(|l| l.trim() == "icanon"),
-        "canonical mode restored:\n{icanon}"
-    );
+    assert_exited_0_with_the_terminal_restored(&tmux);
 }
 
 /// The pane title's range of rows on screen, `Paths (rows 21–40 of 406)`: (21, 40, 406).

@@ -361,9 +361,9 @@ impl<W: Write> ZkSink for AnalysisSink<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use zk_proto::message::{ReplyBody, RequestBody};
-    use zk_proto::records::{ConnectRequest, ConnectResponse, PathWatchRequest, ReplyHeader};
-    use zk_proto::{OpCode, Reply, Request};
+    use zk_proto::message::RequestBody;
+    use zk_proto::records::{ConnectRequest, ConnectResponse, PathWatchRequest};
+    use zk_proto::{OpCode, Request};
 
     #[test]
     fn paths_are_cut_to_the_aggregation_depth() {
@@ -398,23 +398,7 @@ mod tests {
             passwd: None,
             read_only: None,
         };
-        let get = Request {
-            xid: 1,
-            opcode: OpCode::GetData,
-            body: RequestBody::GetData(PathWatchRequest {
-                path: Some("/w".into()),
-                watch: true,
-            }),
-        };
-        let reply = Reply {
-            header: ReplyHeader {
-                xid: 1,
-                zxid: 5,
-                err: 0,
-            },
-            opcode: Some(OpCode::GetData),
-            body: ReplyBody::Empty,
-        };
+        let (get, reply) = crate::test_support::watching_get_data();
         let connect = ZkBody::ConnectReply {
             reply: &accepted,
             size: 0,

@@ -352,9 +352,6 @@ pub(super) fn counter(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use zk_proto::message::{ReplyBody, RequestBody};
-    use zk_proto::records::{PathWatchRequest, ReplyHeader};
-    use zk_proto::{OpCode, Reply, Request};
 
     fn msg(port: u16, outstanding: usize, body: ZkBody<'_>) -> ZkMessage<'_> {
         ZkMessage {
@@ -371,23 +368,7 @@ mod tests {
     #[test]
     fn connections_outstanding_requests_and_watches_per_server() {
         let server = SocketAddr::from(([10, 0, 0, 9], 2181));
-        let get = Request {
-            xid: 1,
-            opcode: OpCode::GetData,
-            body: RequestBody::GetData(PathWatchRequest {
-                path: Some("/w".into()),
-                watch: true,
-            }),
-        };
-        let reply = Reply {
-            header: ReplyHeader {
-                xid: 1,
-                zxid: 9,
-                err: 0,
-            },
-            opcode: Some(OpCode::GetData),
-            body: ReplyBody::Empty,
-        };
+        let (get, reply) = crate::test_support::watching_get_data();
         let mut s = Signals::default();
         s.observe(&msg(5000, 0, ZkBody::Opened), 10);
         s.observe(&msg(5001, 0, ZkBody::Opened), 10);

@@ -150,15 +150,7 @@ impl<S: ZkSink> ZkHandler<S> {
         ts: Timestamp,
         ev: Event<'_, PendingInfo>,
     ) {
-        let mut msg = ZkMessage {
-            ts,
-            client: info.client,
-            server: info.server,
-            session: state.session_id(),
-            path: None,
-            outstanding: state.outstanding(),
-            body: ZkBody::Tls,
-        };
+        let mut msg = connection_message(state, info, ts);
         let c = &mut self.counts;
         match ev {
             Event::Tls => {
@@ -269,15 +261,7 @@ impl<S: ZkSink> ZkHandler<S> {
         ts: Timestamp,
         ev: Event<'_, PendingInfo>,
     ) {
-        let mut msg = ZkMessage {
-            ts,
-            client: info.client,
-            server: info.server,
-            session: state.session_id(),
-            path: None,
-            outstanding: state.outstanding(),
-            body: ZkBody::Closed,
-        };
+        let mut msg = connection_message(state, info, ts);
         let c = &mut self.counts;
         c.messages += 1;
         match ev {
@@ -376,6 +360,24 @@ impl<S: ZkSink> ZkHandler<S> {
             outstanding: 0,
             body: ZkBody::Closed,
         });
+    }
+}
+
+/// A message of this connection at `ts` with what the connection knows (session, requests
+/// outstanding); the caller fills in its body and path.
+fn connection_message(
+    state: &ConnectionState<PendingInfo>,
+    info: &ConnInfo,
+    ts: Timestamp,
+) -> ZkMessage<'static> {
+    ZkMessage {
+        ts,
+        client: info.client,
+        server: info.server,
+        session: state.session_id(),
+        path: None,
+        outstanding: state.outstanding(),
+        body: ZkBody::Closed,
     }
 }
 

@@ -176,17 +176,6 @@ impl ZkMessage<'_> {
         }
     }
 
-    /// Whether it goes from the client to the server.
-    pub fn from_client(&self) -> bool {
-        matches!(
-            self.body,
-            ZkBody::Connect { .. }
-                | ZkBody::Request { .. }
-                | ZkBody::BadRequest { .. }
-                | ZkBody::FourLetterWord { .. }
-        )
-    }
-
     /// zktraffic's message type name (`GetDataRequest`, `EventNodeCreated`, `unknown` for a
     /// reply whose request was not seen, `DecodeError`).
     pub fn kind(&self) -> &'static str {
