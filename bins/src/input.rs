@@ -25,9 +25,10 @@ pub struct InputArgs {
     )]
     pub iface: Option<String>,
 
-    /// Read packets from a pcap or pcapng file (`-` for standard input).
+    /// Read packets from a pcap or pcapng file (`-` for standard input). `zk-dump
+    /// --trace-writes` takes one per host: their clocks are aligned and they are read as one.
     #[arg(short = 'r', long = "read", value_name = "FILE")]
-    pub read: Option<PathBuf>,
+    pub read: Vec<PathBuf>,
 
     /// Bytes to capture of each packet (live only).
     #[arg(short = 's', long, value_name = "BYTES", default_value_t = 262_144)]
@@ -145,7 +146,20 @@ fn open_unlimited(
         );
         return Ok(Box::new(source));
     }
-    let path = args.read.clone().unwrap_or_else(|| PathBuf::from("-"));
+    if args.read.len() > 1 {
+        return Err(SourceError::Io {
+            what: "-r".into(),
+            source: std::io::Error::other(
+                "one capture at a time here; several (one per host) only with zk-dump \
+                 --trace-writes",
+            ),
+        });
+    }
+    let path = args
+        .read
+        .first()
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from("-"));
     if path.as_os_str() == "-" && std::io::stdin().is_terminal() {
         return Err(SourceError::Io {
             what: "standard input".into(),
@@ -168,16 +182,45 @@ pub fn read_input<H: StreamHandler>(
     ports: &[u16],
     handler: &mut H,
 ) -> Result<(RunOutcome, CaptureStats), std::process::ExitCode> {
+    read_input_ticking(tool, args, ports, handler, None)
+}
+
+/// [`read_input`] with a callback told the capture time now and then (every few thousand
+/// packets, and when a live capture is idle).
+pub fn read_input_ticking<H: StreamHandler>(
+    tool: &str,
+    args: &InputArgs,
+    ports: &[u16],
+    handler: &mut H,
+    on_tick: Option<&mut zkwire_capture::pipeline::TickFn<'_>>,
+) -> Result<(RunOutcome, CaptureStats), std::process::ExitCode> {
     let mut source = open_source(tool, args, &port_filter(ports)).map_err(|e| {
         report_open_error(tool, &e);
         std::process::ExitCode::from(crate::exit::FATAL as u8)
     })?;
-    Ok(drive(
+    Ok(drive_with(
         source.as_mut(),
         handler,
         args.reassembly_config(),
         !args.no_progress,
+        StopFlag::new(),
+        on_tick,
     ))
+}
+
+/// The sum of two runs' capture counters (several files, or a replay repeated).
+pub fn add_stats(total: &CaptureStats, run: &CaptureStats) -> CaptureStats {
+    let mut sum = run.clone();
+    sum.packets += total.packets;
+    sum.bytes += total.bytes;
+    sum.flows += total.flows;
+    sum.gaps += total.gaps;
+    sum.gap_bytes += total.gap_bytes;
+    sum.retransmits += total.retransmits;
+    sum.flows_evicted += total.flows_evicted;
+    sum.memory_budget_hits += total.memory_budget_hits;
+    sum.partial_frames_abandoned += total.partial_frames_abandoned;
+    sum
 }
 
 /// Runs the pipeline over `source` with a progress bar for files (when stderr is a terminal)

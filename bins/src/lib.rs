@@ -18,7 +18,9 @@ pub mod input;
 pub mod lazy;
 pub mod line;
 pub mod output;
+pub mod ports;
 pub mod top;
+pub mod trace;
 pub mod zab;
 pub mod zk;
 

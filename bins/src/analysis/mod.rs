@@ -21,6 +21,7 @@ use std::io::Write;
 use zkwire_capture::Timestamp;
 
 pub use tables::WATCH_ROWS;
+pub(crate) use tables::{aligned, group_name};
 pub use watches::Watches;
 
 /// Tables updated once per message: a fast hasher (keys are bounded by the input anyway).
@@ -35,6 +36,8 @@ pub enum GroupBy {
     Type,
     /// By client address.
     Client,
+    /// By server address.
+    Server,
 }
 
 /// How to order latency rows.
@@ -181,6 +184,7 @@ impl Analytics {
             GroupBy::Path => aggregate_path(msg.path, self.depth),
             GroupBy::Type => Cow::Borrowed(msg.kind()),
             GroupBy::Client => Cow::Owned(msg.client.to_string()),
+            GroupBy::Server => Cow::Owned(msg.server.to_string()),
         }
     }
 

@@ -332,26 +332,28 @@ fn with_rest(mut table: Vec<String>, total: usize, shown: usize) -> Vec<String> 
     table
 }
 
-fn group_name(g: GroupBy) -> &'static str {
+pub(crate) fn group_name(g: GroupBy) -> &'static str {
     match g {
         GroupBy::Path => "path",
         GroupBy::Type => "type",
         GroupBy::Client => "client",
+        GroupBy::Server => "server",
     }
 }
 
 /// A table with a header and a rule: text columns left-aligned, number columns right-aligned,
 /// like zktraffic's tables.
-fn aligned<const N: usize>(header: [String; N], rows: Vec<[String; N]>) -> Vec<String> {
+pub(crate) fn aligned<const N: usize>(header: [String; N], rows: Vec<[String; N]>) -> Vec<String> {
     let mut widths = header.clone().map(|h| h.len());
     for r in &rows {
         for (w, c) in widths.iter_mut().zip(r.iter()) {
             *w = (*w).max(c.chars().count());
         }
     }
-    // Numbers align right, text left.
+    // Numbers (and `p50/p99` pairs, `-` for none) align right, text left.
+    let number = |c: &str| c == "-" || c.split('/').all(|part| part.parse::<f64>().is_ok());
     let numeric: Vec<bool> = (0..N)
-        .map(|i| i > 0 && rows.iter().all(|r| r[i].parse::<f64>().is_ok()))
+        .map(|i| i > 0 && rows.iter().all(|r| number(&r[i])))
         .collect();
     let line = |cells: &[String; N]| {
         cells

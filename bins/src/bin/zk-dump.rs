@@ -4,10 +4,15 @@ use clap::Parser;
 use std::process::ExitCode;
 use zkwire::analysis::{Analysis, AnalysisSink, Analytics, GroupBy, SortBy};
 use zkwire::exit;
-use zkwire::input::{conclude, read_input, InputArgs};
-use zkwire::output::OutputArgs;
+use zkwire::input::{
+    add_stats, conclude, drive, read_input, read_input_ticking, report_open_error, InputArgs,
+};
+use zkwire::output::{Format, OutputArgs};
+use zkwire::trace::{
+    self, ClockOffset, Sightings, TraceCounts, TraceOutput, WriteStats, WriteTracer,
+};
 use zkwire::zk::{RenderOptions, ZkHandler, ZkOptions, ZkPrinter, ZkSink};
-use zkwire_capture::RunOutcome;
+use zkwire_capture::{CaptureStats, FileSource, RunOutcome, Timestamp};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -20,6 +25,10 @@ Examples:
   zk-dump -r capture.pcap --count-requests 0 --group-by type
   zk-dump -i eth0 --measure-latency 10000 --group-by path --aggregation-depth 2 --sort-by p99
   zk-dump -r capture.pcap --sessions          (also --top-watches, --errors, --large 1048576)
+  zk-dump -r capture.pcap --trace-writes --quorum-port 2888
+                                              where each write's time goes, stage by stage
+  zk-dump -r s1.pcap -r s2.pcap -r s3.pcap --trace-writes --format json
+                                              one capture per server, clocks aligned
 
 Exit status: 0 decoded what could be read (a damaged or cut-short capture gets a warning naming
 the byte offset); 1 nothing could be read (no such file, not a capture, no permission, bad
@@ -104,9 +113,10 @@ struct Args {
     )]
     large: Option<u64>,
 
-    /// Group counts, latencies and bytes by path, type or client.
-    #[arg(long, value_enum, default_value_t = GroupBy::Path, help_heading = "Analysis")]
-    group_by: GroupBy,
+    /// Group counts, latencies, bytes and write traces by path, type, client or server
+    /// (default: path; type for --trace-writes).
+    #[arg(long, value_enum, help_heading = "Analysis")]
+    group_by: Option<GroupBy>,
 
     /// Latency row order: avg, p95, p99 or count (path/type/client mean --group-by, as in
     /// zktraffic's older README).
@@ -122,6 +132,22 @@ struct Args {
     #[arg(long, value_name = "N", help_heading = "Analysis")]
     top: Option<usize>,
 
+    /// Follow each write through the quorum: client request → the follower's forward → the
+    /// leader's PROPOSAL → the ACK completing a quorum → the COMMIT → the reply. The capture
+    /// must hold the quorum port too (--quorum-port); give -r once per host for several
+    /// hosts' captures.
+    #[arg(long, group = "analysis", help_heading = "Write tracing")]
+    trace_writes: bool,
+
+    /// The leader's quorum port, for --trace-writes (repeat for several).
+    #[arg(long = "quorum-port", value_name = "PORT", default_values_t = [2888], help_heading = "Write tracing")]
+    quorum_ports: Vec<u16>,
+
+    /// Voting members of the ensemble, for the quorum stage (default: 1 + the most followers
+    /// one PROPOSAL was seen going to).
+    #[arg(long, value_name = "N", help_heading = "Write tracing")]
+    voters: Option<usize>,
+
     /// Live: reprint the analysis every SECONDS, like top.
     #[arg(long, value_name = "SECONDS", help_heading = "Analysis")]
     interval: Option<f64>,
@@ -129,7 +155,7 @@ struct Args {
 
 /// The analysis the flags ask for, if any.
 fn analysis(args: &Args) -> Result<Option<Analysis>, String> {
-    let mut group_by = args.group_by;
+    let mut group_by = args.group_by.unwrap_or(GroupBy::Path);
     let mut sort_by = SortBy::Avg;
     match args.sort_by.as_deref() {
         None => {}
@@ -186,6 +212,9 @@ fn main() -> ExitCode {
         show_secrets: args.show_secrets,
         dump_bad_packets: args.dump_bad_packet,
     };
+    if args.trace_writes {
+        return trace_writes(&args, opts);
+    }
     let live = args.input.iface.is_some();
     let json = args.output.format == zkwire::output::Format::Json;
     match mode {
@@ -263,4 +292,208 @@ fn conclude_run<S: ZkSink>(
         &summary,
         &Stats { zk: counts },
     )
+}
+
+/// `--trace-writes`: traces every write of the capture (or of several hosts' captures, their
+/// clocks aligned) and prints them as JSON lines or as the stage tables.
+fn trace_writes(args: &Args, opts: ZkOptions) -> ExitCode {
+    let live = args.input.iface.is_some();
+    let group_by = args.group_by.unwrap_or(GroupBy::Type);
+    let mut out = match args.output.format {
+        Format::Json => TraceOutput::Json(args.output.printer(live)),
+        Format::Text => TraceOutput::Table(
+            Box::new(WriteStats::new(group_by, args.aggregation_depth, args.top)),
+            args.output.printer_with_limit(live, None),
+        ),
+    };
+    let traced = if args.input.read.len() > 1 {
+        trace_files(args, opts, &mut out)
+    } else {
+        trace_one(args, opts, &mut out)
+    };
+    let Ok((tracer, runs)) = traced else {
+        return ExitCode::from(exit::FATAL as u8);
+    };
+    let mut printer = out.finish(&tracer.counts, args.voters);
+    let write_error = printer.write_error.take();
+    let counts = &tracer.counts;
+    let summary = format!(
+        "{} of {} writes traced ({} requests before the capture, {} proposals not in it)",
+        counts.traced, counts.writes, counts.request_not_seen, counts.proposal_not_seen
+    );
+    let mut capture = CaptureStats::default();
+    for run in &runs.captures {
+        capture = add_stats(&capture, run);
+    }
+    #[derive(serde::Serialize)]
+    struct Stats<'a> {
+        trace: &'a TraceCounts,
+        zk: &'a [zkwire::zk::ZkCounts],
+        clock_offsets: &'a [ClockOffset],
+    }
+    conclude(
+        "zk-dump",
+        &args.input,
+        runs.outcome,
+        &capture,
+        write_error,
+        &summary,
+        &Stats {
+            trace: counts,
+            zk: &runs.zk,
+            clock_offsets: &runs.offsets,
+        },
+    )
+}
+
+/// What reading the captures of a trace gave.
+struct TraceRuns {
+    outcome: RunOutcome,
+    captures: Vec<CaptureStats>,
+    zk: Vec<zkwire::zk::ZkCounts>,
+    offsets: Vec<ClockOffset>,
+}
+
+/// Every port the trace reads: the client ports and the quorum ports.
+fn trace_ports(args: &Args) -> Vec<u16> {
+    args.ports
+        .iter()
+        .chain(&args.quorum_ports)
+        .copied()
+        .collect()
+}
+
+/// One capture (or a live interface): traced as it is read, JSON lines printed as they come.
+fn trace_one(
+    args: &Args,
+    opts: ZkOptions,
+    out: &mut TraceOutput<Box<dyn std::io::Write>>,
+) -> Result<(WriteTracer, TraceRuns), ExitCode> {
+    let to = trace::shared(Sightings::Trace(Box::new(WriteTracer::new(args.voters))));
+    let mut handler = trace::handler(opts, args.quorum_ports.clone(), to.clone());
+    let ticking = to.clone();
+    let mut on_tick = |_: Timestamp, _: &CaptureStats| {
+        if let Sightings::Trace(tracer) = &mut *trace::lock(&ticking) {
+            out.take(tracer);
+        }
+    };
+    let ports = trace_ports(args);
+    let (outcome, capture) = read_input_ticking(
+        "zk-dump",
+        &args.input,
+        &ports,
+        &mut handler,
+        Some(&mut on_tick),
+    )?;
+    if !args.input.quiet {
+        handler.first.ports_seen.report_if_nothing_decoded(
+            "zk-dump",
+            capture.packets,
+            handler.first.counts.messages,
+        );
+    }
+    let zk = vec![handler.first.counts.clone()];
+    drop(handler);
+    let taken = std::mem::replace(&mut *trace::lock(&to), Sightings::Collect(Vec::new()));
+    let Sightings::Trace(tracer) = taken else {
+        unreachable!("made as a tracer above");
+    };
+    let mut tracer = *tracer;
+    tracer.finish();
+    out.take(&mut tracer);
+    let runs = TraceRuns {
+        outcome,
+        captures: vec![capture],
+        zk,
+        offsets: Vec::new(),
+    };
+    Ok((tracer, runs))
+}
+
+/// Several hosts' captures: each read on its own, the clocks aligned, then traced as one.
+fn trace_files(
+    args: &Args,
+    opts: ZkOptions,
+    out: &mut TraceOutput<Box<dyn std::io::Write>>,
+) -> Result<(WriteTracer, TraceRuns), ExitCode> {
+    let mut files = Vec::new();
+    let mut names = Vec::new();
+    let mut captures = Vec::new();
+    let mut zk = Vec::new();
+    let mut outcome = None;
+    for path in &args.input.read {
+        let to = trace::shared(Sightings::Collect(Vec::new()));
+        let mut handler = trace::handler(opts.clone(), args.quorum_ports.clone(), to.clone());
+        let mut source = FileSource::open(path).map_err(|e| {
+            report_open_error("zk-dump", &e);
+            ExitCode::from(exit::FATAL as u8)
+        })?;
+        let (run, capture) = drive(
+            &mut source,
+            &mut handler,
+            args.input.reassembly_config(),
+            !args.input.no_progress,
+        );
+        zk.push(handler.first.counts.clone());
+        drop(handler);
+        if let Sightings::Collect(seen) =
+            std::mem::replace(&mut *trace::lock(&to), Sightings::Collect(Vec::new()))
+        {
+            files.push(seen);
+        }
+        names.push(path.display().to_string());
+        captures.push(capture);
+        // The first damaged file is the one the exit status speaks of.
+        if outcome
+            .as_ref()
+            .is_none_or(|o: &RunOutcome| o.error.is_none())
+        {
+            outcome = Some(run);
+        }
+    }
+    let offsets = trace::estimate_offsets(&names, &files);
+    if !args.input.quiet {
+        report_offsets(&offsets);
+    }
+    let mut tracer = WriteTracer::new(args.voters);
+    for sighting in trace::merge(files, &offsets) {
+        tracer.sight(sighting);
+        out.take(&mut tracer);
+    }
+    tracer.finish();
+    out.take(&mut tracer);
+    let Some(outcome) = outcome else {
+        return Err(ExitCode::from(exit::USAGE as u8)); // no -r at all: not called so
+    };
+    let runs = TraceRuns {
+        outcome,
+        captures,
+        zk,
+        offsets,
+    };
+    Ok((tracer, runs))
+}
+
+/// Says on stderr how each capture's clock was aligned with the first's.
+fn report_offsets(offsets: &[ClockOffset]) {
+    let Some(first) = offsets.first() else {
+        return;
+    };
+    for o in &offsets[1..] {
+        if o.packets == 0 {
+            eprintln!(
+                "zk-dump: {}: no quorum packet in common with the other captures: its clock is \
+                 taken as is (capture the leader's host too)",
+                o.file
+            );
+        } else {
+            eprintln!(
+                "zk-dump: {}: clock {:+.6} s against {} (from {} quorum packets seen in both)",
+                o.file,
+                o.offset_ns as f64 / 1e9,
+                first.file,
+                o.packets
+            );
+        }
+    }
 }

@@ -6,16 +6,16 @@ use std::process::ExitCode;
 use std::time::Duration;
 use zkwire::daemon::{HttpServer, Limits, Shared, StatsOptions};
 use zkwire::exit;
-use zkwire::fle::{FleConn, FleDump, FleOptions};
+use zkwire::fle::{FleDump, FleOptions};
 use zkwire::input::{
-    conclude, drive_with, open_source, port_filter, report_open_error, InputArgs, Paced,
+    add_stats, conclude, drive_with, open_source, port_filter, report_open_error, InputArgs, Paced,
 };
 use zkwire::output::{Format, Printer};
-use zkwire::zab::{ZabConn, ZabDump, ZabOptions};
-use zkwire::zk::{ZkConn, ZkHandler, ZkOptions};
+use zkwire::ports::ByPort;
+use zkwire::zab::{ZabDump, ZabOptions};
+use zkwire::zk::{ZkHandler, ZkOptions};
 use zkwire_capture::source::PacketSource;
 use zkwire_capture::{CaptureStats, StopFlag, Timestamp};
-use zkwire_capture::{ClientIs, CloseReason, ConnInfo, Direction, StreamHandler, TcpSegment};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -99,89 +99,6 @@ struct Args {
     /// deploy/zk-stats-daemon.service).
     #[arg(long = "app_daemonize", help_heading = "zktraffic compatibility")]
     app_daemonize: bool,
-}
-
-/// Client, quorum and election traffic in one capture: each connection goes to the decoder
-/// of its port.
-struct Both<W: std::io::Write> {
-    zk: ZkHandler<Shared>,
-    zab: ZabDump<W>,
-    fle: FleDump<W>,
-}
-
-enum Conn {
-    Zk(Box<ZkConn>),
-    Zab(Box<ZabConn>),
-    Fle(Box<FleConn>),
-}
-
-impl<W: std::io::Write> StreamHandler for Both<W> {
-    type Conn = Conn;
-
-    fn open(&mut self, first: &TcpSegment<'_>, ts: Timestamp) -> Option<(Conn, ClientIs)> {
-        if let Some((c, side)) = self.zk.open(first, ts) {
-            return Some((Conn::Zk(Box::new(c)), side));
-        }
-        if let Some((c, side)) = self.zab.open(first, ts) {
-            return Some((Conn::Zab(Box::new(c)), side));
-        }
-        self.fle
-            .open(first, ts)
-            .map(|(c, side)| (Conn::Fle(Box::new(c)), side))
-    }
-
-    fn data(
-        &mut self,
-        conn: &mut Conn,
-        info: &ConnInfo,
-        dir: Direction,
-        ts: Timestamp,
-        bytes: &[u8],
-    ) {
-        match conn {
-            Conn::Zk(c) => self.zk.data(c, info, dir, ts, bytes),
-            Conn::Zab(c) => self.zab.data(c, info, dir, ts, bytes),
-            Conn::Fle(c) => self.fle.data(c, info, dir, ts, bytes),
-        }
-    }
-
-    fn gap(&mut self, conn: &mut Conn, info: &ConnInfo, dir: Direction, ts: Timestamp, len: u64) {
-        match conn {
-            Conn::Zk(c) => self.zk.gap(c, info, dir, ts, len),
-            Conn::Zab(c) => self.zab.gap(c, info, dir, ts, len),
-            Conn::Fle(c) => self.fle.gap(c, info, dir, ts, len),
-        }
-    }
-
-    fn close(&mut self, conn: Conn, info: &ConnInfo, ts: Timestamp, reason: CloseReason) {
-        match conn {
-            Conn::Zk(c) => self.zk.close(*c, info, ts, reason),
-            Conn::Zab(c) => self.zab.close(*c, info, ts, reason),
-            Conn::Fle(c) => self.fle.close(*c, info, ts, reason),
-        }
-    }
-
-    fn held_bytes(&self, conn: &Conn) -> usize {
-        match conn {
-            Conn::Zk(c) => self.zk.held_bytes(c),
-            Conn::Zab(c) => self.zab.held_bytes(c),
-            Conn::Fle(c) => self.fle.held_bytes(c),
-        }
-    }
-}
-
-fn add(total: &CaptureStats, run: &CaptureStats) -> CaptureStats {
-    let mut sum = run.clone();
-    sum.packets += total.packets;
-    sum.bytes += total.bytes;
-    sum.flows += total.flows;
-    sum.gaps += total.gaps;
-    sum.gap_bytes += total.gap_bytes;
-    sum.retransmits += total.retransmits;
-    sum.flows_evicted += total.flows_evicted;
-    sum.memory_budget_hits += total.memory_budget_hits;
-    sum.partial_frames_abandoned += total.partial_frames_abandoned;
-    sum
 }
 
 fn main() -> ExitCode {
@@ -295,11 +212,19 @@ fn main() -> ExitCode {
         fle.on_notification = Some(Box::new(move |ts, sid, from, n| {
             votes.election_notification(ts, sid, from, n)
         }));
-        let mut dump = Both { zk, zab, fle };
+        // Client, quorum and election traffic in one capture: each connection goes to the
+        // decoder of its port.
+        let mut dump = ByPort {
+            first: zk,
+            second: ByPort {
+                first: zab,
+                second: fle,
+            },
+        };
         let ticker = shared.clone();
         let base = total.clone();
         let mut on_tick = move |now: Timestamp, stats: &CaptureStats| {
-            ticker.lock().capture = add(&base, stats);
+            ticker.lock().capture = add_stats(&base, stats);
             ticker.tick(now);
         };
         let (run, stats) = drive_with(
@@ -310,7 +235,7 @@ fn main() -> ExitCode {
             stop.clone(),
             Some(&mut on_tick),
         );
-        total = add(&total, &stats);
+        total = add_stats(&total, &stats);
         shared.lock().capture = total.clone();
         if !live {
             // The end of the file: an election that was decided is over.

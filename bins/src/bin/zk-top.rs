@@ -319,7 +319,7 @@ fn full_screen(args: Args, top: SharedTop, stop: StopFlag) -> ExitCode {
         // The capture thread died before opening (its panic message is on stderr).
         Err(_) => return ExitCode::from(exit::FATAL as u8),
     }
-    let source = match (&args.input.iface, &args.input.read) {
+    let source = match (&args.input.iface, args.input.read.first()) {
         (Some(iface), _) => format!("-i {iface}"),
         (None, Some(file)) => format!("-r {}", file.display()),
         (None, None) => "-r -".to_string(),

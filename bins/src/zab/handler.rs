@@ -78,6 +78,10 @@ impl serde::Serialize for TypeCounts {
     }
 }
 
+/// A [`ZabDump::tap`]: capture time, connection, direction, packet, the learner's sid.
+pub type QuorumTap =
+    dyn FnMut(Timestamp, &ConnInfo, QuorumDirection, &zab_proto::Packet<'_>, Option<i64>) + Send;
+
 /// Per-connection state, made on the connection's first bytes.
 pub struct ZabConn(OnFirstData<ZabState>);
 
@@ -114,6 +118,9 @@ pub struct ZabDump<W: Write> {
     pub on_commit: Option<Box<dyn FnMut(u64) + Send>>,
     /// Told each new live proposal's capture time and zxid (the stats daemon's zxid counter).
     pub on_proposal: Option<Box<dyn FnMut(Timestamp, Zxid) + Send>>,
+    /// Told every packet decoded, with its connection, direction and the learner's sid when
+    /// known (write-path tracing).
+    pub tap: Option<Box<QuorumTap>>,
     /// The packet being printed (reused: once its buffers grew, a line allocates nothing).
     line: Line,
     /// The rendered line.
@@ -137,6 +144,7 @@ impl<W: Write> ZabDump<W> {
             print: true,
             on_commit: None,
             on_proposal: None,
+            tap: None,
         }
     }
 
@@ -255,6 +263,9 @@ impl<W: Write> ZabDump<W> {
                 let ptype = packet.packet_type();
                 self.counts.by_type.count(ptype);
                 self.measure(conn, learner, info, dir, ts, &packet, size);
+                if let Some(tap) = self.tap.as_mut() {
+                    tap(ts, info, dir, &packet, learner.sid);
+                }
                 if !self.print || !self.wanted(ptype.name()) {
                     return;
                 }

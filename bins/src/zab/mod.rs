@@ -16,5 +16,5 @@ mod handler;
 mod summary;
 mod zxid_queue;
 
-pub use handler::{TypeCounts, ZabConn, ZabCounts, ZabDump, ZabOptions};
+pub use handler::{QuorumTap, TypeCounts, ZabConn, ZabCounts, ZabDump, ZabOptions};
 pub use summary::{summary_text, LatencyStats, Measurements, SyncReport, ZabSummary, ZxidCounter};
