@@ -9,12 +9,14 @@
 #                          the reference OpenMetrics parser that checks zk-stats-daemon's /metrics
 #   prometheus             promtool, which checks deploy/alerts.yml and runs its unit tests
 #                          (deploy/alerts.test.yml)
+#   iproute2               tc and ss: the write-tracing test slows one follower's quorum link
+#                          (netem) and finds its connection
 #   tmux                   a real terminal for zk-top's full-screen end-to-end test
 #                          (tests/tests/zk_top.rs: send-keys, capture-pane)
 # Packages already present are not reinstalled. Uses sudo when not run as root.
 set -euo pipefail
 packages=(libpcap-dev tshark zookeeper zookeeper-bin python3-kazoo tcpdump tcpreplay python3-prometheus-client
-  prometheus tmux)
+  prometheus tmux iproute2)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

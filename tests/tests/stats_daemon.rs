@@ -272,6 +272,51 @@ fn quorum_port_adds_zab_commit_latency() {
     assert!(count > 300.0);
 }
 
+/// Issue 16: with the quorum port, every write zk-dump --trace-writes follows lands in
+/// `zkwire_write_stage_seconds{stage}`, each stage as often as the traces show it.
+#[test]
+fn quorum_port_adds_write_stage_histograms() {
+    let daemon = Daemon::start(&["--quorum-port", "2888"]);
+    let samples = parse_openmetrics(&daemon.get("/metrics"));
+    daemon.stop();
+    let value = |name: &str, stage: Option<&str>| {
+        samples
+            .iter()
+            .find(|s| {
+                s["name"] == name
+                    && stage.is_none_or(|st| s["labels"]["stage"].as_str() == Some(st))
+            })
+            .and_then(|s| s["value"].as_f64())
+            .map(|v| v as u64)
+    };
+    let out = Command::new(zkwire_tests::bin("zk-dump"))
+        .args(["-q", "--trace-writes", "--format", "json", "-r"])
+        .arg(data_dir().join("zk38-mtu1500.pcap"))
+        .output()
+        .expect("zk-dump");
+    let traces: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert!(traces.len() > 300);
+    assert_eq!(
+        value("zkwire_writes_traced_total", None),
+        Some(traces.len() as u64)
+    );
+    for stage in ["forward", "propose", "quorum", "commit", "reply"] {
+        let key = format!("{stage}_us");
+        let shown = traces
+            .iter()
+            .filter(|t| t["stages"].get(&key).is_some())
+            .count();
+        assert_eq!(
+            value("zkwire_write_stage_seconds_count", Some(stage)),
+            Some(shown as u64),
+            "{stage}"
+        );
+    }
+}
+
 /// Issue 22 item 6: the path label of `zkwire_requests` was a top-N re-ranked on every scrape,
 /// so near-equal paths reshuffled and most series were new ones each time. Scraped repeatedly
 /// during a paced replay with the default 10 labels per type: no series ever disappears, none

@@ -372,8 +372,10 @@ fn trace_one(
     let to = trace::shared(Sightings::Trace(Box::new(WriteTracer::new(args.voters))));
     let mut handler = trace::handler(opts, args.quorum_ports.clone(), to.clone());
     let ticking = to.clone();
-    let mut on_tick = |_: Timestamp, _: &CaptureStats| {
+    // Capture time moves on with every packet (quorum pings too), not only with sightings.
+    let mut on_tick = |now: Timestamp, _: &CaptureStats| {
         if let Sightings::Trace(tracer) = &mut *trace::lock(&ticking) {
+            tracer.advance(now);
             out.take(tracer);
         }
     };

@@ -12,8 +12,9 @@ use zkwire::input::{
 };
 use zkwire::output::{Format, Printer};
 use zkwire::ports::ByPort;
+use zkwire::trace::{self, SharedSightings, Sightings, TraceTap, WriteTracer};
 use zkwire::zab::{ZabDump, ZabOptions};
-use zkwire::zk::{ZkHandler, ZkOptions};
+use zkwire::zk::{Tee, ZkHandler, ZkOptions};
 use zkwire_capture::source::PacketSource;
 use zkwire_capture::{CaptureStats, StopFlag, Timestamp};
 
@@ -101,6 +102,20 @@ struct Args {
     app_daemonize: bool,
 }
 
+/// Moves the writes traced by capture time `now` into the metrics (at the end of the input,
+/// `None`: all of them, held ones too).
+fn record_traces(shared: &Shared, tracing: &SharedSightings, now: Option<Timestamp>) {
+    if let Sightings::Trace(tracer) = &mut *trace::lock(tracing) {
+        match now {
+            Some(now) => tracer.advance(now),
+            None => tracer.finish(),
+        }
+        for t in tracer.done.drain(..) {
+            shared.write_traced(&t);
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let mut args = Args::parse();
     if let Some(port) = args.http_port {
@@ -185,7 +200,13 @@ fn main() -> ExitCode {
                 None,
             )
         };
-        let zk = ZkHandler::new(opts, shared.clone());
+        // With the quorum port, writes are traced too (a fresh tracer per replay: zxids repeat).
+        let tracing = (!args.quorum_ports.is_empty())
+            .then(|| trace::shared(Sightings::Trace(Box::new(WriteTracer::new(None)))));
+        let zk = ZkHandler::new(
+            opts,
+            Tee(shared.clone(), tracing.clone().map(TraceTap::new)),
+        );
         let mut zab = ZabDump::new(
             ZabOptions {
                 ports: args.quorum_ports.clone(),
@@ -199,6 +220,7 @@ fn main() -> ExitCode {
         zab.on_commit = Some(Box::new(move |us| commits.zab_commit(us)));
         let proposals = shared.clone();
         zab.on_proposal = Some(Box::new(move |ts, zxid| proposals.zab_proposal(ts, zxid)));
+        zab.tap = tracing.clone().map(trace::quorum_tap);
         let mut fle = FleDump::new(
             FleOptions {
                 ports: args.election_ports.clone(),
@@ -223,9 +245,13 @@ fn main() -> ExitCode {
         };
         let ticker = shared.clone();
         let base = total.clone();
+        let traced = tracing.clone();
         let mut on_tick = move |now: Timestamp, stats: &CaptureStats| {
             ticker.lock().capture = add_stats(&base, stats);
             ticker.tick(now);
+            if let Some(tracing) = &traced {
+                record_traces(&ticker, tracing, Some(now));
+            }
         };
         let (run, stats) = drive_with(
             source.as_mut(),
@@ -235,6 +261,10 @@ fn main() -> ExitCode {
             stop.clone(),
             Some(&mut on_tick),
         );
+        drop(dump);
+        if let Some(tracing) = &tracing {
+            record_traces(&shared, tracing, None);
+        }
         total = add_stats(&total, &stats);
         shared.lock().capture = total.clone();
         if !live {

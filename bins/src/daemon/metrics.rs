@@ -78,12 +78,7 @@ impl Collector for Metrics {
                 MetricType::Histogram,
             )?;
             for (t, lat) in &st.latency {
-                let buckets: Vec<(f64, u64)> = BUCKETS
-                    .iter()
-                    .copied()
-                    .chain(std::iter::once(f64::INFINITY))
-                    .zip(lat.buckets.iter().copied())
-                    .collect();
+                let buckets = bucket_pairs(lat);
                 let l = labels([("type", t.clone())]);
                 metric
                     .encode_family(&l)?
@@ -102,6 +97,23 @@ impl Collector for Metrics {
                 lat.count,
             )?;
         }
+        if st.writes_traced > 0 {
+            let mut metric = encoder.encode_descriptor(
+                "zkwire_write_stage_seconds",
+                "Traced writes by stage: client request to forward, to PROPOSAL, to the quorum's \
+                 ACK, to the COMMIT, to the reply (quorum port)",
+                None,
+                MetricType::Histogram,
+            )?;
+            for stage in crate::trace::Stage::ALL {
+                let lat = &st.write_stages[stage as usize];
+                let buckets = bucket_pairs(lat);
+                let l = labels([("stage", stage.name().to_string())]);
+                metric
+                    .encode_family(&l)?
+                    .encode_histogram::<Vec<(&str, String)>>(lat.sum, lat.count, &buckets, None)?;
+            }
+        }
         {
             let mut metric = encoder.encode_descriptor(
                 "zkwire_watch_events",
@@ -116,7 +128,12 @@ impl Collector for Metrics {
                     .encode(metric.encode_family(&labels([("event", e.clone())]))?)?;
             }
         }
-        let counters: [(&str, &str, u64); 12] = [
+        let counters: [(&str, &str, u64); 13] = [
+            (
+                "zkwire_writes_traced",
+                "Writes followed from the client through the quorum and back (quorum port)",
+                st.writes_traced,
+            ),
             (
                 "zkwire_watches_set",
                 "Read requests that set a watch",
@@ -192,6 +209,16 @@ impl Collector for Metrics {
         st.signals.encode(&mut encoder)?;
         Ok(())
     }
+}
+
+/// A latency histogram's (upper bound, count) pairs, +Inf last.
+fn bucket_pairs(lat: &super::state::Latency) -> Vec<(f64, u64)> {
+    BUCKETS
+        .iter()
+        .copied()
+        .chain(std::iter::once(f64::INFINITY))
+        .zip(lat.buckets.iter().copied())
+        .collect()
 }
 
 /// The Prometheus text exposition of the counters.

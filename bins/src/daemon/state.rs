@@ -113,6 +113,10 @@ pub struct State {
     pub(super) watches_set: u64,
     pub(super) decode_errors: u64,
     pub(super) zab_commit: Latency,
+    /// Traced writes' stages (forward, propose, quorum, commit, reply), when the quorum port
+    /// is sniffed too.
+    pub(super) write_stages: [Latency; 5],
+    pub(super) writes_traced: u64,
     /// The capture counters, refreshed as packets are read.
     pub capture: CaptureStats,
     /// True once a `-r` replay has read its whole input.
@@ -190,6 +194,8 @@ impl Shared {
             watches_set: 0,
             decode_errors: 0,
             zab_commit: Latency::default(),
+            write_stages: Default::default(),
+            writes_traced: 0,
             capture: CaptureStats::default(),
             replay_done: false,
             signals: Signals::default(),
@@ -209,6 +215,15 @@ impl Shared {
     /// Records one ZAB proposal → commit latency.
     pub fn zab_commit(&self, micros: u64) {
         self.lock().zab_commit.observe(micros as f64 / 1e6);
+    }
+
+    /// Records one traced write's stages.
+    pub fn write_traced(&self, trace: &crate::trace::WriteTrace) {
+        let mut st = self.lock();
+        st.writes_traced += 1;
+        for (stage, us) in trace.stages.iter() {
+            st.write_stages[stage as usize].observe(us as f64 / 1e6);
+        }
     }
 
     /// Records a new live proposal of the leader (quorum port): the zxid counter.

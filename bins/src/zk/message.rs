@@ -146,6 +146,44 @@ pub trait ZkSink {
     }
 }
 
+/// Two sinks fed the same messages (the stats daemon's counters and its write tracer). The
+/// first one's tokens are the ones handed back with replies: the second must not need its own.
+pub struct Tee<A, B>(pub A, pub B);
+
+impl<A: ZkSink, B: ZkSink> ZkSink for Tee<A, B> {
+    fn message(&mut self, msg: &ZkMessage<'_>) -> Option<Token> {
+        let token = self.0.message(msg);
+        self.1.message(msg);
+        token
+    }
+
+    fn advance(&mut self, now: Timestamp) {
+        self.0.advance(now);
+        self.1.advance(now);
+    }
+
+    fn done(&self) -> bool {
+        self.0.done() && self.1.done()
+    }
+}
+
+/// A sink that may be absent (a feature switched off).
+impl<S: ZkSink> ZkSink for Option<S> {
+    fn message(&mut self, msg: &ZkMessage<'_>) -> Option<Token> {
+        self.as_mut().and_then(|s| s.message(msg))
+    }
+
+    fn advance(&mut self, now: Timestamp) {
+        if let Some(s) = self {
+            s.advance(now);
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.as_ref().is_none_or(|s| s.done())
+    }
+}
+
 /// The watch event type names zk-dump prints, `Event` + ZooKeeper's name.
 const EVENT_KINDS: [&str; 8] = [
     "EventNone",

@@ -10,5 +10,5 @@ mod message;
 mod render;
 
 pub use decode::{PendingInfo, ZkConn, ZkCounts, ZkHandler, ZkOptions};
-pub use message::{session_hex, Token, ZkBody, ZkMessage, ZkSink};
+pub use message::{session_hex, Tee, Token, ZkBody, ZkMessage, ZkSink};
 pub use render::{describe, RenderOptions, ZkPrinter};

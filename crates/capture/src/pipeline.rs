@@ -33,6 +33,9 @@ impl StopFlag {
 /// A periodic callback with the current capture time and counters.
 pub type TickFn<'a> = dyn FnMut(Timestamp, &CaptureStats) + 'a;
 
+/// Capture time between two ticks at most, nanoseconds.
+const TICK_NS: i64 = 1_000_000_000;
+
 /// Options of [`run`].
 #[non_exhaustive]
 pub struct PipelineOptions<'a> {
@@ -42,7 +45,8 @@ pub struct PipelineOptions<'a> {
     pub progress: Option<&'a mut dyn FnMut(u64, Option<u64>)>,
     /// How often to report progress, in packets.
     pub progress_every: u64,
-    /// Called on idle wakeups and every `progress_every` packets with the current capture time
+    /// Called on idle wakeups, every `progress_every` packets and once per second of capture
+    /// time, with the current capture time
     /// (for periodic work such as publishing statistics).
     pub on_tick: Option<&'a mut TickFn<'a>>,
 }
@@ -103,6 +107,7 @@ where
     H: StreamHandler,
 {
     let mut last_ts = None;
+    let mut last_tick = None;
     let mut stopped = false;
     let mut error = None;
     let every = options.progress_every.max(1);
@@ -140,7 +145,12 @@ where
             Err(Skip::UnsupportedLink) => stats.unsupported_link += 1,
             Err(Skip::Malformed) => stats.malformed += 1,
         }
-        if reassembler.stats.packets % every == 0 {
+        // Every `progress_every` packets, and at least once per second of capture time (so
+        // a live consumer's periodic work, or a slow trickle of packets, is not held back).
+        let second_passed =
+            last_tick.is_none_or(|t: Timestamp| ts.0.saturating_sub(t.0) >= TICK_NS);
+        if reassembler.stats.packets % every == 0 || second_passed {
+            last_tick = Some(ts);
             if let Some(progress) = options.progress.as_mut() {
                 let (done, total) = source.progress();
                 progress(done, total);

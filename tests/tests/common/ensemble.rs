@@ -88,6 +88,16 @@ impl Ensemble {
     /// Starts servers 1–3 on 127.0.0.N with the given client port; quorum and election ports
     /// are derived from it ([`Ensemble::quorum_port`], [`Ensemble::election_port`]).
     pub fn start(dir: &Path, client_port: u16) -> Ensemble {
+        Ensemble::start_with(dir, client_port, &|_, _| None)
+    }
+
+    /// [`Ensemble::start`], where server `me` reaches peer `peer`'s quorum port at
+    /// `quorum_via(me, peer)` when that says so (a proxy in between, say).
+    pub fn start_with(
+        dir: &Path,
+        client_port: u16,
+        quorum_via: &dyn Fn(u8, u8) -> Option<String>,
+    ) -> Ensemble {
         let mut ensemble = Ensemble {
             dir: dir.to_path_buf(),
             client_port,
@@ -103,9 +113,10 @@ impl Ensemble {
                 sdir.join("data").display()
             );
             for peer in 1..=3 {
+                let quorum = quorum_via(id, peer)
+                    .unwrap_or_else(|| format!("127.0.0.{peer}:{}", ensemble.quorum_port()));
                 cfg.push_str(&format!(
-                    "server.{peer}=127.0.0.{peer}:{}:{}\n",
-                    ensemble.quorum_port(),
+                    "server.{peer}={quorum}:{}\n",
                     ensemble.election_port()
                 ));
             }
@@ -149,6 +160,11 @@ impl Ensemble {
             .spawn()
             .expect("start a ZooKeeper server");
         self.servers[id as usize - 1] = Some(child);
+    }
+
+    /// The process id of server `id`, while it runs.
+    pub fn pid(&self, id: u8) -> Option<u32> {
+        self.servers[id as usize - 1].as_ref().map(Child::id)
     }
 
     /// Kills server `id` at once (SIGKILL), as a crash would.
