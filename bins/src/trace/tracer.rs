@@ -29,6 +29,11 @@ const WINDOW_NS: i64 = 30_000_000_000;
 const MAX_RECORDS: usize = 1 << 20;
 /// Most learner addresses remembered (to tell whether a server's IP is a learner's).
 const MAX_LEARNER_IPS: usize = 4096;
+/// Most followers one record keeps PROPOSALs, ACKs and COMMITs of (an ensemble has a handful;
+/// a hostile capture could claim millions).
+const MAX_FOLLOWERS: usize = 256;
+/// Most replies held for their grace period; over it the oldest is traced at once.
+const MAX_PENDING: usize = 1 << 20;
 
 /// One quorum connection: the learner's end and the leader's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -251,7 +256,7 @@ struct Record {
     /// Each follower's first ACK.
     acks: Vec<(Timestamp, SocketAddr, Option<i64>)>,
     /// Each follower's first COMMIT.
-    commits: Vec<(Timestamp, SocketAddr)>,
+    commits: Vec<(Timestamp, SocketAddr, Option<i64>)>,
     /// Whether a trace used it.
     traced: bool,
 }
@@ -300,6 +305,20 @@ pub struct WriteTracer {
     pub counts: TraceCounts,
 }
 
+/// Keeps each follower's earliest sighting, of at most [`MAX_FOLLOWERS`] followers.
+fn keep_first(
+    seen: &mut Vec<(Timestamp, SocketAddr, Option<i64>)>,
+    ts: Timestamp,
+    learner: SocketAddr,
+    sid: Option<i64>,
+) {
+    match seen.iter().position(|s| s.1 == learner) {
+        Some(i) => seen[i].0 = seen[i].0.min(ts),
+        None if seen.len() < MAX_FOLLOWERS => seen.push((ts, learner, sid)),
+        None => {}
+    }
+}
+
 /// `b - a` in whole microseconds, when not negative.
 fn micros(a: Timestamp, b: Timestamp) -> Option<u64> {
     u64::try_from(b.0.checked_sub(a.0)?)
@@ -322,6 +341,11 @@ impl WriteTracer {
         match s.seen {
             Seen::Reply(reply) => {
                 self.counts.writes += 1;
+                if self.pending.len() >= MAX_PENDING {
+                    if let Some((ts, reply)) = self.pending.pop_front() {
+                        self.conclude(ts, *reply);
+                    }
+                }
                 self.pending.push_back((ts, reply));
             }
             Seen::Forward {
@@ -353,7 +377,7 @@ impl WriteTracer {
                     self.proposed.entry((session, cxid)).or_insert(zxid);
                 }
                 let rec = self.record(zxid, ts);
-                if !rec.sent_to.contains(&link.learner) {
+                if !rec.sent_to.contains(&link.learner) && rec.sent_to.len() < MAX_FOLLOWERS {
                     rec.sent_to.push(link.learner);
                 }
                 let fanout = rec.sent_to.len();
@@ -363,21 +387,13 @@ impl WriteTracer {
                 self.note_learner(link.learner);
                 let rec = self.record(zxid, ts);
                 rec.leader.get_or_insert(link.leader);
-                match rec.acks.iter_mut().find(|a| a.1 == link.learner) {
-                    Some(a) if ts < a.0 => a.0 = ts,
-                    Some(_) => {}
-                    None => rec.acks.push((ts, link.learner, sid)),
-                }
+                keep_first(&mut rec.acks, ts, link.learner, sid);
             }
             Seen::Commit { link, zxid } => {
                 self.note_learner(link.learner);
                 let rec = self.record(zxid, ts);
                 rec.leader.get_or_insert(link.leader);
-                match rec.commits.iter_mut().find(|c| c.1 == link.learner) {
-                    Some(c) if ts < c.0 => c.0 = ts,
-                    Some(_) => {}
-                    None => rec.commits.push((ts, link.learner)),
-                }
+                keep_first(&mut rec.commits, ts, link.learner, None);
             }
         }
         self.advance(ts);
@@ -517,25 +533,9 @@ impl WriteTracer {
             after_us: micros(proposed, a.0),
         };
         let quorum = acks.get(needed - 1);
-        let commit = |learner: SocketAddr| rec.commits.iter().find(|c| c.1 == learner).map(|c| c.0);
-        let mut stages = [None; 5];
         let quorum_ts = quorum.map(|a| a.0);
-        stages[Stage::Quorum as usize] = quorum_ts.and_then(|q| micros(proposed, q));
-        match role {
-            Role::Follower(forwarded, learner) => {
-                let committed = commit(learner);
-                stages[Stage::Forward as usize] = micros(request, forwarded);
-                stages[Stage::Propose as usize] = micros(forwarded, proposed);
-                stages[Stage::Commit as usize] =
-                    quorum_ts.zip(committed).and_then(|(q, c)| micros(q, c));
-                stages[Stage::Reply as usize] = committed.and_then(|c| micros(c, reply_ts));
-            }
-            Role::Leader => {
-                stages[Stage::Propose as usize] = micros(request, proposed);
-                stages[Stage::Reply as usize] = quorum_ts.and_then(|q| micros(q, reply_ts));
-            }
-            Role::Unknown => {}
-        }
+        let chain = milestones(role, (request, reply_ts), proposed, quorum_ts, &rec.commits);
+        let stages = stages(request, reply_ts, &chain);
         Ok(WriteTrace {
             zxid: reply.zxid,
             session,
@@ -548,13 +548,64 @@ impl WriteTracer {
             err: reply.err,
             request_ts: request,
             total_us: micros(request, reply_ts).unwrap_or(0),
-            stages: Stages(stages),
+            stages,
             followers: rec.sent_to.len(),
             acks: acks.len(),
             quorum_ack: quorum.map(ack_from),
             last_ack: acks.last().map(ack_from),
         })
     }
+}
+
+/// The stages a server's role gives, each as (stage, from, to): a follower's client passes
+/// every milestone; a leader's skips the forward and the commit; an unknown role leaves only the
+/// quorum, whose ends need no role.
+fn milestones(
+    role: Role,
+    (request, reply): (Timestamp, Timestamp),
+    proposed: Timestamp,
+    quorum: Option<Timestamp>,
+    commits: &[(Timestamp, SocketAddr, Option<i64>)],
+) -> Vec<(Stage, Option<Timestamp>, Option<Timestamp>)> {
+    match role {
+        Role::Follower(forwarded, learner) => {
+            let committed = commits.iter().find(|c| c.1 == learner).map(|c| c.0);
+            vec![
+                (Stage::Forward, Some(request), Some(forwarded)),
+                (Stage::Propose, Some(forwarded), Some(proposed)),
+                (Stage::Quorum, Some(proposed), quorum),
+                (Stage::Commit, quorum, committed),
+                (Stage::Reply, committed, Some(reply)),
+            ]
+        }
+        Role::Leader => vec![
+            (Stage::Propose, Some(request), Some(proposed)),
+            (Stage::Quorum, Some(proposed), quorum),
+            (Stage::Reply, quorum, Some(reply)),
+        ],
+        Role::Unknown => vec![(Stage::Quorum, Some(proposed), quorum)],
+    }
+}
+
+/// The stages shown, from milestones in order. A stage is shown only when both its ends were seen, in order, not
+/// before any earlier milestone and not after the reply: shown stages never overlap, so they
+/// add up to at most the total, whatever clock skew or loss did to the capture.
+fn stages(
+    request: Timestamp,
+    reply: Timestamp,
+    chain: &[(Stage, Option<Timestamp>, Option<Timestamp>)],
+) -> Stages {
+    let mut shown = [None; 5];
+    let mut floor = request;
+    for &(stage, from, to) in chain {
+        if let (Some(a), Some(b)) = (from, to) {
+            if a >= floor && b >= a && b <= reply {
+                shown[stage as usize] = micros(a, b);
+            }
+        }
+        floor = [from, to].into_iter().flatten().fold(floor, Timestamp::max);
+    }
+    Stages(shown)
 }
 
 /// Why a write reply gave no trace.
@@ -844,5 +895,90 @@ mod tests {
         }
         let tracer = run(vec![create_session, connect]);
         assert_eq!(tracer.done.first().map(|t| t.zxid), Some(0x1_0000_0001));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Any sightings (a few sessions, xids, zxids and followers, in any order) make traces
+    /// whose stages add up to at most the total, never two of one zxid, and counts that add up.
+    fn sighting() -> impl Strategy<Value = Sighting> {
+        let link = (1u8..4).prop_map(|f| Link {
+            learner: SocketAddr::from(([10, 0, 0, f], 40000)),
+            leader: SocketAddr::from(([10, 0, 0, 9], 2888)),
+        });
+        let seen = prop_oneof![
+            (link.clone(), 0i64..3, 0i32..4).prop_map(|(link, session, cxid)| Seen::Forward {
+                link,
+                session,
+                cxid
+            }),
+            (link.clone(), 0i64..6, 0i64..3, 0i32..4).prop_map(|(link, zxid, session, cxid)| {
+                Seen::Proposal {
+                    link,
+                    zxid,
+                    session,
+                    cxid,
+                }
+            }),
+            (link.clone(), 0i64..6).prop_map(|(link, zxid)| Seen::Ack {
+                link,
+                sid: None,
+                zxid
+            }),
+            (link, 0i64..6).prop_map(|(link, zxid)| Seen::Commit { link, zxid }),
+            (
+                0i64..3,
+                0i32..4,
+                0i64..6,
+                proptest::option::of(0i64..4_000),
+                0u8..4
+            )
+                .prop_map(|(session, xid, zxid, request, server)| {
+                    Seen::Reply(Box::new(WriteReply {
+                        request_ts: request.map(|ms| Timestamp(ms * 1_000_000)),
+                        client: SocketAddr::from(([10, 0, 1, 1], 5000)),
+                        server: SocketAddr::from(([10, 0, 0, server], 2181)),
+                        session: Some(session),
+                        xid,
+                        opcode: OpCode::Create,
+                        path: None,
+                        err: 0,
+                        zxid,
+                        ops: Vec::new(),
+                    }))
+                }),
+        ];
+        (0i64..4_000, seen).prop_map(|(ms, seen)| Sighting {
+            ts: Timestamp(ms * 1_000_000),
+            seen,
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn traces_are_consistent(mut sightings in proptest::collection::vec(sighting(), 0..60),
+                                 sorted in any::<bool>()) {
+            if sorted {
+                sightings.sort_by_key(|s| s.ts);
+            }
+            let mut tracer = WriteTracer::new(None);
+            for s in sightings {
+                tracer.sight(s);
+            }
+            tracer.finish();
+            let mut zxids = HashSet::new();
+            for t in &tracer.done {
+                prop_assert!(zxids.insert(t.zxid));
+                let sum: u64 = t.stages.iter().map(|(_, us)| us).sum();
+                prop_assert!(sum <= t.total_us + 5, "{t:?}");
+            }
+            let c = &tracer.counts;
+            prop_assert_eq!(c.traced, tracer.done.len() as u64);
+            prop_assert_eq!(c.writes, c.traced + c.request_not_seen + c.proposal_not_seen);
+        }
     }
 }
