@@ -672,6 +672,18 @@ mod tests {
         )
     }
 
+    /// Follower 1 forwards session 5's xid 7.
+    fn forward(ms: i64) -> Sighting {
+        at(
+            ms,
+            Seen::Forward {
+                link: link(1),
+                session: 5,
+                cxid: 7,
+            },
+        )
+    }
+
     fn ack(ms: i64, follower: u8) -> Sighting {
         at(
             ms,
@@ -713,14 +725,7 @@ mod tests {
     /// last ACK follower 1's; stages add up to the total.
     #[test]
     fn a_followers_write_shows_every_stage() {
-        let forward = at(
-            12,
-            Seen::Forward {
-                link: link(1),
-                session: 5,
-                cxid: 7,
-            },
-        );
+        let forward = forward(12);
         let tracer = run(vec![
             forward,
             proposal(15, 1),
@@ -834,14 +839,7 @@ mod tests {
     /// absent, never negative.
     #[test]
     fn a_negative_stage_is_absent() {
-        let forward = at(
-            12,
-            Seen::Forward {
-                link: link(1),
-                session: 5,
-                cxid: 7,
-            },
-        );
+        let forward = forward(12);
         // The forward appears after the proposal.
         let tracer = run(vec![
             proposal(11, 1),
