@@ -333,3 +333,88 @@ fn without_a_terminal_it_prints_plain_tables_and_the_totals_then_exits_0() {
         assert!(totals.contains(pane), "{pane} missing:\n{totals}");
     }
 }
+
+/// How many of zk-dump's write traces of the capture show each stage, and the writes traced.
+fn traced_stages() -> BTreeMap<String, u64> {
+    let out = Command::new(zkwire_tests::bin("zk-dump"))
+        .args([
+            "-r",
+            &capture(ZK38),
+            "-q",
+            "--trace-writes",
+            "--format",
+            "json",
+        ])
+        .output()
+        .expect("run zk-dump");
+    let traces = json_lines(&out);
+    let mut counts: BTreeMap<String, u64> = ["forward", "propose", "quorum", "commit", "reply"]
+        .iter()
+        .map(|stage| {
+            let key = format!("{stage}_us");
+            let n = traces
+                .iter()
+                .filter(|t| t["stages"].get(&key).is_some())
+                .count();
+            (stage.to_string(), n as u64)
+        })
+        .collect();
+    counts.insert("total".into(), traces.len() as u64);
+    counts
+}
+
+/// The stage rows of a Writes table: (stage, "n total").
+fn write_rows(text: &str) -> BTreeMap<String, u64> {
+    text.lines()
+        .skip_while(|l| !l.trim_start().starts_with("stage"))
+        .skip(1)
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split_whitespace().collect();
+            let stage = *cells.first()?;
+            let n_total = cells.get(5)?.parse().ok()?;
+            ["forward", "propose", "quorum", "commit", "reply", "total"]
+                .contains(&stage)
+                .then(|| (stage.to_string(), n_total))
+        })
+        .collect()
+}
+
+/// With `--quorum-port`, the Writes pane (key 9; and the plain tables) counts every write
+/// zk-dump --trace-writes follows, stage by stage, in pipeline order.
+#[test]
+fn the_writes_pane_counts_the_traced_writes_stage_by_stage() {
+    let expected = traced_stages();
+    assert!(expected["total"] > 300, "{expected:?}");
+    let command = format!(
+        "{} -r {} -q --quorum-port 2888; sleep 600",
+        zkwire_tests::bin("zk-top"),
+        capture(ZK38)
+    );
+    let tmux = Tmux::start("writes", &command);
+    tmux.wait_for("the end of the capture", |s| s.contains("end of capture"));
+    tmux.keys(&["9"]);
+    let screen = tmux.wait_for("the Writes pane", |s| {
+        s.contains("stage") && s.contains("quorum")
+    });
+    assert_eq!(write_rows(&screen), expected, "{screen}");
+    let order: Vec<&str> = screen
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|w| ["forward", "propose", "quorum", "commit", "reply", "total"].contains(w))
+        .collect();
+    assert_eq!(
+        order,
+        ["forward", "propose", "quorum", "commit", "reply", "total"]
+    );
+    tmux.keys(&["q"]);
+
+    let out = Command::new(zkwire_tests::bin("zk-top"))
+        .args(["-r", &capture(ZK38), "-q", "--quorum-port", "2888"])
+        .stdout(Stdio::piped())
+        .output()
+        .expect("run zk-top");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let totals = &text[text.find("=== totals ===").expect("totals")..];
+    let writes = &totals[totals.find("[Writes]").expect("a Writes table")..];
+    assert_eq!(write_rows(writes), expected, "{writes}");
+}

@@ -374,10 +374,7 @@ fn trace_one(
     let ticking = to.clone();
     // Capture time moves on with every packet (quorum pings too), not only with sightings.
     let mut on_tick = |now: Timestamp, _: &CaptureStats| {
-        if let Sightings::Trace(tracer) = &mut *trace::lock(&ticking) {
-            tracer.advance(now);
-            out.take(tracer);
-        }
+        trace::drain(&ticking, Some(now), |t| out.push(t));
     };
     let ports = trace_ports(args);
     let (outcome, capture) = read_input_ticking(

@@ -12,7 +12,7 @@ use zkwire::input::{
 };
 use zkwire::output::{Format, Printer};
 use zkwire::ports::ByPort;
-use zkwire::trace::{self, SharedSightings, Sightings, TraceTap, WriteTracer};
+use zkwire::trace::{self, Sightings, TraceTap, WriteTracer};
 use zkwire::zab::{ZabDump, ZabOptions};
 use zkwire::zk::{Tee, ZkHandler, ZkOptions};
 use zkwire_capture::source::PacketSource;
@@ -100,20 +100,6 @@ struct Args {
     /// deploy/zk-stats-daemon.service).
     #[arg(long = "app_daemonize", help_heading = "zktraffic compatibility")]
     app_daemonize: bool,
-}
-
-/// Moves the writes traced by capture time `now` into the metrics (at the end of the input,
-/// `None`: all of them, held ones too).
-fn record_traces(shared: &Shared, tracing: &SharedSightings, now: Option<Timestamp>) {
-    if let Sightings::Trace(tracer) = &mut *trace::lock(tracing) {
-        match now {
-            Some(now) => tracer.advance(now),
-            None => tracer.finish(),
-        }
-        for t in tracer.done.drain(..) {
-            shared.write_traced(&t);
-        }
-    }
 }
 
 fn main() -> ExitCode {
@@ -250,7 +236,7 @@ fn main() -> ExitCode {
             ticker.lock().capture = add_stats(&base, stats);
             ticker.tick(now);
             if let Some(tracing) = &traced {
-                record_traces(&ticker, tracing, Some(now));
+                trace::drain(tracing, Some(now), |t| ticker.write_traced(&t));
             }
         };
         let (run, stats) = drive_with(
@@ -263,7 +249,7 @@ fn main() -> ExitCode {
         );
         drop(dump);
         if let Some(tracing) = &tracing {
-            record_traces(&shared, tracing, None);
+            trace::drain(tracing, None, |t| shared.write_traced(&t));
         }
         total = add_stats(&total, &stats);
         shared.lock().capture = total.clone();

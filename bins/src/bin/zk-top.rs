@@ -22,10 +22,12 @@ use zkwire::input::{
     conclude, drive_with, open_source, port_filter, report_open_error, InputArgs, Paced,
 };
 use zkwire::output::ColorWhen;
+use zkwire::ports::ByPort;
 use zkwire::top::ui::{Action, Ui};
 use zkwire::top::view::{self, Info};
 use zkwire::top::{plain_report, Query, SharedTop, Top};
-use zkwire::zk::{ZkHandler, ZkOptions};
+use zkwire::trace::{self, Sightings, TraceTap, WriteTracer};
+use zkwire::zk::{Tee, ZkHandler, ZkOptions};
 use zkwire_capture::source::{Next, PacketSource, SourceError};
 use zkwire_capture::{CaptureStats, RunOutcome, StopFlag, Timestamp};
 
@@ -37,8 +39,10 @@ Examples:
   zk-top -r capture.pcap                 a file, as fast as possible; the totals stay until q
   zk-top -r capture.pcap --pace          a file at the speed it was captured
   zk-top -r capture.pcap | less          plain tables every interval, then the totals
+  zk-top -i any --quorum-port 2888       add the Writes pane: each write's stages through the
+                                         quorum (forward, propose, quorum, commit, reply)
 
-Keys: Tab/1-8 pane, Down/Up j/k PgDn/PgUp Home/End g/G scroll, s/S sort column, r reverse,
+Keys: Tab/1-9 pane, Down/Up j/k PgDn/PgUp Home/End g/G scroll, s/S sort column, r reverse,
 +/- path depth, / path filter, c client filter, x clear filters, p pause, ? help, q or Ctrl-C
 quit. Request counts follow
 zk-dump --count-requests (pings only with --include-pings).";
@@ -54,6 +58,11 @@ struct Args {
     /// ZooKeeper client port (repeat for several).
     #[arg(long = "port", visible_alias = "zookeeper-port", value_name = "PORT", default_values_t = [2181])]
     ports: Vec<u16>,
+
+    /// Also sniff this quorum port (the leader's, e.g. 2888; repeatable) and trace writes
+    /// through the quorum: the Writes pane shows each stage's latency.
+    #[arg(long = "quorum-port", value_name = "PORT")]
+    quorum_ports: Vec<u16>,
 
     /// Seconds per interval: the screen refreshes, and the rate columns cover, this long.
     #[arg(long, value_name = "SECONDS", default_value_t = 1.0, value_parser = positive_seconds)]
@@ -154,7 +163,13 @@ fn open(
     report: Option<Query>,
 ) -> Result<Counted, SourceError> {
     let live = args.input.iface.is_some();
-    let source = open_source("zk-top", &args.input, &port_filter(&args.ports))?;
+    let ports: Vec<u16> = args
+        .ports
+        .iter()
+        .chain(&args.quorum_ports)
+        .copied()
+        .collect();
+    let source = open_source("zk-top", &args.input, &port_filter(&ports))?;
     let inner: Box<dyn PacketSource> = if args.pace && !live {
         Box::new(Paced::new(source, stop.clone()))
     } else {
@@ -183,13 +198,24 @@ fn capture(
         include_pings: args.include_pings,
         max_frame: 64 << 20,
     };
-    let mut handler = ZkHandler::new(opts, top.clone());
+    // With a quorum port, writes are traced into the Writes pane.
+    let tracing = (!args.quorum_ports.is_empty())
+        .then(|| trace::shared(Sightings::Trace(Box::new(WriteTracer::new(None)))));
+    let client = ZkHandler::new(opts, Tee(top.clone(), tracing.clone().map(TraceTap::new)));
+    let mut handler = ByPort {
+        first: client,
+        second: trace::quorum_handler(args.quorum_ports.clone(), tracing.clone()),
+    };
     let live = args.input.iface.is_some();
     let ticker = top.clone();
     let report = source.report.clone();
-    let mut on_tick = move |_now: Timestamp, stats: &CaptureStats| {
+    let traced = tracing.clone();
+    let mut on_tick = move |now: Timestamp, stats: &CaptureStats| {
         let mut top = ticker.lock();
         top.set_capture(stats);
+        if let Some(tracing) = &traced {
+            trace::drain(tracing, Some(now), |t| top.write_traced(&t));
+        }
         // Live: an idle capture still closes its intervals on time.
         if live && top.advance_to(wall_now()) {
             if let Some(query) = &report {
@@ -205,7 +231,12 @@ fn capture(
         stop.clone(),
         Some(&mut on_tick),
     );
-    top.lock().finish(&stats);
+    drop(handler);
+    let mut top = top.lock();
+    if let Some(tracing) = &tracing {
+        trace::drain(tracing, None, |t| top.write_traced(&t));
+    }
+    top.finish(&stats);
     (outcome, stats)
 }
 

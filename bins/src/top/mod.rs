@@ -15,6 +15,7 @@ pub mod ui;
 pub mod view;
 
 use crate::analysis::aggregate_path;
+use crate::trace::{Stage, WriteTrace};
 use crate::zk::{Token, ZkBody, ZkMessage, ZkSink};
 use hdrhistogram::Histogram;
 use std::cmp::Ordering;
@@ -104,6 +105,31 @@ pub struct Period {
     pub packets: u64,
     /// Frames that did not decode.
     pub decode_errors: u64,
+    /// Traced writes' stages (with `--quorum-port`), as their traces complete.
+    pub writes: Option<Box<WriteStages>>,
+}
+
+/// Traced writes' latencies of one period, µs: each stage (forward, propose, quorum, commit,
+/// reply), then request → reply.
+#[derive(Debug, Clone)]
+pub struct WriteStages([Histogram<u64>; 6]);
+
+impl WriteStages {
+    fn new() -> WriteStages {
+        WriteStages(std::array::from_fn(|_| histogram()))
+    }
+
+    fn observe(&mut self, trace: &WriteTrace) {
+        for (stage, us) in trace.stages.iter() {
+            let _ = self.0[stage as usize].record(us.max(1));
+        }
+        let _ = self.0[5].record(trace.total_us.max(1));
+    }
+
+    /// Writes traced.
+    pub fn count(&self) -> u64 {
+        self.0[5].len()
+    }
 }
 
 impl Period {
@@ -308,6 +334,16 @@ impl Top {
         true
     }
 
+    /// A write was traced through the quorum (counted in the interval its trace completes).
+    pub fn write_traced(&mut self, trace: &WriteTrace) {
+        for period in [&mut self.current, &mut self.total] {
+            period
+                .writes
+                .get_or_insert_with(|| Box::new(WriteStages::new()))
+                .observe(trace);
+        }
+    }
+
     /// The capture's counters.
     pub fn set_capture(&mut self, stats: &CaptureStats) {
         self.capture = stats.clone();
@@ -417,11 +453,13 @@ pub enum Pane {
     Watches,
     /// Sessions opened, closed, expired.
     Sessions,
+    /// Traced writes' stages (with `--quorum-port`).
+    Writes,
 }
 
 impl Pane {
     /// All panes.
-    pub const ALL: [Pane; 8] = [
+    pub const ALL: [Pane; 9] = [
         Pane::Types,
         Pane::Paths,
         Pane::Clients,
@@ -430,6 +468,7 @@ impl Pane {
         Pane::Errors,
         Pane::Watches,
         Pane::Sessions,
+        Pane::Writes,
     ];
 
     /// The pane's tab title.
@@ -443,6 +482,7 @@ impl Pane {
             Pane::Errors => "Errors",
             Pane::Watches => "Watches",
             Pane::Sessions => "Sessions",
+            Pane::Writes => "Writes",
         }
     }
 
@@ -459,6 +499,9 @@ impl Pane {
             Pane::Errors => &["error", "type", "interval", "total"],
             Pane::Watches => &["path", "set", "set total", "fired", "fired total"],
             Pane::Sessions => &["sessions", "interval", "total"],
+            Pane::Writes => &[
+                "stage", "n", "p50 us", "p99 us", "max us", "n total", "p50 us", "p99 us", "max us",
+            ],
         }
     }
 
@@ -467,7 +510,7 @@ impl Pane {
         match self {
             Pane::Latency => 5,
             Pane::Watches => 2,
-            Pane::Sessions => 0,
+            Pane::Sessions | Pane::Writes => 0,
             _ => self.columns().len() - 1,
         }
     }
@@ -610,6 +653,21 @@ fn percentile(h: Option<&Histogram<u64>>, q: f64) -> Cell {
     Cell::Micros(h.filter(|h| !h.is_empty()).map(|h| h.value_at_quantile(q)))
 }
 
+/// The `i`th write-stage histogram of a period (5: the total), once a write was traced.
+fn write_stage(p: Option<&Period>, i: usize) -> Option<&Histogram<u64>> {
+    p?.writes.as_ref().map(|w| &w.0[i])
+}
+
+/// A histogram's cells: samples, p50, p99, max.
+fn latency_cells(h: Option<&Histogram<u64>>) -> [Cell; 4] {
+    [
+        Cell::Count(h.map_or(0, |h| h.len())),
+        percentile(h, 0.5),
+        percentile(h, 0.99),
+        Cell::Micros(h.filter(|h| !h.is_empty()).map(|h| h.max())),
+    ]
+}
+
 impl Top {
     /// The table of `pane`, filtered, aggregated and sorted as `query` asks.
     pub fn table(&self, pane: Pane, query: &Query) -> Table {
@@ -660,19 +718,10 @@ impl Top {
                 kinds
                     .into_iter()
                     .map(|kind| {
-                        let i = i_map.and_then(|m| m.get(kind));
-                        let t = t_map.get(kind);
-                        vec![
-                            Cell::Text(kind.to_string()),
-                            Cell::Count(i.map_or(0, |h| h.len())),
-                            percentile(i, 0.5),
-                            percentile(i, 0.99),
-                            Cell::Micros(i.filter(|h| !h.is_empty()).map(|h| h.max())),
-                            Cell::Count(t.map_or(0, |h| h.len())),
-                            percentile(t, 0.5),
-                            percentile(t, 0.99),
-                            Cell::Micros(t.filter(|h| !h.is_empty()).map(|h| h.max())),
-                        ]
+                        let mut row = vec![Cell::Text(kind.to_string())];
+                        row.extend(latency_cells(i_map.and_then(|m| m.get(kind))));
+                        row.extend(latency_cells(t_map.get(kind)));
+                        row
                     })
                     .collect()
             }
@@ -743,6 +792,19 @@ impl Top {
                     })
                     .collect()
             }
+            // Traces are not kept per path or client: the filters do not apply here.
+            Pane::Writes => {
+                let names = Stage::ALL.iter().map(|s| s.name()).chain(["total"]);
+                names
+                    .enumerate()
+                    .map(|(i, name)| {
+                        let mut row = vec![Cell::Text(name.to_string())];
+                        row.extend(latency_cells(write_stage(interval, i)));
+                        row.extend(latency_cells(write_stage(Some(&self.total), i)));
+                        row
+                    })
+                    .collect()
+            }
         };
         let columns = pane.columns();
         let sort = query
@@ -750,7 +812,8 @@ impl Top {
             .filter(|c| *c < columns.len())
             .unwrap_or_else(|| pane.default_sort());
         let descending = query.descending;
-        if pane != Pane::Sessions || query.sort.is_some() {
+        // Sessions and write stages keep their natural order until the user sorts.
+        if !matches!(pane, Pane::Sessions | Pane::Writes) || query.sort.is_some() {
             rows.sort_by(|a, b| {
                 let by = a[sort].cmp(&b[sort]);
                 let by = if descending { by.reverse() } else { by };
@@ -841,6 +904,9 @@ impl Table {
 pub fn plain_report(top: &Top, query: &Query, title: &str) -> String {
     let mut out = format!("=== {title} ===\n{}\n", top.health());
     for pane in Pane::ALL {
+        if pane == Pane::Writes && top.total.writes.is_none() {
+            continue; // no quorum port, or no write yet
+        }
         let _ = write!(
             out,
             "\n[{}]\n{}",

@@ -10,8 +10,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 pub const HELP: &[(&str, &str)] = &[
     ("Tab / Shift-Tab", "next / previous pane"),
     (
-        "1-8",
-        "pane: types paths clients servers latency errors watches sessions",
+        "1-9",
+        "pane: types paths clients servers latency errors watches sessions writes",
     ),
     ("Down / Up, j / k", "scroll the table by one row"),
     ("PgDn / PgUp", "scroll the table by a screen"),
@@ -190,7 +190,7 @@ impl Ui {
             KeyCode::Char('?') | KeyCode::Char('h') => self.help = true,
             KeyCode::Tab => self.step_pane(1),
             KeyCode::BackTab => self.step_pane(-1),
-            KeyCode::Char(c @ '1'..='8') => self.show(Pane::ALL[c as usize - '1' as usize]),
+            KeyCode::Char(c @ '1'..='9') => self.show(Pane::ALL[c as usize - '1' as usize]),
             KeyCode::Char('s') => self.step_sort(1),
             KeyCode::Char('S') => self.step_sort(-1),
             KeyCode::Char('r') => {

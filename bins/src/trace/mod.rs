@@ -27,6 +27,7 @@ use crate::zab::{QuorumTap, ZabDump, ZabOptions};
 use crate::zk::{ZkHandler, ZkOptions};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
+use zkwire_capture::Timestamp;
 
 /// The client-port and quorum-port handlers of one capture, both sighting into one place.
 pub type TraceHandler = ByPort<ZkHandler<TraceTap>, ZabDump<std::io::Sink>>;
@@ -48,9 +49,16 @@ pub fn quorum_tap(to: SharedSightings) -> Box<QuorumTap> {
 /// Handlers for the client ports `zk.ports` and the quorum ports `quorum_ports`, sighting
 /// into `to`.
 pub fn handler(zk: ZkOptions, quorum_ports: Vec<u16>, to: SharedSightings) -> TraceHandler {
-    let client = ZkHandler::new(zk, TraceTap::new(to.clone()));
+    ByPort {
+        first: ZkHandler::new(zk, TraceTap::new(to.clone())),
+        second: quorum_handler(quorum_ports, Some(to)),
+    }
+}
+
+/// A handler for the quorum ports that prints nothing and sights into `to`, if given.
+pub fn quorum_handler(ports: Vec<u16>, to: Option<SharedSightings>) -> ZabDump<std::io::Sink> {
     let options = ZabOptions {
-        ports: quorum_ports,
+        ports,
         include_pings: false,
         types: Vec::new(),
     };
@@ -59,10 +67,19 @@ pub fn handler(zk: ZkOptions, quorum_ports: Vec<u16>, to: SharedSightings) -> Tr
         Printer::new(std::io::sink(), Format::Json, true, false, None),
     );
     quorum.print = false;
-    quorum.tap = Some(quorum_tap(to));
-    ByPort {
-        first: client,
-        second: quorum,
+    quorum.tap = to.map(quorum_tap);
+    quorum
+}
+
+/// Moves `tracing`'s tracer to capture time `now` (`None`: the end of the input, every reply
+/// still held is traced) and hands each trace made to `take`.
+pub fn drain(tracing: &SharedSightings, now: Option<Timestamp>, mut take: impl FnMut(WriteTrace)) {
+    if let Sightings::Trace(tracer) = &mut *lock(tracing) {
+        match now {
+            Some(now) => tracer.advance(now),
+            None => tracer.finish(),
+        }
+        tracer.done.drain(..).for_each(&mut take);
     }
 }
 
@@ -77,15 +94,18 @@ pub enum TraceOutput<W: Write> {
 impl<W: Write> TraceOutput<W> {
     /// Takes the traces `tracer` has made.
     pub fn take(&mut self, tracer: &mut WriteTracer) {
-        for trace in tracer.done.drain(..) {
-            match self {
-                TraceOutput::Json(printer) => {
-                    if let Ok(line) = serde_json::to_string(&TraceJson(&trace)) {
-                        printer.print(&line);
-                    }
+        tracer.done.drain(..).for_each(|t| self.push(t));
+    }
+
+    /// Takes one trace.
+    pub fn push(&mut self, trace: WriteTrace) {
+        match self {
+            TraceOutput::Json(printer) => {
+                if let Ok(line) = serde_json::to_string(&TraceJson(&trace)) {
+                    printer.print(&line);
                 }
-                TraceOutput::Table(stats, _) => stats.observe(trace),
             }
+            TraceOutput::Table(stats, _) => stats.observe(trace),
         }
     }
 
