@@ -25,7 +25,7 @@ use zkwire::output::ColorWhen;
 use zkwire::ports::ByPort;
 use zkwire::top::ui::{Action, Ui};
 use zkwire::top::view::{self, Info};
-use zkwire::top::{plain_report, Query, SharedTop, Top};
+use zkwire::top::{plain_report, Query, Screen, SharedTop, Top};
 use zkwire::trace::{self, Sightings, TraceTap, WriteTracer};
 use zkwire::zk::{Tee, ZkHandler, ZkOptions};
 use zkwire_capture::source::{Next, PacketSource, SourceError};
@@ -406,7 +406,10 @@ fn key_loop(
     let live = args.input.iface.is_some();
     let every = Duration::from_secs_f64(args.interval);
     let mut ui = Ui::new(args.aggregation_depth);
-    let mut shown: Top = top.lock().clone();
+    // Paused, the view is a copy of the state at the pause; else each screen is made from the
+    // live state under its lock, and only the shown pane's table is computed.
+    let mut frozen: Option<Top> = None;
+    let mut shown = top.lock().screen(&ui);
     let mut next_refresh = Instant::now();
     let mut ended = false;
     let mut redraw = true;
@@ -423,8 +426,8 @@ fn key_loop(
             if live {
                 top.lock().advance_to(wall_now());
             }
-            if !ui.paused {
-                shown = top.lock().clone();
+            if frozen.is_none() {
+                shown = top.lock().screen(&ui);
             }
             next_refresh = now + every;
             redraw = true;
@@ -446,17 +449,27 @@ fn key_loop(
             Event::Key(key) if key.kind != KeyEventKind::Release => match ui.on_key(key) {
                 Action::Quit => return Ok(()),
                 Action::TogglePause => {
-                    if !ui.paused {
-                        shown = top.lock().clone();
-                    }
+                    frozen = ui.paused.then(|| top.lock().clone());
+                    shown = screen_of(top, frozen.as_ref(), &ui);
                     redraw = true;
                 }
-                Action::Redraw => redraw = true,
+                Action::Redraw => {
+                    shown = screen_of(top, frozen.as_ref(), &ui);
+                    redraw = true;
+                }
                 Action::None => {}
             },
             Event::Resize(..) => redraw = true,
             _ => {}
         }
+    }
+}
+
+/// The screen for `ui`: of the state frozen at a pause, or of the live state.
+fn screen_of(top: &SharedTop, frozen: Option<&Top>, ui: &Ui) -> Screen {
+    match frozen {
+        Some(top) => top.screen(ui),
+        None => top.lock().screen(ui),
     }
 }
 

@@ -29,11 +29,14 @@ use zkwire_capture::{CaptureStats, Timestamp};
 /// Tables updated once per message: a fast hasher.
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
+/// A path, interned ([`Paths`]): counting a message hashes and allocates no string.
+type PathId = u32;
+
 /// What a request is counted under: type, path (whole; cut at view time), client, server.
-type RequestKey = (&'static str, Option<Box<str>>, SocketAddr, SocketAddr);
+type RequestKey = (&'static str, PathId, SocketAddr, SocketAddr);
 
 /// What a reply's latency is kept under for the filters: request type, path, client.
-type LatencyKey = (&'static str, Option<Box<str>>, SocketAddr);
+type LatencyKey = (&'static str, PathId, SocketAddr);
 
 /// Most distinct keys a per-key table of one period holds. Keys include the client's port, so
 /// a busy or hostile ensemble (a connection per request, random paths) would otherwise grow
@@ -42,6 +45,8 @@ type LatencyKey = (&'static str, Option<Box<str>>, SocketAddr);
 const MAX_KEYS: usize = 100_000;
 /// Most per-(type, path, client) latency histograms of one period (each is a few KiB).
 const MAX_LATENCY_KEYS: usize = 10_000;
+/// Most latency samples one interval keeps for the filtered view.
+const MAX_INTERVAL_SAMPLES: usize = 1 << 20;
 
 /// The client address keys fold into past [`MAX_KEYS`].
 fn other_client() -> SocketAddr {
@@ -64,10 +69,57 @@ fn bump<K: std::hash::Hash + Eq>(
 }
 
 /// What an error reply is counted under: error name, reply type, path, client.
-type ErrorKey = (String, &'static str, Option<Box<str>>, SocketAddr);
+type ErrorKey = (String, &'static str, PathId, SocketAddr);
 
 /// What a watch set or fired is counted under: path (whole), client.
-type WatchKey = (String, SocketAddr);
+type WatchKey = (PathId, SocketAddr);
+
+/// Most distinct paths interned; later ones count as `(other)`.
+const MAX_PATHS: usize = 1 << 20;
+
+/// Every path seen, once, by number: the per-period tables key on the number. Id 0 is "no
+/// path", 1 is `(other)` (past [`MAX_PATHS`], or a table's overflow).
+#[derive(Debug, Clone)]
+pub struct Paths {
+    ids: FastMap<Box<str>, PathId>,
+    names: Vec<Box<str>>,
+}
+
+const NO_PATH: PathId = 0;
+const OTHER_PATH: PathId = 1;
+
+impl Default for Paths {
+    fn default() -> Paths {
+        Paths {
+            ids: FastMap::default(),
+            names: vec!["".into(), "(other)".into()],
+        }
+    }
+}
+
+impl Paths {
+    /// The path's id (an empty or absent path is "no path").
+    fn id(&mut self, path: Option<&str>) -> PathId {
+        let Some(path) = path.filter(|p| !p.is_empty()) else {
+            return NO_PATH;
+        };
+        if let Some(id) = self.ids.get(path) {
+            return *id;
+        }
+        if self.names.len() >= MAX_PATHS {
+            return OTHER_PATH;
+        }
+        let id = self.names.len() as PathId;
+        self.names.push(path.into());
+        self.ids.insert(path.into(), id);
+        id
+    }
+
+    /// The path of an id (`None`: no path).
+    fn name(&self, id: PathId) -> Option<&str> {
+        (id != NO_PATH).then(|| self.names.get(id as usize).map_or("(other)", |n| &**n))
+    }
+}
 
 fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
@@ -83,10 +135,15 @@ pub struct Period {
     requests: FastMap<RequestKey, u64>,
     /// Request → reply latency in µs, by request type (3 significant digits: the unfiltered
     /// view).
-    latency: HashMap<&'static str, Histogram<u64>>,
+    latency: FastMap<&'static str, Histogram<u64>>,
     /// The same latencies by (type, path, client), 2 significant digits, growing with the
-    /// largest value: merged at view time when a path or client filter is set.
+    /// largest value: merged at view time when a path or client filter is set. The whole
+    /// run's only: an interval keeps its samples instead (`samples`), since a histogram made
+    /// anew for every key every second costs more than the samples it would hold.
     latency_by: FastMap<LatencyKey, Histogram<u64>>,
+    /// An interval's latencies, one by one, for the filtered view (at most
+    /// [`MAX_INTERVAL_SAMPLES`]; the per-type histograms stay complete).
+    samples: Option<Vec<(LatencyKey, u64)>>,
     /// Error replies by (error name, reply type, path, client).
     errors: FastMap<ErrorKey, u64>,
     /// Watches set (requests leaving one), by (path, client).
@@ -133,9 +190,11 @@ impl WriteStages {
 }
 
 impl Period {
-    fn starting(at: Timestamp) -> Period {
+    /// An interval beginning at `at` (`None`: at its first packet).
+    fn starting(at: Option<Timestamp>) -> Period {
         Period {
-            start: Some(at),
+            start: at,
+            samples: Some(Vec::new()),
             ..Period::default()
         }
     }
@@ -150,7 +209,7 @@ impl Period {
         (self.length_ns.unwrap_or(0).max(1_000) as f64) / 1e9
     }
 
-    fn observe(&mut self, msg: &ZkMessage<'_>, new_session: bool) {
+    fn observe(&mut self, msg: &ZkMessage<'_>, path: PathId, new_session: bool) {
         match msg.body {
             ZkBody::Opened | ZkBody::Unanswered { .. } => return,
             ZkBody::BadRequest { .. } | ZkBody::BadReply { .. } => self.decode_errors += 1,
@@ -158,18 +217,13 @@ impl Period {
         }
         // Requests as zk-dump's --count-requests counts them.
         if matches!(msg.dir(), "request" | "connect") {
-            let key = (
-                msg.kind(),
-                msg.path.filter(|p| !p.is_empty()).map(Box::from),
-                msg.client,
-                msg.server,
-            );
             let kind = msg.kind();
-            bump(&mut self.requests, key, || {
-                (kind, Some("(other)".into()), other_client(), other_client())
-            });
+            bump(
+                &mut self.requests,
+                (kind, path, msg.client, msg.server),
+                || (kind, OTHER_PATH, other_client(), other_client()),
+            );
         }
-        let path = || msg.path.filter(|p| !p.is_empty()).map(Box::from);
         if let Some(us) = msg.latency_us() {
             let kind = msg.opcode().map_or("unknown", |op| op.request_name());
             let _ = self
@@ -177,20 +231,7 @@ impl Period {
                 .entry(kind)
                 .or_insert_with(histogram)
                 .record(us.max(1));
-            let key = (kind, path(), msg.client);
-            let room = self.latency_by.len() < MAX_LATENCY_KEYS;
-            let histogram = if room || self.latency_by.contains_key(&key) {
-                Some(
-                    self.latency_by
-                        .entry(key)
-                        .or_insert_with(|| Histogram::new(2).expect("valid histogram precision")),
-                )
-            } else {
-                None
-            };
-            if let Some(h) = histogram {
-                let _ = h.record(us.max(1));
-            }
+            self.keep_latency((kind, path, msg.client), us.max(1));
         }
         if let Some(err) = msg.err().filter(|e| *e != 0) {
             let name = msg
@@ -198,8 +239,8 @@ impl Period {
                 .map_or_else(|| err.to_string(), |t| t.into_owned());
             let kind = msg.kind();
             let overflow_name = name.clone();
-            bump(&mut self.errors, (name, kind, path(), msg.client), || {
-                (overflow_name, kind, Some("(other)".into()), other_client())
+            bump(&mut self.errors, (name, kind, path, msg.client), || {
+                (overflow_name, kind, OTHER_PATH, other_client())
             });
         }
         match msg.body {
@@ -213,8 +254,8 @@ impl Period {
                     _ => false,
                 };
                 if watch {
-                    bump(&mut self.watches_set, (path_of(msg), msg.client), || {
-                        ("(other)".into(), other_client())
+                    bump(&mut self.watches_set, (path, msg.client), || {
+                        (OTHER_PATH, other_client())
                     });
                 }
                 if request.opcode == zk_proto::OpCode::CloseSession {
@@ -223,8 +264,8 @@ impl Period {
                 }
             }
             ZkBody::Watch { event, .. } if event.event_type != -1 => {
-                bump(&mut self.watches_fired, (path_of(msg), msg.client), || {
-                    ("(other)".into(), other_client())
+                bump(&mut self.watches_fired, (path, msg.client), || {
+                    (OTHER_PATH, other_client())
                 });
             }
             ZkBody::ConnectReply { reply, .. } => {
@@ -242,6 +283,25 @@ impl Period {
 }
 
 impl Period {
+    /// Keeps one latency for the filtered view: an interval's as a sample, the whole run's in
+    /// its key's histogram (up to [`MAX_LATENCY_KEYS`] keys).
+    fn keep_latency(&mut self, key: LatencyKey, us: u64) {
+        if let Some(samples) = self.samples.as_mut() {
+            if samples.len() < MAX_INTERVAL_SAMPLES {
+                samples.push((key, us));
+            }
+            return;
+        }
+        let room = self.latency_by.len() < MAX_LATENCY_KEYS;
+        if room || self.latency_by.contains_key(&key) {
+            let h = self
+                .latency_by
+                .entry(key)
+                .or_insert_with(|| Histogram::new(2).expect("valid histogram precision"));
+            let _ = h.record(us);
+        }
+    }
+
     /// A client's session counters (opened, closed, expired), or the overflow's.
     fn session_counts(&mut self, client: SocketAddr) -> &mut [u64; 3] {
         let key = if self.sessions.len() < MAX_KEYS || self.sessions.contains_key(&client) {
@@ -251,10 +311,6 @@ impl Period {
         };
         self.sessions.entry(key).or_default()
     }
-}
-
-fn path_of(msg: &ZkMessage<'_>) -> String {
-    aggregate_path(msg.path, 0).into_owned()
 }
 
 /// zk-top's state: the current interval, the last complete one and the whole run.
@@ -277,6 +333,8 @@ pub struct Top {
     pub finished: bool,
     /// ConnectRequests waiting for their response: whether they ask for a new session.
     connecting: HashMap<(SocketAddr, SocketAddr), bool>,
+    /// The paths the periods' tables refer to by number.
+    paths: Paths,
 }
 
 impl Top {
@@ -284,7 +342,7 @@ impl Top {
     pub fn new(interval_ns: i64) -> Top {
         Top {
             interval_ns: interval_ns.max(1),
-            current: Period::default(),
+            current: Period::starting(None),
             last: None,
             total: Period::default(),
             intervals: 0,
@@ -292,6 +350,7 @@ impl Top {
             capture: CaptureStats::default(),
             finished: false,
             connecting: HashMap::new(),
+            paths: Paths::default(),
         }
     }
 
@@ -323,10 +382,10 @@ impl Top {
         }
         let whole = elapsed / self.interval_ns;
         let next = start.plus_nanos(whole * self.interval_ns);
-        let mut done = std::mem::replace(&mut self.current, Period::starting(next));
+        let mut done = std::mem::replace(&mut self.current, Period::starting(Some(next)));
         if whole > 1 {
             // Nothing arrived during the intervals just before `next`.
-            done = Period::starting(next.plus_nanos(-self.interval_ns));
+            done = Period::starting(Some(next.plus_nanos(-self.interval_ns)));
         }
         done.length_ns = Some(self.interval_ns);
         self.last = Some(done);
@@ -398,8 +457,9 @@ impl ZkSink for Top {
             }
             _ => {}
         }
-        self.current.observe(msg, new_session);
-        self.total.observe(msg, new_session);
+        let path = self.paths.id(msg.path);
+        self.current.observe(msg, path, new_session);
+        self.total.observe(msg, path, new_session);
         None
     }
 
@@ -546,10 +606,6 @@ impl Default for Query {
 }
 
 impl Query {
-    fn wants(&self, key: &RequestKey) -> bool {
-        self.wants_at(key.1.as_deref(), key.2)
-    }
-
     /// Whether something on `path` (none: it has no path) of `client` passes both filters.
     fn wants_at(&self, path: Option<&str>, client: SocketAddr) -> bool {
         let path_ok = self
@@ -613,6 +669,19 @@ impl std::fmt::Display for Cell {
     }
 }
 
+/// One screen's worth of the state ([`Top::screen`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Screen {
+    /// The input has ended.
+    pub finished: bool,
+    /// The interval length, ns.
+    pub interval_ns: i64,
+    /// The capture health line.
+    pub health: String,
+    /// The shown pane's table.
+    pub table: Table,
+}
+
 /// A pane's table, sorted.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
@@ -628,23 +697,33 @@ pub struct Table {
     pub rows: Vec<Vec<Cell>>,
 }
 
-/// Adds up `counts` by `key`, into (key → interval count, total count).
-fn grouped<'a>(
-    interval: Option<&'a Period>,
-    total: &'a Period,
-    query: &Query,
-    key: impl Fn(&RequestKey) -> String,
+/// Adds up the requests `wants` takes by `group`, into (group → interval count, total count),
+/// then by the group's name: names are made once per group, not once per key.
+fn grouped<G: std::hash::Hash + Eq>(
+    interval: Option<&Period>,
+    total: &Period,
+    wants: impl Fn(&RequestKey) -> bool,
+    group: impl Fn(&RequestKey) -> G,
+    name: impl Fn(G) -> String,
 ) -> HashMap<String, (u64, u64)> {
-    let mut m: HashMap<String, (u64, u64)> = HashMap::new();
-    for (k, n) in interval.into_iter().flat_map(|p| p.requests.iter()) {
-        if query.wants(k) {
-            m.entry(key(k)).or_default().0 += n;
+    let mut by_group: FastMap<G, (u64, u64)> = FastMap::default();
+    for (col, p) in [(0, interval), (1, Some(total))] {
+        for (k, n) in p.into_iter().flat_map(|p| p.requests.iter()) {
+            if wants(k) {
+                let counts = by_group.entry(group(k)).or_default();
+                if col == 0 {
+                    counts.0 += n;
+                } else {
+                    counts.1 += n;
+                }
+            }
         }
     }
-    for (k, n) in &total.requests {
-        if query.wants(k) {
-            m.entry(key(k)).or_default().1 += n;
-        }
+    let mut m: HashMap<String, (u64, u64)> = HashMap::new();
+    for (g, (i, t)) in by_group {
+        let counts = m.entry(name(g)).or_default();
+        counts.0 += i;
+        counts.1 += t;
     }
     m
 }
@@ -673,8 +752,10 @@ impl Top {
     pub fn table(&self, pane: Pane, query: &Query) -> Table {
         let interval = self.shown_interval();
         let secs = interval.map_or(1.0, Period::seconds);
-        let requests = |key: &dyn Fn(&RequestKey) -> String| -> Vec<Vec<Cell>> {
-            grouped(interval, &self.total, query, key)
+        let paths = &self.paths;
+        let wants = |k: &RequestKey| query.wants_at(paths.name(k.1), k.2);
+        let rows = |counts: HashMap<String, (u64, u64)>| -> Vec<Vec<Cell>> {
+            counts
                 .into_iter()
                 .map(|(k, (n, total))| {
                     vec![
@@ -687,21 +768,49 @@ impl Top {
                 .collect()
         };
         let mut rows = match pane {
-            Pane::Types => requests(&|k| k.0.to_string()),
-            Pane::Paths => requests(&|k| aggregate_path(k.1.as_deref(), query.depth).into_owned()),
-            Pane::Clients => requests(&|k| k.2.to_string()),
-            Pane::Servers => requests(&|k| k.3.to_string()),
+            Pane::Types => rows(grouped(
+                interval,
+                &self.total,
+                wants,
+                |k| k.0,
+                str::to_string,
+            )),
+            Pane::Paths => rows(grouped(
+                interval,
+                &self.total,
+                wants,
+                |k| k.1,
+                |id| aggregate_path(paths.name(id), query.depth).into_owned(),
+            )),
+            Pane::Clients => rows(grouped(
+                interval,
+                &self.total,
+                wants,
+                |k| k.2,
+                |c| c.to_string(),
+            )),
+            Pane::Servers => rows(grouped(
+                interval,
+                &self.total,
+                wants,
+                |k| k.3,
+                |c| c.to_string(),
+            )),
             Pane::Latency => {
                 // Unfiltered: the precise per-type histograms; filtered: the matching per-key
                 // ones merged.
-                let merged = |p: Option<&Period>| -> HashMap<&'static str, Histogram<u64>> {
-                    let mut m: HashMap<&'static str, Histogram<u64>> = HashMap::new();
+                let merged = |p: Option<&Period>| -> FastMap<&'static str, Histogram<u64>> {
+                    let mut m: FastMap<&'static str, Histogram<u64>> = FastMap::default();
+                    let new = || Histogram::new(2).expect("valid histogram precision");
                     for ((kind, path, client), h) in p.into_iter().flat_map(|p| &p.latency_by) {
-                        if query.wants_at(path.as_deref(), *client) {
-                            let into = m.entry(kind).or_insert_with(|| {
-                                Histogram::new(2).expect("valid histogram precision")
-                            });
-                            let _ = into.add(h);
+                        if query.wants_at(paths.name(*path), *client) {
+                            let _ = m.entry(kind).or_insert_with(new).add(h);
+                        }
+                    }
+                    let samples = p.and_then(|p| p.samples.as_deref()).unwrap_or_default();
+                    for ((kind, path, client), us) in samples {
+                        if query.wants_at(paths.name(*path), *client) {
+                            let _ = m.entry(kind).or_insert_with(new).record(*us);
                         }
                     }
                     m
@@ -729,7 +838,7 @@ impl Top {
                 let mut m: HashMap<(&str, &'static str), [u64; 2]> = HashMap::new();
                 for (col, p) in [(0, interval), (1, Some(&self.total))] {
                     for ((err, kind, path, client), n) in p.into_iter().flat_map(|p| &p.errors) {
-                        if query.wants_at(path.as_deref(), *client) {
+                        if query.wants_at(paths.name(*path), *client) {
                             m.entry((err.as_str(), *kind)).or_default()[col] += n;
                         }
                     }
@@ -749,8 +858,8 @@ impl Top {
                 let mut m: HashMap<String, [u64; 4]> = HashMap::new();
                 let mut add = |table: &FastMap<WatchKey, u64>, col: usize| {
                     for ((path, client), n) in table {
-                        if query.wants_at(Some(path), *client) {
-                            let key = aggregate_path(Some(path), query.depth).into_owned();
+                        if query.wants_at(paths.name(*path), *client) {
+                            let key = aggregate_path(paths.name(*path), query.depth).into_owned();
                             m.entry(key).or_default()[col] += n;
                         }
                     }
@@ -827,6 +936,18 @@ impl Top {
             sort,
             descending,
             rows,
+        }
+    }
+
+    /// What the screen shows of the state for `ui`'s pane and query: made under the lock,
+    /// drawn after it is released (the capture never waits for the terminal), and far
+    /// smaller than the state itself.
+    pub fn screen(&self, ui: &ui::Ui) -> Screen {
+        Screen {
+            finished: self.finished,
+            interval_ns: self.interval_ns,
+            health: self.health(),
+            table: self.table(ui.pane, &ui.query),
         }
     }
 
@@ -931,7 +1052,7 @@ mod bounds {
     fn per_key_tables_are_bounded_and_totals_stay_exact() {
         let payload = [0, 0, 0, 7, 0, 0, 0, 4, 0, 0, 0, 2, b'/', b'a', 0];
         let request = zk_proto::decode_request(&payload).expect("getData");
-        let mut period = Period::starting(Timestamp(0));
+        let mut period = Period::starting(Some(Timestamp(0)));
         let n = MAX_KEYS + 500;
         for i in 0..n {
             let client = SocketAddr::from(([10, (i >> 16) as u8, (i >> 8) as u8, i as u8], 5000));
@@ -948,6 +1069,7 @@ mod bounds {
                         size: payload.len(),
                     },
                 },
+                2,
                 false,
             );
         }

@@ -1,10 +1,10 @@
 //! zk-top's screen, drawn with ratatui: a title line, the capture health (always visible), the
 //! pane tabs, the query line (depth, filters, sort), the shown pane's table, and a key hint or
 //! the filter being typed; `?` lays the key list over it. Layout and tables only: the numbers
-//! come from [`Top::table`] and [`Top::health`].
+//! come from a [`Screen`], made by [`Top::screen`] under the capture's lock.
 
 use super::ui::{Editing, Extent, Ui, HELP};
-use super::{Pane, Top};
+use super::{Pane, Screen};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -29,8 +29,8 @@ fn style(color: bool, fg: Color) -> Style {
 }
 
 /// The state line: live, paused, or the end of a file (totals final).
-pub fn state_text(top: &Top, ui: &Ui) -> &'static str {
-    match (ui.paused, top.finished) {
+pub fn state_text(screen: &Screen, ui: &Ui) -> &'static str {
+    match (ui.paused, screen.finished) {
         (true, _) => "PAUSED (p resumes)",
         (false, true) => "end of capture: totals final, q quits",
         (false, false) => "running",
@@ -39,7 +39,7 @@ pub fn state_text(top: &Top, ui: &Ui) -> &'static str {
 
 /// Draws the whole screen; returns the shown table's size, for the scrolling keys
 /// ([`Ui::extent`]).
-pub fn draw(frame: &mut Frame<'_>, top: &Top, ui: &Ui, info: &Info) -> Extent {
+pub fn draw(frame: &mut Frame<'_>, screen: &Screen, ui: &Ui, info: &Info) -> Extent {
     let [title, health, tabs, query, body, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
@@ -56,14 +56,15 @@ pub fn draw(frame: &mut Frame<'_>, top: &Top, ui: &Ui, info: &Info) -> Extent {
             Span::raw(format!(
                 "  {}  interval {}s  ",
                 info.source,
-                top.interval_ns() as f64 / 1e9
+                screen.interval_ns as f64 / 1e9
             )),
-            Span::styled(state_text(top, ui), style(info.color, Color::Yellow)),
+            Span::styled(state_text(screen, ui), style(info.color, Color::Yellow)),
         ])),
         title,
     );
     frame.render_widget(
-        Paragraph::new(format!("capture: {}", top.health())).style(style(info.color, Color::Green)),
+        Paragraph::new(format!("capture: {}", screen.health))
+            .style(style(info.color, Color::Green)),
         health,
     );
     let mut spans = Vec::new();
@@ -77,7 +78,7 @@ pub fn draw(frame: &mut Frame<'_>, top: &Top, ui: &Ui, info: &Info) -> Extent {
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), tabs);
     let q = &ui.query;
-    let table = top.table(ui.pane, q);
+    let table = &screen.table;
     let depth = match q.depth {
         0 => "whole paths".to_string(),
         d => d.to_string(),
@@ -92,7 +93,7 @@ pub fn draw(frame: &mut Frame<'_>, top: &Top, ui: &Ui, info: &Info) -> Extent {
         )),
         query,
     );
-    let extent = draw_table(frame, body, &table, ui, info);
+    let extent = draw_table(frame, body, table, ui, info);
     let hint = match &ui.editing {
         Some((Editing::Path, text)) => {
             format!("path prefix: {text}_  (Enter applies, Esc cancels)")
@@ -234,6 +235,7 @@ fn draw_help(frame: &mut Frame<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::top::Top;
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     use ratatui::backend::TestBackend;
     use ratatui::Terminal;
@@ -251,7 +253,7 @@ mod tests {
         let mut terminal = Terminal::new(TestBackend::new(100, 12)).expect("terminal");
         terminal
             .draw(|f| {
-                draw(f, &top, &ui, &info);
+                draw(f, &top.screen(&ui), &ui, &info);
             })
             .expect("draw");
         let screen: Vec<String> = terminal
@@ -278,7 +280,7 @@ mod tests {
         let mut terminal = Terminal::new(TestBackend::new(100, height)).expect("terminal");
         let mut extent = Extent::default();
         terminal
-            .draw(|f| extent = draw(f, top, ui, &info))
+            .draw(|f| extent = draw(f, &top.screen(ui), ui, &info))
             .expect("draw");
         let lines = terminal
             .backend()
