@@ -2,7 +2,9 @@
 # Live decoding rate: replays a capture with tcpreplay at increasing packet rates onto one end of
 # a veth pair inside a private network namespace, while zk-dump (then zab-dump, then zk-top)
 # captures the other end through libpcap, in the modes of the offline benchmark
-# (`zk-dump --count-requests 0`, `zab-dump --summary`; zk-top with its plain tables each second). For each rate it reports the rate tcpreplay achieved, the kernel drops,
+# (`zk-dump --count-requests 0`, `zab-dump --summary`; zk-top with its plain tables each second,
+# and in the drain run also with one interval: its counting alone). For each rate it reports the
+# rate tcpreplay achieved, the kernel drops,
 # whether every message was decoded (the tool reads as many packets as its filter passes in
 # the file, then stops by itself, and must have decoded as many requests / quorum packets as
 # it does from the file), and the tool's CPU time per packet, which gives the rate one core
@@ -147,4 +149,7 @@ for rate in "${rates[@]}"; do
 done
 burst zk-dump "$zk_packets" "$zk_requests" "$zk" -q --count-requests 0
 burst zk-top "$zk_packets" "$top_requests" "$top" -q
+# zk-top's counting alone (one interval: the plain tables once, at the end). On a terminal it
+# draws one pane's table a second, not every pane's in full as the plain tables above do.
+burst zk-top/1h "$zk_packets" "$top_requests" "$top" -q --interval 3600
 burst zab-dump "$zab_packets" "$zab_records" "$zab" -q --summary --limit 0
