@@ -233,3 +233,22 @@ fn per_host_captures_with_a_shifted_clock_give_the_same_traces() {
     let differ: Vec<_> = a.iter().zip(&b).filter(|(x, y)| x != y).take(3).collect();
     assert!(differ.is_empty(), "merged vs one capture: {differ:?}");
 }
+
+/// Several captures are for --trace-writes only; a missing one is named, exit 1.
+#[test]
+fn several_captures_are_refused_without_trace_writes_and_a_missing_one_is_named() {
+    let file = capture("zk38-mtu1500.pcap");
+    let run = |args: &[&str]| {
+        Command::new(zkwire_tests::bin("zk-dump"))
+            .args(args)
+            .output()
+            .expect("run zk-dump")
+    };
+    let out = run(&["-r", &file, "-r", &file]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("only with zk-dump --trace-writes"));
+    let out = run(&["-r", &file, "-r", "/nonexistent/s2.pcap", "--trace-writes"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/s2.pcap"));
+    assert!(out.stdout.is_empty());
+}

@@ -393,7 +393,13 @@ fn trace_one(
     }
     let zk = vec![handler.first.counts.clone()];
     drop(handler);
-    let taken = std::mem::replace(&mut *trace::lock(&to), Sightings::Collect(Vec::new()));
+    let taken = std::mem::replace(
+        &mut *trace::lock(&to),
+        Sightings::Head {
+            seen: Vec::new(),
+            cap: 0,
+        },
+    );
     let Sightings::Trace(tracer) = taken else {
         unreachable!("made as a tracer above");
     };
@@ -409,39 +415,67 @@ fn trace_one(
     Ok((tracer, runs))
 }
 
-/// Several hosts' captures: each read on its own, the clocks aligned, then traced as one.
+/// Quorum packets read from the head of each capture to align the clocks.
+const OFFSET_PACKETS: usize = 200_000;
+
+/// Several hosts' captures: the clocks aligned on the head of each, then every capture read on
+/// its own thread and what they show merged by time into one tracer (bounded memory, every
+/// core).
 fn trace_files(
     args: &Args,
     opts: ZkOptions,
     out: &mut TraceOutput<Box<dyn std::io::Write>>,
 ) -> Result<(WriteTracer, TraceRuns), ExitCode> {
-    let mut files = Vec::new();
-    let mut names = Vec::new();
-    let mut captures = Vec::new();
-    let mut zk = Vec::new();
-    let mut outcome = None;
+    let names: Vec<String> = args
+        .input
+        .read
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    let mut heads = Vec::new();
     for path in &args.input.read {
-        let to = trace::shared(Sightings::Collect(Vec::new()));
-        let mut handler = trace::handler(opts.clone(), args.quorum_ports.clone(), to.clone());
-        let mut source = FileSource::open(path).map_err(|e| {
-            report_open_error("zk-dump", &e);
-            ExitCode::from(exit::FATAL as u8)
-        })?;
-        let (run, capture) = drive(
-            &mut source,
-            &mut handler,
-            args.input.reassembly_config(),
-            !args.input.no_progress,
-        );
-        zk.push(handler.first.counts.clone());
-        drop(handler);
-        if let Sightings::Collect(seen) =
-            std::mem::replace(&mut *trace::lock(&to), Sightings::Collect(Vec::new()))
-        {
-            files.push(seen);
+        let head = Sightings::Head {
+            seen: Vec::new(),
+            cap: OFFSET_PACKETS,
+        };
+        let (_, _, head) = read_capture(&args.reader_args(), &opts, path, head)?;
+        if let Sightings::Head { seen, .. } = head {
+            heads.push(seen);
         }
-        names.push(path.display().to_string());
+    }
+    let offsets = trace::estimate_offsets(&names, &heads);
+    drop(heads);
+    if !args.input.quiet {
+        report_offsets(&offsets);
+    }
+    let mut streams = Vec::new();
+    let mut readers = Vec::new();
+    for (path, offset) in args.input.read.iter().zip(&offsets) {
+        let (to, stream) = std::sync::mpsc::sync_channel(1 << 16);
+        let send = Sightings::Send {
+            to,
+            shift_ns: offset.offset_ns,
+        };
+        let (args, opts, path) = (args.reader_args(), opts.clone(), path.clone());
+        readers.push(std::thread::spawn(move || {
+            read_capture(&args, &opts, &path, send).map(|(run, zk, _)| (run, zk))
+        }));
+        streams.push(stream);
+    }
+    let mut tracer = WriteTracer::new(args.voters);
+    trace::merge_streams(streams, |sighting| {
+        tracer.sight(sighting);
+        out.take(&mut tracer);
+    });
+    tracer.finish();
+    out.take(&mut tracer);
+    let (mut outcome, mut captures, mut zk) = (None, Vec::new(), Vec::new());
+    for reader in readers {
+        let ((run, capture), counts) = reader
+            .join()
+            .map_err(|_| ExitCode::from(exit::FATAL as u8))??;
         captures.push(capture);
+        zk.push(counts);
         // The first damaged file is the one the exit status speaks of.
         if outcome
             .as_ref()
@@ -450,17 +484,6 @@ fn trace_files(
             outcome = Some(run);
         }
     }
-    let offsets = trace::estimate_offsets(&names, &files);
-    if !args.input.quiet {
-        report_offsets(&offsets);
-    }
-    let mut tracer = WriteTracer::new(args.voters);
-    for sighting in trace::merge(files, &offsets) {
-        tracer.sight(sighting);
-        out.take(&mut tracer);
-    }
-    tracer.finish();
-    out.take(&mut tracer);
     let Some(outcome) = outcome else {
         return Err(ExitCode::from(exit::USAGE as u8)); // no -r at all: not called so
     };
@@ -471,6 +494,49 @@ fn trace_files(
         offsets,
     };
     Ok((tracer, runs))
+}
+
+/// What reading one capture needs of the flags (a reader thread gets its own copy).
+#[derive(Clone)]
+struct ReaderArgs {
+    quorum_ports: Vec<u16>,
+    reassembly: zkwire_capture::ReassemblyConfig,
+}
+
+impl Args {
+    fn reader_args(&self) -> ReaderArgs {
+        ReaderArgs {
+            quorum_ports: self.quorum_ports.clone(),
+            reassembly: self.input.reassembly_config(),
+        }
+    }
+}
+
+/// Reads one capture file through the trace handlers into `into`; returns how the reading
+/// ended, the client-port counters and `into`.
+fn read_capture(
+    args: &ReaderArgs,
+    opts: &ZkOptions,
+    path: &std::path::Path,
+    into: Sightings,
+) -> Result<((RunOutcome, CaptureStats), zkwire::zk::ZkCounts, Sightings), ExitCode> {
+    let to = trace::shared(into);
+    let mut handler = trace::handler(opts.clone(), args.quorum_ports.clone(), to.clone());
+    let mut source = FileSource::open(path).map_err(|e| {
+        report_open_error("zk-dump", &e);
+        ExitCode::from(exit::FATAL as u8)
+    })?;
+    let run = drive(&mut source, &mut handler, args.reassembly.clone(), false);
+    let counts = handler.first.counts.clone();
+    drop(handler);
+    let into = std::mem::replace(
+        &mut *trace::lock(&to),
+        Sightings::Head {
+            seen: Vec::new(),
+            cap: 0,
+        },
+    );
+    Ok((run, counts, into))
 }
 
 /// Says on stderr how each capture's clock was aligned with the first's.

@@ -3,6 +3,10 @@
 //! or REQUEST going the other way), then every sighting is moved onto the first file's clock
 //! and all are merged by time.
 //!
+//! Only the head of each capture is needed for that (its first quorum packets); then the
+//! captures are read side by side, each on its own thread, and [`merge_streams`] merges what
+//! they sight by time, in bounded memory.
+//!
 //! For one connection seen by two hosts, a packet's time in file j minus its time in file i is
 //! the offset between their clocks plus the one-way delay when i's host sent it, and minus the
 //! delay when j's host did. Packets of the two directions thus bracket the offset; the midpoint
@@ -10,7 +14,7 @@
 
 use super::tracer::{Link, Seen, Sighting};
 use std::collections::{HashMap, VecDeque};
-use zkwire_capture::Timestamp;
+use std::sync::mpsc::Receiver;
 
 /// One file's clock against the first file's.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -130,28 +134,28 @@ pub fn estimate_offsets(names: &[String], files: &[Vec<Sighting>]) -> Vec<ClockO
     offsets
 }
 
-/// Moves each file's sightings onto the first file's clock and merges them by time.
-pub fn merge(files: Vec<Vec<Sighting>>, offsets: &[ClockOffset]) -> Vec<Sighting> {
-    let mut all: Vec<Sighting> = Vec::with_capacity(files.iter().map(Vec::len).sum());
-    for (file, offset) in files.into_iter().zip(offsets) {
-        let shift = |ts: &mut Timestamp| ts.0 = ts.0.saturating_sub(offset.offset_ns);
-        all.extend(file.into_iter().map(|mut s| {
-            shift(&mut s.ts);
-            if let Seen::Reply(reply) = &mut s.seen {
-                if let Some(ts) = reply.request_ts.as_mut() {
-                    shift(ts);
-                }
-            }
-            s
-        }));
+/// Merges the sightings of several captures, each arriving in its own capture order (already
+/// on one clock), by time: always the earliest of the streams' next ones. Memory is one
+/// sighting per stream (and what the channels buffer); it ends when every stream has.
+pub fn merge_streams(streams: Vec<Receiver<Sighting>>, mut take: impl FnMut(Sighting)) {
+    let mut next: Vec<Option<Sighting>> = streams.iter().map(|r| r.recv().ok()).collect();
+    while let Some(i) = next
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| s.as_ref().map(|s| (s.ts, i)))
+        .min()
+        .map(|(_, i)| i)
+    {
+        if let Some(s) = std::mem::replace(&mut next[i], streams[i].recv().ok()) {
+            take(s);
+        }
     }
-    all.sort_by_key(|s| s.ts);
-    all
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use zkwire_capture::Timestamp;
 
     const MS: i64 = 1_000_000;
 
@@ -222,7 +226,24 @@ mod tests {
         let names = ["leader", "f1"].map(String::from);
         let files = vec![leader, follower];
         let offsets = estimate_offsets(&names, &files);
-        let merged = merge(files, &offsets);
+        let streams = files
+            .into_iter()
+            .zip(&offsets)
+            .map(|(file, offset)| {
+                let (tx, rx) = std::sync::mpsc::sync_channel(4);
+                let shift = offset.offset_ns;
+                std::thread::spawn(move || {
+                    for mut s in file {
+                        s.shift(shift);
+                        let _ = tx.send(s);
+                    }
+                });
+                rx
+            })
+            .collect();
+        let mut merged = Vec::new();
+        merge_streams(streams, |s| merged.push(s));
+        assert_eq!(merged.len(), 12);
         assert!(merged.windows(2).all(|w| w[0].ts <= w[1].ts));
         // Each PROPOSAL's copy in the follower's capture lands 1 ms after the leader's.
         let first: Vec<i64> = merged

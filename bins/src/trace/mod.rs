@@ -5,7 +5,8 @@
 //! - `taps`: sightings from the client port (a [`ZkSink`](crate::zk::ZkSink)) and the quorum
 //!   port (zab-dump's handler's tap).
 //! - `tracer`: the join, a pure state machine over sightings in time order.
-//! - `merge`: several hosts' captures, their clocks aligned on shared quorum packets.
+//! - `merge`: several hosts' captures, their clocks aligned on shared quorum packets, read
+//!   side by side and merged by time.
 //! - `report`: the JSON lines and the stage tables.
 
 mod merge;
@@ -13,7 +14,7 @@ mod report;
 mod taps;
 mod tracer;
 
-pub use merge::{estimate_offsets, merge, ClockOffset};
+pub use merge::{estimate_offsets, merge_streams, ClockOffset};
 pub use report::{TraceJson, WriteStats};
 pub use taps::{lock, quorum_seen, SharedSightings, Sightings, TraceTap};
 pub use tracer::{

@@ -7,6 +7,7 @@ use super::tracer::{Link, Seen, Sighting, WriteReply, WriteTracer};
 use crate::zk::{Token, ZkBody, ZkMessage, ZkSink};
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex, MutexGuard};
 use zab_proto::{Packet, QuorumDirection};
 use zk_proto::{OpCode, RequestBody};
@@ -15,22 +16,44 @@ use zkwire_capture::{ConnInfo, Timestamp};
 /// Most multi requests whose operations are remembered until their reply.
 const MAX_MULTIS: usize = 65_536;
 
-/// Where sightings go: straight into a tracer (one capture, or live), or into a list (one
-/// host's capture among several, merged once all are read and their clocks aligned).
+/// Where sightings go.
 #[derive(Debug)]
 pub enum Sightings {
-    /// Traced as they come.
+    /// Straight into a tracer (one capture, or a live interface).
     Trace(Box<WriteTracer>),
-    /// Kept, in capture order.
-    Collect(Vec<Sighting>),
+    /// Kept, up to `cap` quorum packets (replies are not kept): the head of one host's capture
+    /// among several, for its clock offset. Once full, the capture's reading stops.
+    Head {
+        /// The quorum packets, in capture order.
+        seen: Vec<Sighting>,
+        /// How many to keep.
+        cap: usize,
+    },
+    /// Moved onto the reference clock (`shift_ns` subtracted) and sent on: one host's capture
+    /// among several, read beside the others and merged by time ([`super::merge_streams`]).
+    Send {
+        /// Where to.
+        to: SyncSender<Sighting>,
+        /// This capture's clock offset against the reference, ns.
+        shift_ns: i64,
+    },
 }
 
 impl Sightings {
     /// Takes one sighting.
-    pub fn push(&mut self, s: Sighting) {
+    pub fn push(&mut self, mut s: Sighting) {
         match self {
             Sightings::Trace(t) => t.sight(s),
-            Sightings::Collect(v) => v.push(s),
+            Sightings::Head { seen, cap } => {
+                if seen.len() < *cap && !matches!(s.seen, Seen::Reply(_)) {
+                    seen.push(s);
+                }
+            }
+            Sightings::Send { to, shift_ns } => {
+                s.shift(*shift_ns);
+                // The reader went away (the run was stopped): nothing more to do.
+                let _ = to.send(s);
+            }
         }
     }
 
@@ -39,6 +62,11 @@ impl Sightings {
         if let Sightings::Trace(t) = self {
             t.advance(now);
         }
+    }
+
+    /// Whether it wants no more (a full head).
+    pub fn full(&self) -> bool {
+        matches!(self, Sightings::Head { seen, cap } if seen.len() >= *cap)
     }
 }
 
@@ -157,6 +185,10 @@ impl ZkSink for TraceTap {
 
     fn advance(&mut self, now: Timestamp) {
         lock(&self.to).advance(now);
+    }
+
+    fn done(&self) -> bool {
+        lock(&self.to).full()
     }
 }
 

@@ -24,7 +24,7 @@ use zkwire_capture::Timestamp;
 pub const GRACE_NS: i64 = 2_000_000_000;
 /// How long quorum records are kept waiting for their client's reply: a write slower than
 /// this is not traced.
-const WINDOW_NS: i64 = 30_000_000_000;
+const WINDOW_NS: i64 = 10_000_000_000;
 /// Most quorum records (proposals, forwarded requests) kept at once; the oldest go first.
 const MAX_RECORDS: usize = 1 << 20;
 /// Most learner addresses remembered (to tell whether a server's IP is a learner's).
@@ -120,6 +120,18 @@ pub struct Sighting {
     pub ts: Timestamp,
     /// What was seen.
     pub seen: Seen,
+}
+
+impl Sighting {
+    /// Moves it `ns` earlier: onto another capture's clock (the request time of a reply too).
+    pub fn shift(&mut self, ns: i64) {
+        self.ts.0 = self.ts.0.saturating_sub(ns);
+        if let Seen::Reply(reply) = &mut self.seen {
+            if let Some(ts) = reply.request_ts.as_mut() {
+                ts.0 = ts.0.saturating_sub(ns);
+            }
+        }
+    }
 }
 
 /// The stages of a write, in order.
@@ -377,7 +389,10 @@ impl WriteTracer {
                     self.proposed.entry((session, cxid)).or_insert(zxid);
                 }
                 let rec = self.record(zxid, ts);
-                if !rec.sent_to.contains(&link.learner) && rec.sent_to.len() < MAX_FOLLOWERS {
+                if !rec.traced
+                    && !rec.sent_to.contains(&link.learner)
+                    && rec.sent_to.len() < MAX_FOLLOWERS
+                {
                     rec.sent_to.push(link.learner);
                 }
                 let fanout = rec.sent_to.len();
@@ -387,13 +402,17 @@ impl WriteTracer {
                 self.note_learner(link.learner);
                 let rec = self.record(zxid, ts);
                 rec.leader.get_or_insert(link.leader);
-                keep_first(&mut rec.acks, ts, link.learner, sid);
+                if !rec.traced {
+                    keep_first(&mut rec.acks, ts, link.learner, sid);
+                }
             }
             Seen::Commit { link, zxid } => {
                 self.note_learner(link.learner);
                 let rec = self.record(zxid, ts);
                 rec.leader.get_or_insert(link.leader);
-                keep_first(&mut rec.commits, ts, link.learner, None);
+                if !rec.traced {
+                    keep_first(&mut rec.commits, ts, link.learner, None);
+                }
             }
         }
         self.advance(ts);
@@ -525,7 +544,12 @@ impl WriteTracer {
             .get_mut(&reply.zxid)
             .ok_or(Untraced::NoProposal)?;
         rec.traced = true;
-        let mut acks = rec.acks.clone();
+        // What the trace needs is taken: the record stays, small, to tell a duplicate reply
+        // (another host's capture) until it expires.
+        let mut acks = std::mem::take(&mut rec.acks);
+        let commits = std::mem::take(&mut rec.commits);
+        let followers = std::mem::take(&mut rec.sent_to).len();
+        self.forwards.remove(&(session, reply.xid));
         acks.sort_unstable_by_key(|a| a.0);
         let ack_from = |a: &(Timestamp, SocketAddr, Option<i64>)| AckFrom {
             learner: a.1,
@@ -534,7 +558,7 @@ impl WriteTracer {
         };
         let quorum = acks.get(needed - 1);
         let quorum_ts = quorum.map(|a| a.0);
-        let chain = milestones(role, (request, reply_ts), proposed, quorum_ts, &rec.commits);
+        let chain = milestones(role, (request, reply_ts), proposed, quorum_ts, &commits);
         let stages = stages(request, reply_ts, &chain);
         Ok(WriteTrace {
             zxid: reply.zxid,
@@ -549,7 +573,7 @@ impl WriteTracer {
             request_ts: request,
             total_us: micros(request, reply_ts).unwrap_or(0),
             stages,
-            followers: rec.sent_to.len(),
+            followers,
             acks: acks.len(),
             quorum_ack: quorum.map(ack_from),
             last_ack: acks.last().map(ack_from),

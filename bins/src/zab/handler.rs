@@ -119,7 +119,8 @@ pub struct ZabDump<W: Write> {
     /// Told each new live proposal's capture time and zxid (the stats daemon's zxid counter).
     pub on_proposal: Option<Box<dyn FnMut(Timestamp, Zxid) + Send>>,
     /// Told every packet decoded, with its connection, direction and the learner's sid when
-    /// known (write-path tracing).
+    /// known (write-path tracing). A learner's sync replays old proposals too: they join no
+    /// reply and expire.
     pub tap: Option<Box<QuorumTap>>,
     /// The packet being printed (reused: once its buffers grew, a line allocates nothing).
     line: Line,
