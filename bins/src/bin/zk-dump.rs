@@ -5,14 +5,14 @@ use std::process::ExitCode;
 use zkwire::analysis::{Analysis, AnalysisSink, Analytics, GroupBy, SortBy};
 use zkwire::exit;
 use zkwire::input::{
-    add_stats, conclude, drive, read_input, read_input_ticking, report_open_error, InputArgs,
+    add_stats, conclude, read_input, read_input_ticking, report_open_error, InputArgs,
 };
 use zkwire::output::{Format, OutputArgs};
 use zkwire::trace::{
-    self, ClockOffset, Sightings, TraceCounts, TraceOutput, WriteStats, WriteTracer,
+    self, ClockOffset, HostsOptions, Sightings, TraceCounts, TraceOutput, WriteStats, WriteTracer,
 };
 use zkwire::zk::{RenderOptions, ZkHandler, ZkOptions, ZkPrinter, ZkSink};
-use zkwire_capture::{CaptureStats, FileSource, RunOutcome, Timestamp};
+use zkwire_capture::{CaptureStats, RunOutcome, Timestamp};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -311,12 +311,11 @@ fn trace_writes(args: &Args, opts: ZkOptions) -> ExitCode {
     } else {
         trace_one(args, opts, &mut out)
     };
-    let Ok((tracer, runs)) = traced else {
+    let Ok((counts, runs)) = traced else {
         return ExitCode::from(exit::FATAL as u8);
     };
-    let mut printer = out.finish(&tracer.counts, args.voters);
+    let mut printer = out.finish(&counts, args.voters);
     let write_error = printer.write_error.take();
-    let counts = &tracer.counts;
     let summary = format!(
         "{} of {} writes traced ({} requests before the capture, {} proposals not in it)",
         counts.traced, counts.writes, counts.request_not_seen, counts.proposal_not_seen
@@ -339,7 +338,7 @@ fn trace_writes(args: &Args, opts: ZkOptions) -> ExitCode {
         write_error,
         &summary,
         &Stats {
-            trace: counts,
+            trace: &counts,
             zk: &runs.zk,
             clock_offsets: &runs.offsets,
         },
@@ -354,21 +353,12 @@ struct TraceRuns {
     offsets: Vec<ClockOffset>,
 }
 
-/// Every port the trace reads: the client ports and the quorum ports.
-fn trace_ports(args: &Args) -> Vec<u16> {
-    args.ports
-        .iter()
-        .chain(&args.quorum_ports)
-        .copied()
-        .collect()
-}
-
 /// One capture (or a live interface): traced as it is read, JSON lines printed as they come.
 fn trace_one(
     args: &Args,
     opts: ZkOptions,
     out: &mut TraceOutput<Box<dyn std::io::Write>>,
-) -> Result<(WriteTracer, TraceRuns), ExitCode> {
+) -> Result<(TraceCounts, TraceRuns), ExitCode> {
     let to = trace::shared(Sightings::Trace(Box::new(WriteTracer::new(args.voters))));
     let mut handler = trace::handler(opts, args.quorum_ports.clone(), to.clone());
     let ticking = to.clone();
@@ -376,7 +366,12 @@ fn trace_one(
     let mut on_tick = |now: Timestamp, _: &CaptureStats| {
         trace::drain(&ticking, Some(now), |t| out.push(t));
     };
-    let ports = trace_ports(args);
+    let ports: Vec<u16> = args
+        .ports
+        .iter()
+        .chain(&args.quorum_ports)
+        .copied()
+        .collect();
     let (outcome, capture) = read_input_ticking(
         "zk-dump",
         &args.input,
@@ -393,150 +388,61 @@ fn trace_one(
     }
     let zk = vec![handler.first.counts.clone()];
     drop(handler);
-    let taken = std::mem::replace(
-        &mut *trace::lock(&to),
-        Sightings::Head {
-            seen: Vec::new(),
-            cap: 0,
-        },
-    );
-    let Sightings::Trace(tracer) = taken else {
-        unreachable!("made as a tracer above");
+    trace::drain(&to, None, |t| out.push(t));
+    let counts = match &*trace::lock(&to) {
+        Sightings::Trace(tracer) => tracer.counts.clone(),
+        _ => TraceCounts::default(),
     };
-    let mut tracer = *tracer;
-    tracer.finish();
-    out.take(&mut tracer);
     let runs = TraceRuns {
         outcome,
         captures: vec![capture],
         zk,
         offsets: Vec::new(),
     };
-    Ok((tracer, runs))
+    Ok((counts, runs))
 }
 
-/// Quorum packets read from the head of each capture to align the clocks.
-const OFFSET_PACKETS: usize = 200_000;
-
-/// Several hosts' captures: the clocks aligned on the head of each, then every capture read on
-/// its own thread and what they show merged by time into one tracer (bounded memory, every
-/// core).
+/// Several hosts' captures, traced as one by [`trace::trace_captures`].
 fn trace_files(
     args: &Args,
     opts: ZkOptions,
     out: &mut TraceOutput<Box<dyn std::io::Write>>,
-) -> Result<(WriteTracer, TraceRuns), ExitCode> {
-    let names: Vec<String> = args
-        .input
-        .read
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect();
-    let mut heads = Vec::new();
-    for path in &args.input.read {
-        let head = Sightings::Head {
-            seen: Vec::new(),
-            cap: OFFSET_PACKETS,
-        };
-        let (_, _, head) = read_capture(&args.reader_args(), &opts, path, head)?;
-        if let Sightings::Head { seen, .. } = head {
-            heads.push(seen);
-        }
-    }
-    let offsets = trace::estimate_offsets(&names, &heads);
-    drop(heads);
-    if !args.input.quiet {
-        report_offsets(&offsets);
-    }
-    let mut streams = Vec::new();
-    let mut readers = Vec::new();
-    for (path, offset) in args.input.read.iter().zip(&offsets) {
-        let (to, stream) = std::sync::mpsc::sync_channel(1 << 16);
-        let send = Sightings::Send {
-            to,
-            shift_ns: offset.offset_ns,
-        };
-        let (args, opts, path) = (args.reader_args(), opts.clone(), path.clone());
-        readers.push(std::thread::spawn(move || {
-            read_capture(&args, &opts, &path, send).map(|(run, zk, _)| (run, zk))
-        }));
-        streams.push(stream);
-    }
-    let mut tracer = WriteTracer::new(args.voters);
-    trace::merge_streams(streams, |sighting| {
-        tracer.sight(sighting);
-        out.take(&mut tracer);
-    });
-    tracer.finish();
-    out.take(&mut tracer);
-    let (mut outcome, mut captures, mut zk) = (None, Vec::new(), Vec::new());
-    for reader in readers {
-        let ((run, capture), counts) = reader
-            .join()
-            .map_err(|_| ExitCode::from(exit::FATAL as u8))??;
-        captures.push(capture);
-        zk.push(counts);
-        // The first damaged file is the one the exit status speaks of.
-        if outcome
-            .as_ref()
-            .is_none_or(|o: &RunOutcome| o.error.is_none())
-        {
-            outcome = Some(run);
-        }
-    }
-    let Some(outcome) = outcome else {
-        return Err(ExitCode::from(exit::USAGE as u8)); // no -r at all: not called so
+) -> Result<(TraceCounts, TraceRuns), ExitCode> {
+    let hosts = HostsOptions {
+        zk: opts,
+        quorum_ports: args.quorum_ports.clone(),
+        reassembly: args.input.reassembly_config(),
+        voters: args.voters,
     };
+    let quiet = args.input.quiet;
+    let aligned = |offsets: &[ClockOffset]| {
+        if !quiet {
+            report_offsets(offsets);
+        }
+    };
+    let run = trace::trace_captures(&args.input.read, &hosts, aligned, |tracer| out.take(tracer))
+        .map_err(|e| {
+        report_open_error("zk-dump", &e);
+        ExitCode::from(exit::FATAL as u8)
+    })?;
+    let mut outcome: Option<RunOutcome> = None;
+    let (mut captures, mut zk) = (Vec::new(), Vec::new());
+    for c in run.captures {
+        captures.push(c.capture);
+        zk.push(c.zk);
+        // The first damaged file is the one the exit status speaks of.
+        if outcome.as_ref().is_none_or(|o| o.error.is_none()) {
+            outcome = Some(c.outcome);
+        }
+    }
+    let outcome = outcome.ok_or(ExitCode::from(exit::USAGE as u8))?;
     let runs = TraceRuns {
         outcome,
         captures,
         zk,
-        offsets,
+        offsets: run.offsets,
     };
-    Ok((tracer, runs))
-}
-
-/// What reading one capture needs of the flags (a reader thread gets its own copy).
-#[derive(Clone)]
-struct ReaderArgs {
-    quorum_ports: Vec<u16>,
-    reassembly: zkwire_capture::ReassemblyConfig,
-}
-
-impl Args {
-    fn reader_args(&self) -> ReaderArgs {
-        ReaderArgs {
-            quorum_ports: self.quorum_ports.clone(),
-            reassembly: self.input.reassembly_config(),
-        }
-    }
-}
-
-/// Reads one capture file through the trace handlers into `into`; returns how the reading
-/// ended, the client-port counters and `into`.
-fn read_capture(
-    args: &ReaderArgs,
-    opts: &ZkOptions,
-    path: &std::path::Path,
-    into: Sightings,
-) -> Result<((RunOutcome, CaptureStats), zkwire::zk::ZkCounts, Sightings), ExitCode> {
-    let to = trace::shared(into);
-    let mut handler = trace::handler(opts.clone(), args.quorum_ports.clone(), to.clone());
-    let mut source = FileSource::open(path).map_err(|e| {
-        report_open_error("zk-dump", &e);
-        ExitCode::from(exit::FATAL as u8)
-    })?;
-    let run = drive(&mut source, &mut handler, args.reassembly.clone(), false);
-    let counts = handler.first.counts.clone();
-    drop(handler);
-    let into = std::mem::replace(
-        &mut *trace::lock(&to),
-        Sightings::Head {
-            seen: Vec::new(),
-            cap: 0,
-        },
-    );
-    Ok((run, counts, into))
+    Ok((run.tracer.counts, runs))
 }
 
 /// Says on stderr how each capture's clock was aligned with the first's.

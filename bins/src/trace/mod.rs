@@ -5,15 +5,17 @@
 //! - `taps`: sightings from the client port (a [`ZkSink`](crate::zk::ZkSink)) and the quorum
 //!   port (zab-dump's handler's tap).
 //! - `tracer`: the join, a pure state machine over sightings in time order.
-//! - `merge`: several hosts' captures, their clocks aligned on shared quorum packets, read
-//!   side by side and merged by time.
+//! - `merge`: several hosts' captures, their clocks aligned on shared quorum packets, and
+//!   their sightings merged by time; `hosts` reads them side by side.
 //! - `report`: the JSON lines and the stage tables.
 
+mod hosts;
 mod merge;
 mod report;
 mod taps;
 mod tracer;
 
+pub use hosts::{trace_captures, CaptureRun, HostsOptions, HostsRun};
 pub use merge::{estimate_offsets, merge_streams, ClockOffset};
 pub use report::{TraceJson, WriteStats};
 pub use taps::{lock, quorum_seen, SharedSightings, Sightings, TraceTap};
