@@ -33,10 +33,10 @@ type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 type PathId = u32;
 
 /// What a request is counted under: type, path (whole; cut at view time), client, server.
-type RequestKey = (&'static str, PathId, SocketAddr, SocketAddr);
+type RequestKey = (&'static str, PathId, AddrId, AddrId);
 
 /// What a reply's latency is kept under for the filters: request type, path, client.
-type LatencyKey = (&'static str, PathId, SocketAddr);
+type LatencyKey = (&'static str, PathId, AddrId);
 
 /// Most distinct keys a per-key table of one period holds. Keys include the client's port, so
 /// a busy or hostile ensemble (a connection per request, random paths) would otherwise grow
@@ -48,9 +48,51 @@ const MAX_LATENCY_KEYS: usize = 10_000;
 /// Most latency samples one interval keeps for the filtered view.
 const MAX_INTERVAL_SAMPLES: usize = 1 << 20;
 
-/// The client address keys fold into past [`MAX_KEYS`].
-fn other_client() -> SocketAddr {
-    SocketAddr::from(([0, 0, 0, 0], 0))
+/// An address, interned ([`Addrs`]): keys stay small, so the tables stay in cache.
+type AddrId = u32;
+
+/// The address keys fold into past [`MAX_KEYS`] (or past [`MAX_ADDRS`]): `0.0.0.0:0`.
+const OTHER_ADDR: AddrId = 0;
+
+/// Most distinct client and server addresses interned.
+const MAX_ADDRS: usize = 1 << 20;
+
+/// Every client and server address seen, once, by number (0 is the overflow's).
+#[derive(Debug, Clone)]
+pub struct Addrs {
+    ids: FastMap<SocketAddr, AddrId>,
+    addrs: Vec<SocketAddr>,
+}
+
+impl Default for Addrs {
+    fn default() -> Addrs {
+        Addrs {
+            ids: FastMap::default(),
+            addrs: vec![SocketAddr::from(([0, 0, 0, 0], 0))],
+        }
+    }
+}
+
+impl Addrs {
+    fn id(&mut self, addr: SocketAddr) -> AddrId {
+        if let Some(id) = self.ids.get(&addr) {
+            return *id;
+        }
+        if self.addrs.len() >= MAX_ADDRS {
+            return OTHER_ADDR;
+        }
+        let id = self.addrs.len() as AddrId;
+        self.addrs.push(addr);
+        self.ids.insert(addr, id);
+        id
+    }
+
+    fn addr(&self, id: AddrId) -> SocketAddr {
+        self.addrs
+            .get(id as usize)
+            .copied()
+            .unwrap_or(self.addrs[0])
+    }
 }
 
 /// Counts `key` in `table`, or under `overflow` once the table is full.
@@ -69,10 +111,10 @@ fn bump<K: std::hash::Hash + Eq>(
 }
 
 /// What an error reply is counted under: error name, reply type, path, client.
-type ErrorKey = (String, &'static str, PathId, SocketAddr);
+type ErrorKey = (String, &'static str, PathId, AddrId);
 
 /// What a watch set or fired is counted under: path (whole), client.
-type WatchKey = (PathId, SocketAddr);
+type WatchKey = (PathId, AddrId);
 
 /// Most distinct paths interned; later ones count as `(other)`.
 const MAX_PATHS: usize = 1 << 20;
@@ -151,7 +193,7 @@ pub struct Period {
     /// Watch notifications that fired, by (path, client).
     watches_fired: FastMap<WatchKey, u64>,
     /// Sessions opened, closed, expired, by client.
-    sessions: FastMap<SocketAddr, [u64; 3]>,
+    sessions: FastMap<AddrId, [u64; 3]>,
     /// New sessions established (ConnectResponse to a ConnectRequest without a session).
     pub sessions_opened: u64,
     /// Sessions closed by their client (closeSession).
@@ -164,6 +206,14 @@ pub struct Period {
     pub decode_errors: u64,
     /// Traced writes' stages (with `--quorum-port`), as their traces complete.
     pub writes: Option<Box<WriteStages>>,
+}
+
+/// Where a message is counted: its path, client and server, interned.
+#[derive(Debug, Clone, Copy)]
+struct Where {
+    path: PathId,
+    client: AddrId,
+    server: AddrId,
 }
 
 /// Traced writes' latencies of one period, µs: each stage (forward, propose, quorum, commit,
@@ -209,7 +259,12 @@ impl Period {
         (self.length_ns.unwrap_or(0).max(1_000) as f64) / 1e9
     }
 
-    fn observe(&mut self, msg: &ZkMessage<'_>, path: PathId, new_session: bool) {
+    fn observe(&mut self, msg: &ZkMessage<'_>, at: Where, new_session: bool) {
+        let Where {
+            path,
+            client,
+            server,
+        } = at;
         match msg.body {
             ZkBody::Opened | ZkBody::Unanswered { .. } => return,
             ZkBody::BadRequest { .. } | ZkBody::BadReply { .. } => self.decode_errors += 1,
@@ -218,11 +273,9 @@ impl Period {
         // Requests as zk-dump's --count-requests counts them.
         if matches!(msg.dir(), "request" | "connect") {
             let kind = msg.kind();
-            bump(
-                &mut self.requests,
-                (kind, path, msg.client, msg.server),
-                || (kind, OTHER_PATH, other_client(), other_client()),
-            );
+            bump(&mut self.requests, (kind, path, client, server), || {
+                (kind, OTHER_PATH, OTHER_ADDR, OTHER_ADDR)
+            });
         }
         if let Some(us) = msg.latency_us() {
             let kind = msg.opcode().map_or("unknown", |op| op.request_name());
@@ -231,7 +284,7 @@ impl Period {
                 .entry(kind)
                 .or_insert_with(histogram)
                 .record(us.max(1));
-            self.keep_latency((kind, path, msg.client), us.max(1));
+            self.keep_latency((kind, path, client), us.max(1));
         }
         if let Some(err) = msg.err().filter(|e| *e != 0) {
             let name = msg
@@ -239,8 +292,8 @@ impl Period {
                 .map_or_else(|| err.to_string(), |t| t.into_owned());
             let kind = msg.kind();
             let overflow_name = name.clone();
-            bump(&mut self.errors, (name, kind, path, msg.client), || {
-                (overflow_name, kind, OTHER_PATH, other_client())
+            bump(&mut self.errors, (name, kind, path, client), || {
+                (overflow_name, kind, OTHER_PATH, OTHER_ADDR)
             });
         }
         match msg.body {
@@ -254,27 +307,27 @@ impl Period {
                     _ => false,
                 };
                 if watch {
-                    bump(&mut self.watches_set, (path, msg.client), || {
-                        (OTHER_PATH, other_client())
+                    bump(&mut self.watches_set, (path, client), || {
+                        (OTHER_PATH, OTHER_ADDR)
                     });
                 }
                 if request.opcode == zk_proto::OpCode::CloseSession {
                     self.sessions_closed += 1;
-                    self.session_counts(msg.client)[1] += 1;
+                    self.session_counts(client)[1] += 1;
                 }
             }
             ZkBody::Watch { event, .. } if event.event_type != -1 => {
-                bump(&mut self.watches_fired, (path, msg.client), || {
-                    (OTHER_PATH, other_client())
+                bump(&mut self.watches_fired, (path, client), || {
+                    (OTHER_PATH, OTHER_ADDR)
                 });
             }
             ZkBody::ConnectReply { reply, .. } => {
                 if reply.time_out <= 0 {
                     self.sessions_expired += 1;
-                    self.session_counts(msg.client)[2] += 1;
+                    self.session_counts(client)[2] += 1;
                 } else if new_session {
                     self.sessions_opened += 1;
-                    self.session_counts(msg.client)[0] += 1;
+                    self.session_counts(client)[0] += 1;
                 }
             }
             _ => {}
@@ -303,11 +356,11 @@ impl Period {
     }
 
     /// A client's session counters (opened, closed, expired), or the overflow's.
-    fn session_counts(&mut self, client: SocketAddr) -> &mut [u64; 3] {
+    fn session_counts(&mut self, client: AddrId) -> &mut [u64; 3] {
         let key = if self.sessions.len() < MAX_KEYS || self.sessions.contains_key(&client) {
             client
         } else {
-            other_client()
+            OTHER_ADDR
         };
         self.sessions.entry(key).or_default()
     }
@@ -335,6 +388,8 @@ pub struct Top {
     connecting: HashMap<(SocketAddr, SocketAddr), bool>,
     /// The paths the periods' tables refer to by number.
     paths: Paths,
+    /// The addresses they refer to by number.
+    addrs: Addrs,
 }
 
 impl Top {
@@ -351,6 +406,7 @@ impl Top {
             finished: false,
             connecting: HashMap::new(),
             paths: Paths::default(),
+            addrs: Addrs::default(),
         }
     }
 
@@ -457,9 +513,13 @@ impl ZkSink for Top {
             }
             _ => {}
         }
-        let path = self.paths.id(msg.path);
-        self.current.observe(msg, path, new_session);
-        self.total.observe(msg, path, new_session);
+        let at = Where {
+            path: self.paths.id(msg.path),
+            client: self.addrs.id(msg.client),
+            server: self.addrs.id(msg.server),
+        };
+        self.current.observe(msg, at, new_session);
+        self.total.observe(msg, at, new_session);
         None
     }
 
@@ -752,8 +812,10 @@ impl Top {
     pub fn table(&self, pane: Pane, query: &Query) -> Table {
         let interval = self.shown_interval();
         let secs = interval.map_or(1.0, Period::seconds);
-        let paths = &self.paths;
-        let wants = |k: &RequestKey| query.wants_at(paths.name(k.1), k.2);
+        let (paths, addrs) = (&self.paths, &self.addrs);
+        let wants_at =
+            |path: PathId, client: AddrId| query.wants_at(paths.name(path), addrs.addr(client));
+        let wants = |k: &RequestKey| wants_at(k.1, k.2);
         let rows = |counts: HashMap<String, (u64, u64)>| -> Vec<Vec<Cell>> {
             counts
                 .into_iter()
@@ -787,14 +849,14 @@ impl Top {
                 &self.total,
                 wants,
                 |k| k.2,
-                |c| c.to_string(),
+                |c| addrs.addr(c).to_string(),
             )),
             Pane::Servers => rows(grouped(
                 interval,
                 &self.total,
                 wants,
                 |k| k.3,
-                |c| c.to_string(),
+                |c| addrs.addr(c).to_string(),
             )),
             Pane::Latency => {
                 // Unfiltered: the precise per-type histograms; filtered: the matching per-key
@@ -803,13 +865,13 @@ impl Top {
                     let mut m: FastMap<&'static str, Histogram<u64>> = FastMap::default();
                     let new = || Histogram::new(2).expect("valid histogram precision");
                     for ((kind, path, client), h) in p.into_iter().flat_map(|p| &p.latency_by) {
-                        if query.wants_at(paths.name(*path), *client) {
+                        if wants_at(*path, *client) {
                             let _ = m.entry(kind).or_insert_with(new).add(h);
                         }
                     }
                     let samples = p.and_then(|p| p.samples.as_deref()).unwrap_or_default();
                     for ((kind, path, client), us) in samples {
-                        if query.wants_at(paths.name(*path), *client) {
+                        if wants_at(*path, *client) {
                             let _ = m.entry(kind).or_insert_with(new).record(*us);
                         }
                     }
@@ -838,7 +900,7 @@ impl Top {
                 let mut m: HashMap<(&str, &'static str), [u64; 2]> = HashMap::new();
                 for (col, p) in [(0, interval), (1, Some(&self.total))] {
                     for ((err, kind, path, client), n) in p.into_iter().flat_map(|p| &p.errors) {
-                        if query.wants_at(paths.name(*path), *client) {
+                        if wants_at(*path, *client) {
                             m.entry((err.as_str(), *kind)).or_default()[col] += n;
                         }
                     }
@@ -858,7 +920,7 @@ impl Top {
                 let mut m: HashMap<String, [u64; 4]> = HashMap::new();
                 let mut add = |table: &FastMap<WatchKey, u64>, col: usize| {
                     for ((path, client), n) in table {
-                        if query.wants_at(paths.name(*path), *client) {
+                        if wants_at(*path, *client) {
                             let key = aggregate_path(paths.name(*path), query.depth).into_owned();
                             m.entry(key).or_default()[col] += n;
                         }
@@ -884,7 +946,7 @@ impl Top {
                     p.map_or(0, |p| {
                         p.sessions
                             .iter()
-                            .filter(|(c, _)| query.wants_client(**c))
+                            .filter(|(c, _)| query.wants_client(addrs.addr(**c)))
                             .map(|(_, n)| n[col])
                             .sum()
                     })
@@ -1069,7 +1131,11 @@ mod bounds {
                         size: payload.len(),
                     },
                 },
-                2,
+                Where {
+                    path: 2,
+                    client: i as AddrId + 1,
+                    server: 1,
+                },
                 false,
             );
         }
