@@ -6,22 +6,27 @@
 # O(file)). Then the cost per printed line of every printing mode beside `tcpdump -nn -r`, and
 # the criterion benchmarks of every layer. Speed targets live here, never in tests.
 #
-# usage: scripts/bench.sh [CAPTURE]
+# usage: scripts/bench.sh [CAPTURE...]
 #   CAPTURE defaults to target/bench/loadgen.pcap: record it once with
 #   `sudo scripts/record-big-capture.sh target/bench/loadgen.pcap` (3 minutes of load_gen on a
-#   real 3.8 ensemble, about 1 GB and 5 million packets). Without it, 100 copies of the
-#   shipped capture stand in. The 4x file is made from CAPTURE by scripts/make-big-capture.py.
-#   BENCH_CRITERION=0 skips the criterion benchmarks; BENCH_BIN=DIR times the binaries in DIR
-#   (another build, to compare) instead of building target/release.
+#   real 3.8 ensemble, about 1 GB and 5 million packets), or the whole varied corpus with
+#   `sudo scripts/record-corpus.sh` and then `scripts/bench.sh target/bench/corpus/*.pcap`.
+#   Without it, 100 copies of the shipped capture stand in. Every capture gets the offline
+#   table and the per-line costs; the first one also a 4x copy (scripts/make-big-capture.py),
+#   for flat memory. BENCH_CRITERION=0 skips the criterion benchmarks; BENCH_BIN=DIR times the
+#   binaries in DIR (another build, to compare) instead of building target/release.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p target/bench
-capture=${1:-target/bench/loadgen.pcap}
+captures=("$@")
+[ ${#captures[@]} -gt 0 ] || captures=(target/bench/loadgen.pcap)
+capture=${captures[0]}
 if [ ! -f "$capture" ]; then
   echo "bench.sh: $capture is missing (sudo scripts/record-big-capture.sh $capture records one);" \
     "using 100 copies of tests/data/zk38-mtu1500.pcap instead" >&2
   capture=target/bench/zk38-x100.pcap
   [ -f "$capture" ] || python3 scripts/make-big-capture.py tests/data/zk38-mtu1500.pcap 100 "$capture"
+  captures=("$capture")
 fi
 x4=target/bench/$(basename "$capture" .pcap)-x4.pcap
 [ "$x4" -nt "$capture" ] || python3 scripts/make-big-capture.py "$capture" 4 "$x4"
@@ -43,7 +48,7 @@ measure() { # prints "seconds peak_kb" of the best of 3 runs (wall time to the n
   done
   echo "$best $kb"
 }
-for file in "$capture" "$x4"; do
+for file in "${captures[@]}" "$x4"; do
   size=$(stat -c %s "$file")
   cat "$file" > /dev/null # from the page cache, like the runs that follow
   read -r base base_kb < <(measure tcpdump -r "$file" -w /dev/null)
@@ -69,7 +74,6 @@ done
 # line of `tcpdump -nn -r`. Quorum and election ports as the 3.8 recipes use them.
 zab_ports=(--port 2888 --port 2889 --port 2890)
 fle_ports=(--port 3888 --port 3889 --port 3890)
-echo "printing, per line, on $capture:"
 per_line() { # label command...
   local label=$1
   shift
@@ -78,14 +82,17 @@ per_line() { # label command...
   read -r t kb < <(measure "$@")
   python3 -c "import sys; l, t = int(sys.argv[2]), float(sys.argv[3]); print(f'  {sys.argv[1]:<26} {t:6.3f} s  {l:9d} lines  {t / max(l, 1) * 1e6:5.2f} us/line')" "$label" "$lines" "$t"
 }
-per_line "tcpdump -nn -r" tcpdump -nn -r "$capture"
-per_line "zk-dump (paired text)" "$bin"/zk-dump -q --no-progress -r "$capture"
-per_line "zk-dump --unpaired" "$bin"/zk-dump -q --no-progress --unpaired -r "$capture"
-per_line "zk-dump --format json" "$bin"/zk-dump -q --no-progress --format json -r "$capture"
-per_line "zab-dump" "$bin"/zab-dump -q --no-progress "${zab_ports[@]}" -r "$capture"
-per_line "zab-dump --format json" "$bin"/zab-dump -q --no-progress "${zab_ports[@]}" --format json -r "$capture"
-per_line "fle-dump" "$bin"/fle-dump -q --no-progress "${fle_ports[@]}" -r "$capture"
-per_line "fle-dump --format json" "$bin"/fle-dump -q --no-progress "${fle_ports[@]}" --format json -r "$capture"
+for capture in "${captures[@]}"; do
+  echo "printing, per line, on $capture:"
+  per_line "tcpdump -nn -r" tcpdump -nn -r "$capture"
+  per_line "zk-dump (paired text)" "$bin"/zk-dump -q --no-progress -r "$capture"
+  per_line "zk-dump --unpaired" "$bin"/zk-dump -q --no-progress --unpaired -r "$capture"
+  per_line "zk-dump --format json" "$bin"/zk-dump -q --no-progress --format json -r "$capture"
+  per_line "zab-dump" "$bin"/zab-dump -q --no-progress "${zab_ports[@]}" -r "$capture"
+  per_line "zab-dump --format json" "$bin"/zab-dump -q --no-progress "${zab_ports[@]}" --format json -r "$capture"
+  per_line "fle-dump" "$bin"/fle-dump -q --no-progress "${fle_ports[@]}" -r "$capture"
+  per_line "fle-dump --format json" "$bin"/fle-dump -q --no-progress "${fle_ports[@]}" --format json -r "$capture"
+done
 if [ "${BENCH_CRITERION:-1}" != 0 ]; then
   # On the shipped capture, so numbers compare across machines and commits.
   cargo bench --workspace --bench '*' -- --noplot

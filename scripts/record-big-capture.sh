@@ -10,6 +10,8 @@
 # repository. Needs root, iproute2, tcpdump, zookeeper, zookeeper-bin, python3.
 #
 # usage: sudo scripts/record-big-capture.sh OUT.pcap [SECONDS=180] [CLIENTS=4]
+#   WORKLOAD=SHAPE drives the ensemble with scripts/corpus-workload.py SHAPE (reads, large,
+#   watches, churn) instead of load_gen; scripts/record-corpus.sh records every shape.
 set -euo pipefail
 out=$(readlink -f "${1:?usage: record-big-capture.sh OUT.pcap [SECONDS] [CLIENTS]}")
 seconds=${2:-180}
@@ -47,6 +49,7 @@ admin.enableServer=false
 4lw.commands.whitelist=*
 snapCount=200000
 autopurge.purgeInterval=1
+maxClientCnxns=0
 server.1=127.0.0.1:2888:3888
 server.2=127.0.0.2:2888:3888
 server.3=127.0.0.3:2888:3888
@@ -88,7 +91,17 @@ for i in 1 2 3; do start_server $i; done
 first=$(leader)
 echo "leader: server $first"
 
-load() { # CLIENTS load_gen processes, each on its own subtree, for $1 seconds
+workload=${WORKLOAD:-}
+shape_script=$(dirname "$(readlink -f "$0")")/corpus-workload.py
+load() { # CLIENTS load_gen processes, each on its own subtree, for $1 seconds (or the shape)
+  if [ -n "$workload" ]; then
+    in_ns /usr/bin/python3 "$shape_script" "$workload" "$hosts" "$1" >> "$work/load_gen.log" 2>&1 || {
+      echo "record-big-capture.sh: the $workload workload failed:" >&2
+      tail -5 "$work/load_gen.log" >&2
+      exit 1
+    }
+    return
+  fi
   local pids=()
   for c in $(seq "$clients"); do
     in_ns timeout "$1" "$load_gen" "$hosts" "/load$c" 1000 >> "$work/load_gen.log" 2>&1 & pids+=($!)
