@@ -107,7 +107,7 @@ impl Line {
         self.set(key, |buf| {
             match format {
                 Format::Json => json_str(buf, v),
-                Format::Text => buf.extend_from_slice(v.as_bytes()),
+                Format::Text => text_str(buf, v),
             }
             false
         });
@@ -135,7 +135,14 @@ impl Line {
                     }
                 }
                 Format::Text => {
+                    let start = buf.len();
                     let _ = write!(buf, "{v}");
+                    if buf[start..].iter().any(|&b| needs_escape(b)) {
+                        // Rare: written again, escaped.
+                        let text = String::from_utf8_lossy(&buf[start..]).into_owned();
+                        buf.truncate(start);
+                        text_str(buf, &text);
+                    }
                 }
             }
             false
@@ -271,6 +278,34 @@ impl Line {
 
 fn json_str(buf: &mut Vec<u8>, s: &str) {
     let _ = serde_json::to_writer(&mut *buf, s);
+}
+
+/// Whether a text value needs escaping: a control character (a path or a config with a newline
+/// would otherwise break the one-line-per-message output, or forge a line) or a backslash (so
+/// the escapes stay unambiguous).
+fn needs_escape(b: u8) -> bool {
+    b < 0x20 || b == 0x7f || b == b'\\'
+}
+
+/// Writes a string as a text value: as it is, but for `\n`, `\r`, `\t`, `\\` and `\xNN`
+/// for other control characters.
+pub(crate) fn text_str(buf: &mut Vec<u8>, s: &str) {
+    if !s.bytes().any(needs_escape) {
+        buf.extend_from_slice(s.as_bytes());
+        return;
+    }
+    for b in s.bytes() {
+        match b {
+            b'\n' => buf.extend_from_slice(b"\\n"),
+            b'\r' => buf.extend_from_slice(b"\\r"),
+            b'\t' => buf.extend_from_slice(b"\\t"),
+            b'\\' => buf.extend_from_slice(b"\\\\"),
+            b if needs_escape(b) => {
+                let _ = write!(buf, "\\x{b:02x}");
+            }
+            b => buf.push(b),
+        }
+    }
 }
 
 /// Renders `v` into `buf` in `format`; true when it is null (None).
@@ -696,7 +731,8 @@ impl<'b> ser::Serializer for Text<'b> {
         self.raw(v.encode_utf8(&mut [0; 4]).as_bytes())
     }
     fn serialize_str(self, v: &str) -> Result<(), LineError> {
-        self.raw(v.as_bytes())
+        text_str(self.out, v);
+        Ok(())
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<(), LineError> {
         let mut list = TextCompound::open(self.out, b"[", b"]");
@@ -964,5 +1000,37 @@ mod tests {
         );
         line.remove("a");
         assert_eq!(line.get("b"), Some(r#""say \"hi\"""#));
+    }
+
+    /// A text value never breaks its line: control characters and backslashes are escaped,
+    /// in plain strings, displayed values and serialized records alike (a path with a newline
+    /// cannot forge a line); JSON escapes as JSON does.
+    #[test]
+    fn text_values_escape_control_characters() {
+        #[derive(serde::Serialize)]
+        struct Record<'a> {
+            config: &'a str,
+        }
+        let mut line = Line::new(Format::Text);
+        line.str("type", "X");
+        line.str("path", "/a\nb\\c");
+        line.display("d", "x\ty");
+        line.merge(&Record {
+            config: "server.1=h:1\nversion=1\u{1}",
+        });
+        let mut out = b"t".to_vec();
+        line.write_text(&mut out, "type", |_, _, _| false, "", 0);
+        assert_eq!(
+            String::from_utf8(out).expect("utf-8"),
+            r"t X(path=/a\nb\\c, d=x\ty, config=server.1=h:1\nversion=1\x01)"
+        );
+        let mut json = Line::new(Format::Json);
+        json.str("path", "/a\nb");
+        let mut out = Vec::new();
+        json.write_json(&mut out);
+        assert_eq!(
+            String::from_utf8(out).expect("utf-8"),
+            r#"{"path":"/a\nb"}"#
+        );
     }
 }

@@ -110,8 +110,9 @@ impl<W: Write> FleDump<W> {
     }
 
     /// Prints the line built, coloured by its sender. In text, a notification's configuration
-    /// (`has_config`: the line has one to show) goes inside the parenthesis, one line per entry.
-    fn emit(&mut self, ts: Timestamp, info: &ConnInfo, src_is_client: bool, has_config: bool) {
+    /// (`config`, when shown) goes inside the parenthesis, one line per entry, each escaped as
+    /// text values are (an entry cannot forge a line).
+    fn emit(&mut self, ts: Timestamp, info: &ConnInfo, src_is_client: bool, config: Option<&str>) {
         let src = if src_is_client {
             info.client
         } else {
@@ -128,20 +129,18 @@ impl<W: Write> FleDump<W> {
         self.printer
             .render_into(&mut self.out, &self.line, ts, "kind", skip, "", 0);
         let text = self.printer.format() == Format::Text;
-        if has_config && text && !self.opts.no_config && self.out.last() == Some(&b')') {
-            if let Some(cfg) = self.line.get("config") {
-                // zktraffic prints the dynamic configuration inside the notification, one line
-                // per entry, indented.
-                self.out.pop();
-                self.out.extend_from_slice(b",\n          config=");
-                for (i, entry) in cfg.trim_end().split('\n').enumerate() {
-                    if i > 0 {
-                        self.out.extend_from_slice(b"\n          ");
-                    }
-                    self.out.extend_from_slice(entry.as_bytes());
+        if let Some(cfg) = config.filter(|_| text && self.out.last() == Some(&b')')) {
+            // zktraffic prints the dynamic configuration inside the notification, one line per
+            // entry, indented.
+            self.out.pop();
+            self.out.extend_from_slice(b",\n          config=");
+            for (i, entry) in cfg.trim_end().split('\n').enumerate() {
+                if i > 0 {
+                    self.out.extend_from_slice(b"\n          ");
                 }
-                self.out.push(b')');
+                crate::line::text_str(&mut self.out, entry);
             }
+            self.out.push(b')');
         }
         self.printer.paint_from(&mut self.out, 0, src);
         self.printer.print_bytes(&self.out);
@@ -163,7 +162,7 @@ impl<W: Write> FleDump<W> {
         self.line.f64("ts", ts.as_secs_f64());
         self.line.display("src", src);
         self.line.display("dst", dst);
-        let mut has_config = false;
+        let mut config = None;
         match msg {
             ElectionMessage::Initial(init) => {
                 self.counts.initial_messages += 1;
@@ -221,11 +220,11 @@ impl<W: Write> FleDump<W> {
                 if self.opts.no_config {
                     self.line.remove("config");
                 } else {
-                    has_config = n.config.is_some();
+                    config = n.config.map(|c| c.to_string_lossy());
                 }
             }
         }
-        self.emit(ts, info, dir == Direction::ToServer, has_config);
+        self.emit(ts, info, dir == Direction::ToServer, config.as_deref());
     }
 
     fn on_event(
@@ -251,7 +250,7 @@ impl<W: Write> FleDump<W> {
                 line.str("kind", "DecodeError");
                 line.int("size", size);
                 line.display("error", &error);
-                self.emit(ts, info, direction == Direction::ToServer, false);
+                self.emit(ts, info, direction == Direction::ToServer, None);
             }
             _ => {}
         }
