@@ -108,6 +108,11 @@ pub fn plausible_reply_frame(buf: &[u8], max: u32) -> Plausibility {
     })
 }
 
+/// A candidate boundary whose header passes is judged on its whole body (and the next header)
+/// once its frame is in: [`Plausibility::NeedMore`] until then. Judging on the header alone
+/// took frame-like bytes inside a lost frame's data for a boundary (a create's data that reads
+/// as a create header), and decoded garbage from there; the hunt bounds the wait (its window),
+/// so a frame larger than that is passed over after a loss rather than guessed at.
 fn plausible(
     buf: &[u8],
     max: u32,
@@ -115,28 +120,33 @@ fn plausible(
     header_ok: fn(&[u8]) -> bool,
     body_ok: impl Fn(&[u8]) -> bool,
 ) -> Plausibility {
-    Plausibility::from(plausible_bool(buf, max, min_len, header_ok, body_ok))
-}
-
-fn plausible_bool(
-    buf: &[u8],
-    max: u32,
-    min_len: usize,
-    header_ok: fn(&[u8]) -> bool,
-    body_ok: impl Fn(&[u8]) -> bool,
-) -> bool {
     let total = match frame_len(buf, max) {
-        Boundary::Invalid => return false,
+        Boundary::Invalid => return Plausibility::No,
         Boundary::Complete(total) => Some(total),
         _ => None,
     };
     let declared = int_at(buf, 0).map_or(0, |n| n as usize);
     if declared < min_len || !header_ok(&buf[4..]) {
-        return false;
+        return Plausibility::No;
     }
     let Some(total) = total else {
-        return true;
+        return Plausibility::NeedMore;
     };
+    Plausibility::from(complete_frame_ok(
+        buf, total, max, min_len, header_ok, body_ok,
+    ))
+}
+
+/// A whole candidate frame (`total` bytes with its prefix) decodes, and the next frame's header,
+/// when in `buf`, is plausible too.
+fn complete_frame_ok(
+    buf: &[u8],
+    total: usize,
+    max: u32,
+    min_len: usize,
+    header_ok: fn(&[u8]) -> bool,
+    body_ok: impl Fn(&[u8]) -> bool,
+) -> bool {
     if !body_ok(&buf[4..total]) {
         return false;
     }
@@ -330,6 +340,21 @@ mod tests {
         assert_eq!(plausible_reply_frame(&reply[..19], max), NeedMore);
         reply[19] = 9; // err 9 is not an error code
         assert_eq!(plausible_reply_frame(&reply, max), No);
+    }
+
+    /// After a loss, bytes inside a lost create's data can read as a create header (load_gen's
+    /// data does): such a candidate is judged on its whole frame, never on its header alone,
+    /// so it is waited for, then refused, and the hunt goes on to the real boundary.
+    #[test]
+    fn a_header_inside_lost_data_is_not_taken_for_a_boundary() {
+        use Plausibility::{NeedMore, No};
+        let max = DEFAULT_MAX_FRAME_LEN;
+        // A "create" of 1,382 payload bytes whose path length claims far more than the frame.
+        let mut fake = vec![0, 0, 5, 0x66, 0x69, 0x70, 0x61, 0x74, 0, 0, 0, 1];
+        fake.extend_from_slice(&[0x7f; 100]);
+        assert_eq!(plausible_request_frame(&fake, max), NeedMore);
+        fake.resize(4 + 1382, 0x7f);
+        assert_eq!(plausible_request_frame(&fake, max), No);
     }
 
     #[test]
