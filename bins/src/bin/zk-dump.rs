@@ -9,7 +9,7 @@ use zkwire::input::{
 };
 use zkwire::output::{Format, OutputArgs};
 use zkwire::trace::{
-    self, ClockOffset, HostsOptions, Sightings, TraceCounts, TraceOutput, WriteStats, WriteTracer,
+    self, ClockOffset, HostsOptions, Sightings, TraceCounts, TraceOutput, WriteStats,
 };
 use zkwire::zk::{RenderOptions, ZkHandler, ZkOptions, ZkPrinter, ZkSink};
 use zkwire_capture::{CaptureStats, RunOutcome, Timestamp};
@@ -359,7 +359,7 @@ fn trace_one(
     opts: ZkOptions,
     out: &mut TraceOutput<Box<dyn std::io::Write>>,
 ) -> Result<(TraceCounts, TraceRuns), ExitCode> {
-    let to = trace::shared(Sightings::Trace(Box::new(WriteTracer::new(args.voters))));
+    let to = trace::tracing(args.voters);
     let mut handler = trace::handler(opts, args.quorum_ports.clone(), to.clone());
     let ticking = to.clone();
     // Capture time moves on with every packet (quorum pings too), not only with sightings.

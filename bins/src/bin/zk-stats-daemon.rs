@@ -12,7 +12,7 @@ use zkwire::input::{
 };
 use zkwire::output::{Format, Printer};
 use zkwire::ports::ByPort;
-use zkwire::trace::{self, Sightings, TraceTap, WriteTracer};
+use zkwire::trace::{self, TraceTap};
 use zkwire::zab::{ZabDump, ZabOptions};
 use zkwire::zk::{Tee, ZkHandler, ZkOptions};
 use zkwire_capture::source::PacketSource;
@@ -187,8 +187,7 @@ fn main() -> ExitCode {
             )
         };
         // With the quorum port, writes are traced too (a fresh tracer per replay: zxids repeat).
-        let tracing = (!args.quorum_ports.is_empty())
-            .then(|| trace::shared(Sightings::Trace(Box::new(WriteTracer::new(None)))));
+        let tracing = (!args.quorum_ports.is_empty()).then(|| trace::tracing(None));
         let zk = ZkHandler::new(
             opts,
             Tee(shared.clone(), tracing.clone().map(TraceTap::new)),

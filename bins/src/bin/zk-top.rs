@@ -26,7 +26,7 @@ use zkwire::ports::ByPort;
 use zkwire::top::ui::{Action, Ui};
 use zkwire::top::view::{self, Info};
 use zkwire::top::{plain_report, Query, Screen, SharedTop, Top};
-use zkwire::trace::{self, Sightings, TraceTap, WriteTracer};
+use zkwire::trace::{self, TraceTap};
 use zkwire::zk::{Tee, ZkHandler, ZkOptions};
 use zkwire_capture::source::{Next, PacketSource, SourceError};
 use zkwire_capture::{CaptureStats, RunOutcome, StopFlag, Timestamp};
@@ -199,8 +199,7 @@ fn capture(
         max_frame: 64 << 20,
     };
     // With a quorum port, writes are traced into the Writes pane.
-    let tracing = (!args.quorum_ports.is_empty())
-        .then(|| trace::shared(Sightings::Trace(Box::new(WriteTracer::new(None)))));
+    let tracing = (!args.quorum_ports.is_empty()).then(|| trace::tracing(None));
     let client = ZkHandler::new(opts, Tee(top.clone(), tracing.clone().map(TraceTap::new)));
     let mut handler = ByPort {
         first: client,

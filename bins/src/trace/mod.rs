@@ -40,6 +40,11 @@ pub fn shared(sightings: Sightings) -> SharedSightings {
     Arc::new(Mutex::new(sightings))
 }
 
+/// A shared tracer: sightings traced as they come (`voters`, when the user gave them).
+pub fn tracing(voters: Option<usize>) -> SharedSightings {
+    shared(Sightings::Trace(Box::new(WriteTracer::new(voters))))
+}
+
 /// The quorum port's tap: sights the packets that belong to a write's path into `to`.
 pub fn quorum_tap(to: SharedSightings) -> Box<QuorumTap> {
     Box::new(move |ts, info, direction, packet, sid| {
