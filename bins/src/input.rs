@@ -6,11 +6,10 @@ use clap::Args;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use zkwire_capture::source::Next;
 use zkwire_capture::source::{LiveOptions, LiveSource};
 use zkwire_capture::{
-    run, CaptureStats, FileSource, PacketSource, PipelineOptions, Reassembler, ReassemblyConfig,
-    RunOutcome, SourceError, StopFlag, StreamHandler, Take, Timestamp,
+    run, CaptureStats, FileSource, Inspect, PacketSource, PipelineOptions, RawPacket, Reassembler,
+    ReassemblyConfig, RunOutcome, SourceError, StopFlag, StreamHandler, Take, Timestamp,
 };
 
 /// Where packets come from, and how to capture them live.
@@ -304,53 +303,21 @@ pub fn drive_with<H: StreamHandler>(
 }
 
 /// Delays packets to their capture timing, relative to the first one (`--pace` of the tools
-/// that replay a file: zk-stats-daemon, zk-top).
-pub struct Paced {
-    inner: Box<dyn PacketSource>,
-    stop: StopFlag,
-    origin: Option<(Instant, Timestamp)>,
-}
-
-impl Paced {
-    /// Paces `inner`; a raised `stop` ends the wait at once.
-    pub fn new(inner: Box<dyn PacketSource>, stop: StopFlag) -> Paced {
-        Paced {
-            inner,
-            stop,
-            origin: None,
-        }
-    }
-}
-
-impl PacketSource for Paced {
-    fn next_packet(&mut self) -> Result<Next<'_>, SourceError> {
-        let next = self.inner.next_packet()?;
-        if let Next::Packet(p) = &next {
-            let (wall, first) = *self.origin.get_or_insert((Instant::now(), p.ts));
-            let due = wall + Duration::from_nanos(p.ts.nanos_since(first).max(0) as u64);
-            // Sleep in short steps so a stop request is honoured promptly.
-            while !self.stop.is_stopped() {
-                let now = Instant::now();
-                if now >= due {
-                    break;
-                }
-                std::thread::sleep((due - now).min(Duration::from_millis(50)));
+/// that replay a file: zk-stats-daemon, zk-top); a raised `stop` ends a wait at once.
+pub fn paced(inner: Box<dyn PacketSource>, stop: StopFlag) -> Box<dyn PacketSource> {
+    let mut origin: Option<(Instant, Timestamp)> = None;
+    Box::new(Inspect::new(inner, move |p: &RawPacket<'_>| {
+        let (wall, first) = *origin.get_or_insert((Instant::now(), p.ts));
+        let due = wall + Duration::from_nanos(p.ts.nanos_since(first).max(0) as u64);
+        // Sleep in short steps so a stop request is honoured promptly.
+        while !stop.is_stopped() {
+            let now = Instant::now();
+            if now >= due {
+                break;
             }
+            std::thread::sleep((due - now).min(Duration::from_millis(50)));
         }
-        Ok(next)
-    }
-
-    fn progress(&self) -> (u64, Option<u64>) {
-        self.inner.progress()
-    }
-
-    fn drops(&mut self) -> Option<(u64, u64)> {
-        self.inner.drops()
-    }
-
-    fn interrupter(&mut self) -> Option<Box<dyn Fn() + Send + Sync>> {
-        self.inner.interrupter()
-    }
+    }))
 }
 
 /// Writes the summary JSON where the user asked.

@@ -366,12 +366,7 @@ fn trace_one(
     let mut on_tick = |now: Timestamp, _: &CaptureStats| {
         trace::drain(&ticking, Some(now), |t| out.push(t));
     };
-    let ports: Vec<u16> = args
-        .ports
-        .iter()
-        .chain(&args.quorum_ports)
-        .copied()
-        .collect();
+    let ports = [&args.ports[..], &args.quorum_ports[..]].concat();
     let (outcome, capture) = read_input_ticking(
         "zk-dump",
         &args.input,

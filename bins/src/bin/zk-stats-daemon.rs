@@ -8,7 +8,7 @@ use zkwire::daemon::{HttpServer, Limits, Shared, StatsOptions};
 use zkwire::exit;
 use zkwire::fle::{FleDump, FleOptions};
 use zkwire::input::{
-    add_stats, conclude, drive_with, open_source, port_filter, report_open_error, InputArgs, Paced,
+    add_stats, conclude, drive_with, open_source, paced, port_filter, report_open_error, InputArgs,
 };
 use zkwire::output::{Format, Printer};
 use zkwire::ports::ByPort;
@@ -138,13 +138,12 @@ fn main() -> ExitCode {
     let mut total = CaptureStats::default();
     let mut outcome = None;
     let mut failure = None;
-    let all_ports: Vec<u16> = args
-        .ports
-        .iter()
-        .chain(&args.quorum_ports)
-        .chain(&args.election_ports)
-        .copied()
-        .collect();
+    let all_ports = [
+        &args.ports[..],
+        &args.quorum_ports[..],
+        &args.election_ports[..],
+    ]
+    .concat();
     while !stop.is_stopped() && (live || args.repeat == 0 || runs < args.repeat) {
         let source = match open_source("zk-stats-daemon", &args.input, &port_filter(&all_ports)) {
             Ok(s) => s,
@@ -165,7 +164,7 @@ fn main() -> ExitCode {
             announced = true;
         }
         let mut source: Box<dyn PacketSource> = if args.pace && !live {
-            Box::new(Paced::new(source, stop.clone()))
+            paced(source, stop.clone())
         } else {
             source
         };

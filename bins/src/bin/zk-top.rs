@@ -19,7 +19,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use zkwire::exit;
 use zkwire::input::{
-    conclude, drive_with, open_source, port_filter, report_open_error, InputArgs, Paced,
+    conclude, drive_with, open_source, paced, port_filter, report_open_error, InputArgs,
 };
 use zkwire::output::ColorWhen;
 use zkwire::ports::ByPort;
@@ -28,8 +28,8 @@ use zkwire::top::view::{self, Info};
 use zkwire::top::{plain_report, Query, Screen, SharedTop, Top};
 use zkwire::trace::{self, TraceTap};
 use zkwire::zk::{Tee, ZkHandler, ZkOptions};
-use zkwire_capture::source::{Next, PacketSource, SourceError};
-use zkwire_capture::{CaptureStats, RunOutcome, StopFlag, Timestamp};
+use zkwire_capture::source::{PacketSource, SourceError};
+use zkwire_capture::{CaptureStats, Inspect, RawPacket, RunOutcome, StopFlag, Timestamp};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -94,15 +94,6 @@ fn positive_seconds(s: &str) -> Result<f64, String> {
     }
 }
 
-/// Counts each packet into [`Top`] (packets per interval, the interval clock); when
-/// `report` is set, prints the plain tables each time an interval ends.
-struct Counted {
-    inner: Box<dyn PacketSource>,
-    top: SharedTop,
-    report: Option<Query>,
-    stop: StopFlag,
-}
-
 fn print_report(top: &Top, query: &Query, title: &str) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(plain_report(top, query, title).as_bytes())?;
@@ -117,36 +108,6 @@ fn interval_title(top: &Top) -> String {
     )
 }
 
-impl PacketSource for Counted {
-    fn next_packet(&mut self) -> Result<Next<'_>, SourceError> {
-        let next = self.inner.next_packet()?;
-        if let Next::Packet(p) = &next {
-            let mut top = self.top.lock();
-            let before = top.intervals;
-            top.packet(p.ts);
-            if let Some(query) = self.report.as_ref().filter(|_| top.intervals != before) {
-                if print_report(&top, query, &interval_title(&top)).is_err() {
-                    // The reader went away (`| head`): stop reading.
-                    self.stop.stop();
-                }
-            }
-        }
-        Ok(next)
-    }
-
-    fn progress(&self) -> (u64, Option<u64>) {
-        self.inner.progress()
-    }
-
-    fn drops(&mut self) -> Option<(u64, u64)> {
-        self.inner.drops()
-    }
-
-    fn interrupter(&mut self) -> Option<Box<dyn Fn() + Send + Sync>> {
-        self.inner.interrupter()
-    }
-}
-
 /// Capture time of the wall clock (live capture stamps packets with it).
 fn wall_now() -> Timestamp {
     let since = std::time::SystemTime::now()
@@ -155,38 +116,42 @@ fn wall_now() -> Timestamp {
     Timestamp(since.as_nanos() as i64)
 }
 
-/// Opens the input, wrapped for pacing and counting.
+/// Opens the input, wrapped for pacing and counting each packet into [`Top`] (packets per
+/// interval, the interval clock); with a `report` query, the plain tables are printed each time
+/// an interval ends.
 fn open(
     args: &Args,
     top: &SharedTop,
     stop: &StopFlag,
     report: Option<Query>,
-) -> Result<Counted, SourceError> {
+) -> Result<Box<dyn PacketSource>, SourceError> {
     let live = args.input.iface.is_some();
-    let ports: Vec<u16> = args
-        .ports
-        .iter()
-        .chain(&args.quorum_ports)
-        .copied()
-        .collect();
+    let ports = [&args.ports[..], &args.quorum_ports[..]].concat();
     let source = open_source("zk-top", &args.input, &port_filter(&ports))?;
-    let inner: Box<dyn PacketSource> = if args.pace && !live {
-        Box::new(Paced::new(source, stop.clone()))
+    let source = if args.pace && !live {
+        paced(source, stop.clone())
     } else {
         source
     };
-    Ok(Counted {
-        inner,
-        top: top.clone(),
-        report,
-        stop: stop.clone(),
-    })
+    let (top, stop) = (top.clone(), stop.clone());
+    Ok(Box::new(Inspect::new(source, move |p: &RawPacket<'_>| {
+        let mut top = top.lock();
+        let before = top.intervals;
+        top.packet(p.ts);
+        if let Some(query) = report.as_ref().filter(|_| top.intervals != before) {
+            if print_report(&top, query, &interval_title(&top)).is_err() {
+                // The reader went away (`| head`): stop reading.
+                stop.stop();
+            }
+        }
+    })))
 }
 
 /// Runs the capture into `top` until it ends or `stop` is raised; the end is marked in `top`.
 fn capture(
     args: &Args,
-    mut source: Counted,
+    mut source: Box<dyn PacketSource>,
+    report: Option<Query>,
     top: &SharedTop,
     stop: &StopFlag,
 ) -> (RunOutcome, CaptureStats) {
@@ -207,7 +172,6 @@ fn capture(
     };
     let live = args.input.iface.is_some();
     let ticker = top.clone();
-    let report = source.report.clone();
     let traced = tracing.clone();
     let mut on_tick = move |now: Timestamp, stats: &CaptureStats| {
         let mut top = ticker.lock();
@@ -223,7 +187,7 @@ fn capture(
         }
     };
     let (outcome, stats) = drive_with(
-        &mut source,
+        source.as_mut(),
         &mut handler,
         args.input.reassembly_config(),
         false,
@@ -283,7 +247,7 @@ fn plain(args: &Args, top: &SharedTop, stop: &StopFlag) -> ExitCode {
             return ExitCode::from(exit::FATAL as u8);
         }
     };
-    let (outcome, stats) = capture(args, source, top, stop);
+    let (outcome, stats) = capture(args, source, Some(query.clone()), top, stop);
     let _ = print_report(&top.lock(), &query, "totals");
     finish(args, top, outcome, &stats)
 }
@@ -329,7 +293,7 @@ fn full_screen(args: Args, top: SharedTop, stop: StopFlag) -> ExitCode {
         std::thread::spawn(move || match open(&args, &top, &stop, None) {
             Ok(source) => {
                 let _ = opened.send(None);
-                Some(capture(&args, source, &top, &stop))
+                Some(capture(&args, source, None, &top, &stop))
             }
             Err(e) => {
                 let _ = opened.send(Some(e));

@@ -39,7 +39,7 @@ pub use pipeline::{run, run_file, PipelineOptions, RunOutcome, StopFlag};
 pub use reassembly::{
     ClientIs, CloseReason, ConnInfo, Direction, Reassembler, ReassemblyConfig, StreamHandler,
 };
-pub use source::{FileSource, Next, PacketSource, RawPacket, SourceError, Take};
+pub use source::{FileSource, Inspect, Next, PacketSource, RawPacket, SourceError, Take};
 pub use stats::CaptureStats;
 pub use zkwire_jute::Timestamp;
 pub use zkwire_jute::{framing, time};

@@ -131,6 +131,49 @@ impl<S: PacketSource + ?Sized> PacketSource for Box<S> {
     }
 }
 
+/// The methods a source wrapping another (`self.inner`) hands on to it unchanged.
+macro_rules! wrapped_source_methods {
+    () => {
+        fn progress(&self) -> (u64, Option<u64>) {
+            self.inner.progress()
+        }
+
+        fn drops(&mut self) -> Option<(u64, u64)> {
+            self.inner.drops()
+        }
+
+        fn interrupter(&mut self) -> Option<Box<dyn Fn() + Send + Sync>> {
+            self.inner.interrupter()
+        }
+    };
+}
+
+/// Another source, with `f` shown each packet before it is handed on: pacing a replay to its
+/// capture times, counting packets into statistics.
+pub struct Inspect<S, F> {
+    inner: S,
+    f: F,
+}
+
+impl<S: PacketSource, F: FnMut(&RawPacket<'_>)> Inspect<S, F> {
+    /// `inner`, each packet shown to `f` first.
+    pub fn new(inner: S, f: F) -> Inspect<S, F> {
+        Inspect { inner, f }
+    }
+}
+
+impl<S: PacketSource, F: FnMut(&RawPacket<'_>)> PacketSource for Inspect<S, F> {
+    fn next_packet(&mut self) -> Result<Next<'_>, SourceError> {
+        let next = self.inner.next_packet()?;
+        if let Next::Packet(p) = &next {
+            (self.f)(p);
+        }
+        Ok(next)
+    }
+
+    wrapped_source_methods!();
+}
+
 /// The first `limit` packets of another source, then the end (tcpdump's `-c`): lets a live
 /// run stop by itself once it has seen a known number of packets.
 pub struct Take<S> {
@@ -157,17 +200,7 @@ impl<S: PacketSource> PacketSource for Take<S> {
         Ok(next)
     }
 
-    fn progress(&self) -> (u64, Option<u64>) {
-        self.inner.progress()
-    }
-
-    fn drops(&mut self) -> Option<(u64, u64)> {
-        self.inner.drops()
-    }
-
-    fn interrupter(&mut self) -> Option<Box<dyn Fn() + Send + Sync>> {
-        self.inner.interrupter()
-    }
+    wrapped_source_methods!();
 }
 
 #[cfg(test)]
@@ -207,5 +240,24 @@ mod tests {
         assert_eq!(packets, 5);
         assert!(calls > 6, "idle wakeups were not counted as packets");
         assert!(matches!(source.next_packet(), Ok(Next::End)));
+    }
+
+    #[test]
+    fn inspect_shows_each_packet_once_and_hands_every_one_on() {
+        let mut seen = Vec::new();
+        let mut handed = Vec::new();
+        {
+            let inspected = Inspect::new(Endless(0), |p: &RawPacket<'_>| seen.push(p.ts.0));
+            let mut source = Take::new(inspected, 4);
+            loop {
+                match source.next_packet().expect("no error") {
+                    Next::Packet(p) => handed.push(p.ts.0),
+                    Next::Idle => {}
+                    Next::End => break,
+                }
+            }
+        }
+        assert_eq!(handed, [1, 2, 4, 5]);
+        assert_eq!(seen, handed);
     }
 }
