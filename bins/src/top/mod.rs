@@ -48,52 +48,12 @@ const MAX_LATENCY_KEYS: usize = 10_000;
 /// Most latency samples one interval keeps for the filtered view.
 const MAX_INTERVAL_SAMPLES: usize = 1 << 20;
 
-/// An address, interned ([`Addrs`]): keys stay small, so the tables stay in cache.
+/// An address, interned: keys stay small, so the tables stay in cache.
 type AddrId = u32;
 
-/// The address keys fold into past [`MAX_KEYS`] (or past [`MAX_ADDRS`]): `0.0.0.0:0`.
+/// The address keys fold into past [`MAX_KEYS`] (or past [`MAX_INTERNED`] addresses):
+/// `0.0.0.0:0`.
 const OTHER_ADDR: AddrId = 0;
-
-/// Most distinct client and server addresses interned.
-const MAX_ADDRS: usize = 1 << 20;
-
-/// Every client and server address seen, once, by number (0 is the overflow's).
-#[derive(Debug, Clone)]
-pub struct Addrs {
-    ids: FastMap<SocketAddr, AddrId>,
-    addrs: Vec<SocketAddr>,
-}
-
-impl Default for Addrs {
-    fn default() -> Addrs {
-        Addrs {
-            ids: FastMap::default(),
-            addrs: vec![SocketAddr::from(([0, 0, 0, 0], 0))],
-        }
-    }
-}
-
-impl Addrs {
-    fn id(&mut self, addr: SocketAddr) -> AddrId {
-        if let Some(id) = self.ids.get(&addr) {
-            return *id;
-        }
-        if self.addrs.len() >= MAX_ADDRS {
-            return OTHER_ADDR;
-        }
-        let id = self.addrs.len() as AddrId;
-        self.addrs.push(addr);
-        self.ids.insert(addr, id);
-        id
-    }
-
-    fn addr(&self, id: AddrId) -> SocketAddr {
-        self.addrs
-            .get(id as usize)
-            .copied()
-            .unwrap_or(self.addrs[0])
-    }
-}
 
 /// Counts `key` in `table`, or under `overflow` once the table is full.
 fn bump<K: std::hash::Hash + Eq>(
@@ -116,50 +76,93 @@ type ErrorKey = (String, &'static str, PathId, AddrId);
 /// What a watch set or fired is counted under: path (whole), client.
 type WatchKey = (PathId, AddrId);
 
-/// Most distinct paths interned; later ones count as `(other)`.
-const MAX_PATHS: usize = 1 << 20;
+/// Most distinct paths, and apart most distinct addresses, interned; later ones count under
+/// the overflow's id.
+const MAX_INTERNED: usize = 1 << 20;
 
-/// Every path seen, once, by number: the per-period tables key on the number. Id 0 is "no
-/// path", 1 is `(other)` (past [`MAX_PATHS`], or a table's overflow).
-#[derive(Debug, Clone)]
-pub struct Paths {
-    ids: FastMap<Box<str>, PathId>,
-    names: Vec<Box<str>>,
-}
-
+/// Path id of "no path"; 1 is `(other)` (past [`MAX_INTERNED`] paths, or a table's overflow).
 const NO_PATH: PathId = 0;
 const OTHER_PATH: PathId = 1;
 
-impl Default for Paths {
-    fn default() -> Paths {
-        Paths {
+/// Values seen, once each, by number: the per-period tables key on the number, so counting a
+/// message hashes and allocates no string. The first numbers are reserved values; past
+/// [`MAX_INTERNED`] values, a new one gets the `overflow` id.
+#[derive(Debug, Clone)]
+struct Interner<K> {
+    ids: FastMap<K, u32>,
+    values: Vec<K>,
+    overflow: u32,
+}
+
+impl<K: std::hash::Hash + Eq> Interner<K> {
+    fn new(reserved: Vec<K>, overflow: u32) -> Interner<K> {
+        Interner {
             ids: FastMap::default(),
-            names: vec!["".into(), "(other)".into()],
+            values: reserved,
+            overflow,
         }
+    }
+
+    /// The id of `key` (`owned` makes the value to keep, the first time).
+    fn id<Q>(&mut self, key: &Q, owned: impl Fn(&Q) -> K) -> u32
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        if let Some(id) = self.ids.get(key) {
+            return *id;
+        }
+        if self.values.len() >= MAX_INTERNED {
+            return self.overflow;
+        }
+        let id = self.values.len() as u32;
+        self.values.push(owned(key));
+        self.ids.insert(owned(key), id);
+        id
+    }
+
+    /// The value of an id (the overflow's for one never given).
+    fn get(&self, id: u32) -> Option<&K> {
+        self.values
+            .get(id as usize)
+            .or_else(|| self.values.get(self.overflow as usize))
     }
 }
 
+/// Every path seen: 0 is "no path", 1 is `(other)`.
+type Paths = Interner<Box<str>>;
+
 impl Paths {
+    fn paths() -> Paths {
+        Interner::new(vec!["".into(), "(other)".into()], OTHER_PATH)
+    }
+
     /// The path's id (an empty or absent path is "no path").
-    fn id(&mut self, path: Option<&str>) -> PathId {
-        let Some(path) = path.filter(|p| !p.is_empty()) else {
-            return NO_PATH;
-        };
-        if let Some(id) = self.ids.get(path) {
-            return *id;
+    fn path_id(&mut self, path: Option<&str>) -> PathId {
+        match path.filter(|p| !p.is_empty()) {
+            Some(path) => self.id(path, |p: &str| Box::from(p)),
+            None => NO_PATH,
         }
-        if self.names.len() >= MAX_PATHS {
-            return OTHER_PATH;
-        }
-        let id = self.names.len() as PathId;
-        self.names.push(path.into());
-        self.ids.insert(path.into(), id);
-        id
     }
 
     /// The path of an id (`None`: no path).
     fn name(&self, id: PathId) -> Option<&str> {
-        (id != NO_PATH).then(|| self.names.get(id as usize).map_or("(other)", |n| &**n))
+        (id != NO_PATH).then(|| self.get(id).map_or("(other)", |n| &**n))
+    }
+}
+
+/// Every client and server address seen: 0 is the overflow's, `0.0.0.0:0`.
+type Addrs = Interner<SocketAddr>;
+
+impl Addrs {
+    fn addrs() -> Addrs {
+        Interner::new(vec![SocketAddr::from(([0, 0, 0, 0], 0))], OTHER_ADDR)
+    }
+
+    fn addr(&self, id: AddrId) -> SocketAddr {
+        self.get(id)
+            .copied()
+            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)))
     }
 }
 
@@ -405,8 +408,8 @@ impl Top {
             capture: CaptureStats::default(),
             finished: false,
             connecting: HashMap::new(),
-            paths: Paths::default(),
-            addrs: Addrs::default(),
+            paths: Paths::paths(),
+            addrs: Addrs::addrs(),
         }
     }
 
@@ -514,9 +517,9 @@ impl ZkSink for Top {
             _ => {}
         }
         let at = Where {
-            path: self.paths.id(msg.path),
-            client: self.addrs.id(msg.client),
-            server: self.addrs.id(msg.server),
+            path: self.paths.path_id(msg.path),
+            client: self.addrs.id(&msg.client, |a| *a),
+            server: self.addrs.id(&msg.server, |a| *a),
         };
         self.current.observe(msg, at, new_session);
         self.total.observe(msg, at, new_session);
