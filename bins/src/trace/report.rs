@@ -60,11 +60,38 @@ pub struct WriteStats {
     group_by: GroupBy,
     depth: usize,
     rows: HashMap<String, Row>,
-    /// The slowest writes (a min-heap on total time, of at most `keep`).
-    slowest: BinaryHeap<Reverse<(u64, i64, usize)>>,
-    kept: HashMap<usize, WriteTrace>,
+    /// The slowest writes (a min-heap, of at most `keep`).
+    slowest: BinaryHeap<Reverse<Slow>>,
     keep: usize,
-    next: usize,
+}
+
+/// A trace ordered by its total time, then its zxid (unique per trace).
+struct Slow(WriteTrace);
+
+impl Slow {
+    fn key(&self) -> (u64, i64) {
+        (self.0.total_us, self.0.zxid)
+    }
+}
+
+impl PartialEq for Slow {
+    fn eq(&self, other: &Slow) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for Slow {}
+
+impl PartialOrd for Slow {
+    fn partial_cmp(&self, other: &Slow) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Slow {
+    fn cmp(&self, other: &Slow) -> std::cmp::Ordering {
+        self.key().cmp(&other.key())
+    }
 }
 
 impl WriteStats {
@@ -75,9 +102,7 @@ impl WriteStats {
             depth,
             rows: HashMap::new(),
             slowest: BinaryHeap::new(),
-            kept: HashMap::new(),
             keep: top.unwrap_or(SLOWEST),
-            next: 0,
         }
     }
 
@@ -100,14 +125,9 @@ impl WriteStats {
         if self.keep == 0 {
             return;
         }
-        let id = self.next;
-        self.next += 1;
-        self.slowest.push(Reverse((t.total_us, t.zxid, id)));
-        self.kept.insert(id, t);
+        self.slowest.push(Reverse(Slow(t)));
         if self.slowest.len() > self.keep {
-            if let Some(Reverse((_, _, gone))) = self.slowest.pop() {
-                self.kept.remove(&gone);
-            }
+            self.slowest.pop();
         }
     }
 
@@ -176,12 +196,12 @@ impl WriteStats {
     }
 
     fn slowest_table(&self) -> Vec<String> {
-        let mut ids: Vec<&Reverse<(u64, i64, usize)>> = self.slowest.iter().collect();
-        ids.sort_by(|a, b| b.0 .0.cmp(&a.0 .0).then(a.0 .1.cmp(&b.0 .1)));
+        let mut slowest: Vec<&WriteTrace> = self.slowest.iter().map(|s| &s.0 .0).collect();
+        // Slowest first; equal totals by zxid.
+        slowest.sort_by(|a, b| b.total_us.cmp(&a.total_us).then(a.zxid.cmp(&b.zxid)));
         let stage = |t: &WriteTrace, s: Stage| t.stages.get(s).map_or("-".into(), ms);
-        let body: Vec<[String; 12]> = ids
+        let body: Vec<[String; 12]> = slowest
             .iter()
-            .filter_map(|Reverse((_, _, id))| self.kept.get(id))
             .map(|t| {
                 let mut kind = type_name(t).to_string();
                 if !t.ops.is_empty() {
