@@ -13,8 +13,8 @@ use zab_proto::{Packet, QuorumDirection};
 use zk_proto::{OpCode, RequestBody};
 use zkwire_capture::{ConnInfo, Timestamp};
 
-/// Most multi requests whose operations are remembered until their reply.
-const MAX_MULTIS: usize = 65_536;
+/// Most multi requests (and, apart, new-session connects) remembered until their answer.
+const MAX_AWAITING: usize = 65_536;
 
 /// Where sightings go.
 #[derive(Debug)]
@@ -117,7 +117,7 @@ impl ZkSink for TraceTap {
     fn message(&mut self, msg: &ZkMessage<'_>) -> Option<Token> {
         match msg.body {
             ZkBody::Request { request, .. }
-                if request.opcode == OpCode::Multi && self.multis.len() < MAX_MULTIS =>
+                if request.opcode == OpCode::Multi && self.multis.len() < MAX_AWAITING =>
             {
                 self.multis
                     .insert((msg.client, request.xid), multi_ops(&request.body));
@@ -152,7 +152,7 @@ impl ZkSink for TraceTap {
             }
             // A new session is a write too: the leader proposes its createSession (xid 0).
             ZkBody::Connect { request, .. }
-                if request.session_id == 0 && self.connects.len() < MAX_MULTIS =>
+                if request.session_id == 0 && self.connects.len() < MAX_AWAITING =>
             {
                 self.connects.insert(msg.client, msg.ts);
             }
