@@ -34,7 +34,13 @@ fn options() -> ZkOptions {
 fn run<S: ZkSink>(bytes: &Arc<[u8]>, sink: S) -> u64 {
     let mut handler = ZkHandler::new(options(), sink);
     let mut file = source(bytes);
-    let _ = drive(&mut file, &mut handler, ReassemblyConfig::default(), false);
+    let _ = drive(
+        &mut file,
+        &mut handler,
+        ReassemblyConfig::default(),
+        false,
+        None,
+    );
     handler.counts.messages
 }
 

@@ -4,12 +4,13 @@
 
 use clap::Args;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use zkwire_capture::source::{LiveOptions, LiveSource};
+use zkwire_capture::tls::{TlsLayer, TlsReport};
 use zkwire_capture::{
     run, CaptureStats, FileSource, Inspect, PacketSource, PipelineOptions, RawPacket, Reassembler,
-    ReassemblyConfig, RunOutcome, SourceError, StopFlag, StreamHandler, Take, Timestamp,
+    ReassemblyConfig, RunOutcome, SourceError, StopFlag, Take, Timestamp,
 };
 
 /// Where packets come from, and how to capture them live.
@@ -79,6 +80,13 @@ pub struct InputArgs {
     #[arg(long, value_name = "FILE")]
     pub stats_json: Option<PathBuf>,
 
+    /// Decrypt TLS connections (secureClientPort, sslQuorum) with the secrets in this NSS key
+    /// log — the SSLKEYLOGFILE format OpenSSL, Python, curl, browsers and Java key-log agents
+    /// write. Read as it grows, so a live capture can start before the client. Its secrets are
+    /// never printed. Without it, TLS connections are reported with their clear handshake only.
+    #[arg(long = "tls-keylog", value_name = "FILE")]
+    pub tls_keylog: Option<PathBuf>,
+
     /// A BPF filter expression for live capture, as in tcpdump (default: the tool's ports).
     #[arg(value_name = "EXPRESSION", trailing_var_arg = true)]
     pub expression: Vec<String>,
@@ -108,11 +116,36 @@ pub fn open_source(
     args: &InputArgs,
     default_filter: &str,
 ) -> Result<Box<dyn PacketSource>, SourceError> {
+    check_key_log(tool, args)?;
     let source = open_unlimited(tool, args, default_filter)?;
     Ok(match args.max_packets {
         Some(limit) => Box::new(Take::new(source, limit)),
         None => source,
     })
+}
+
+/// Checks `--tls-keylog` before reading: a capture file is decoded at once, so its key log
+/// must be readable now; a live capture may start before the client that writes the key log,
+/// so a missing one is only noted, and read once it appears.
+fn check_key_log(tool: &str, args: &InputArgs) -> Result<(), SourceError> {
+    let Some(path) = &args.tls_keylog else {
+        return Ok(());
+    };
+    match std::fs::File::open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if args.iface.is_some() && e.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!(
+                "{tool}: note: --tls-keylog {} does not exist yet; it is read once a client \
+                 writes it",
+                path.display()
+            );
+            Ok(())
+        }
+        Err(source) => Err(SourceError::Io {
+            what: format!("--tls-keylog {}", path.display()),
+            source,
+        }),
+    }
 }
 
 fn open_unlimited(
@@ -175,7 +208,7 @@ fn open_unlimited(
 /// with progress and Ctrl-C handling. Returns the outcome and the capture counters for
 /// [`conclude`], or the exit code when the input could not be opened (already reported, with a
 /// hint how to fix it).
-pub fn read_input<H: StreamHandler>(
+pub fn read_input<H: TlsReport>(
     tool: &str,
     args: &InputArgs,
     ports: &[u16],
@@ -186,7 +219,7 @@ pub fn read_input<H: StreamHandler>(
 
 /// [`read_input`] with a callback told the capture time now and then (every few thousand
 /// packets, and when a live capture is idle).
-pub fn read_input_ticking<H: StreamHandler>(
+pub fn read_input_ticking<H: TlsReport>(
     tool: &str,
     args: &InputArgs,
     ports: &[u16],
@@ -204,6 +237,7 @@ pub fn read_input_ticking<H: StreamHandler>(
         !args.no_progress,
         StopFlag::new(),
         on_tick,
+        args.tls_keylog.as_deref(),
     ))
 }
 
@@ -219,16 +253,23 @@ pub fn add_stats(total: &CaptureStats, run: &CaptureStats) -> CaptureStats {
     sum.flows_evicted += total.flows_evicted;
     sum.memory_budget_hits += total.memory_budget_hits;
     sum.partial_frames_abandoned += total.partial_frames_abandoned;
+    let (tls, before) = (&mut sum.tls, &total.tls);
+    tls.connections += before.connections;
+    tls.decrypted += before.decrypted;
+    tls.keys_missing += before.keys_missing;
+    tls.failed += before.failed;
+    tls.key_updates += before.key_updates;
     sum
 }
 
 /// Runs the pipeline over `source` with a progress bar for files (when stderr is a terminal)
 /// and Ctrl-C handling, returning the outcome and the capture counters.
-pub fn drive<H: StreamHandler>(
+pub fn drive<H: TlsReport>(
     source: &mut dyn PacketSource,
     handler: &mut H,
     config: ReassemblyConfig,
     show_progress: bool,
+    tls_keylog: Option<&Path>,
 ) -> (RunOutcome, CaptureStats) {
     drive_with(
         source,
@@ -237,18 +278,21 @@ pub fn drive<H: StreamHandler>(
         show_progress,
         StopFlag::new(),
         None,
+        tls_keylog,
     )
 }
 
 /// [`drive`] with the caller's stop flag (raised by Ctrl-C or SIGTERM too) and a periodic
-/// callback with the capture counters.
-pub fn drive_with<H: StreamHandler>(
+/// callback with the capture counters. TLS connections are decrypted with the secrets of
+/// `tls_keylog` (see [`TlsLayer`]) before `handler` sees them.
+pub fn drive_with<H: TlsReport>(
     source: &mut dyn PacketSource,
     handler: &mut H,
     config: ReassemblyConfig,
     show_progress: bool,
     stop: StopFlag,
     mut on_tick: Option<&mut zkwire_capture::pipeline::TickFn<'_>>,
+    tls_keylog: Option<&Path>,
 ) -> (RunOutcome, CaptureStats) {
     let on_signal = stop.clone();
     let wake = source.interrupter();
@@ -295,11 +339,17 @@ pub fn drive_with<H: StreamHandler>(
     options.progress = Some(&mut progress);
     options.progress_every = 16_384;
     options.on_tick = Some(&mut tick);
-    let outcome = run(source, &mut reassembler, handler, options);
+    let mut layer = match tls_keylog {
+        Some(path) => TlsLayer::watching_key_log(handler, path),
+        None => TlsLayer::new(handler),
+    };
+    let outcome = run(source, &mut reassembler, &mut layer, options);
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    (outcome, reassembler.stats)
+    let mut stats = reassembler.stats;
+    stats.tls = layer.stats().clone();
+    (outcome, stats)
 }
 
 /// Delays packets to their capture timing, relative to the first one (`--pace` of the tools

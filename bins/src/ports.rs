@@ -3,6 +3,7 @@
 //! one that took it. The stats daemon runs client, quorum and election handlers this way;
 //! `zk-dump --trace-writes` the client and quorum ones.
 
+use zkwire_capture::tls::{TlsNotice, TlsReport};
 use zkwire_capture::{
     ClientIs, CloseReason, ConnInfo, Direction, StreamHandler, TcpSegment, Timestamp,
 };
@@ -79,5 +80,20 @@ impl<A: StreamHandler, B: StreamHandler> StreamHandler for ByPort<A, B> {
 
     fn wants_more(&self) -> bool {
         self.first.wants_more() && self.second.wants_more()
+    }
+}
+
+impl<A: TlsReport, B: TlsReport> TlsReport for ByPort<A, B> {
+    fn tls(
+        &mut self,
+        conn: &mut Self::Conn,
+        info: &ConnInfo,
+        ts: Timestamp,
+        notice: TlsNotice<'_>,
+    ) {
+        match conn {
+            EitherConn::First(c) => self.first.tls(c, info, ts, notice),
+            EitherConn::Second(c) => self.second.tls(c, info, ts, notice),
+        }
     }
 }

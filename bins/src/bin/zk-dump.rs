@@ -408,6 +408,7 @@ fn trace_files(
         quorum_ports: args.quorum_ports.clone(),
         reassembly: args.input.reassembly_config(),
         voters: args.voters,
+        tls_keylog: args.input.tls_keylog.clone(),
     };
     let quiet = args.input.quiet;
     let aligned = |offsets: &[ClockOffset]| {

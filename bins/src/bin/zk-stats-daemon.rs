@@ -244,6 +244,7 @@ fn main() -> ExitCode {
             false,
             stop.clone(),
             Some(&mut on_tick),
+            args.input.tls_keylog.as_deref(),
         );
         drop(dump);
         if let Some(tracing) = &tracing {

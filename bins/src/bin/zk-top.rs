@@ -193,6 +193,7 @@ fn capture(
         false,
         stop.clone(),
         Some(&mut on_tick),
+        args.input.tls_keylog.as_deref(),
     );
     drop(handler);
     let mut top = top.lock();

@@ -10,6 +10,7 @@ use fle_proto::{ElectionConnection, ElectionEvent, ElectionMessage, Notification
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 use std::net::SocketAddr;
+use zkwire_capture::tls::{TlsNotice, TlsReport};
 use zkwire_capture::{
     ClientIs, CloseReason, ConnInfo, Direction, StreamHandler, TcpSegment, Timestamp,
 };
@@ -254,6 +255,29 @@ impl<W: Write> FleDump<W> {
             }
             _ => {}
         }
+    }
+}
+
+/// A TLS connection's fate is a line of its own (kind `tls`), like a message's.
+impl<W: Write> TlsReport for FleDump<W> {
+    fn tls(
+        &mut self,
+        _conn: &mut Self::Conn,
+        info: &ConnInfo,
+        ts: Timestamp,
+        notice: TlsNotice<'_>,
+    ) {
+        if matches!(notice, TlsNotice::KeyUpdate(_)) {
+            return;
+        }
+        let line = &mut self.line;
+        line.clear();
+        line.f64("ts", ts.as_secs_f64());
+        line.display("src", info.client);
+        line.display("dst", info.server);
+        line.str("kind", "tls");
+        crate::tls::describe(line, &notice);
+        self.emit(ts, info, true, None);
     }
 }
 

@@ -24,6 +24,8 @@ pub struct HostsOptions {
     pub reassembly: ReassemblyConfig,
     /// Voting members, when known.
     pub voters: Option<usize>,
+    /// The NSS key log that decrypts TLS connections.
+    pub tls_keylog: Option<std::path::PathBuf>,
 }
 
 /// One capture's reading.
@@ -118,7 +120,13 @@ fn read_capture(
     let to = shared(into);
     let mut handler = handler(opts.zk.clone(), opts.quorum_ports.clone(), to.clone());
     let mut source = FileSource::open(path)?;
-    let (outcome, capture) = drive(&mut source, &mut handler, opts.reassembly.clone(), false);
+    let (outcome, capture) = drive(
+        &mut source,
+        &mut handler,
+        opts.reassembly.clone(),
+        false,
+        opts.tls_keylog.as_deref(),
+    );
     let zk = handler.first.counts.clone();
     drop(handler);
     let empty = Sightings::Head {

@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::net::SocketAddr;
 use zab_proto::{PacketType, QuorumConnection, QuorumDirection, QuorumEvent, Zxid};
+use zkwire_capture::tls::{TlsNotice, TlsReport};
 use zkwire_capture::{
     ClientIs, CloseReason, ConnInfo, Direction, StreamHandler, TcpSegment, Timestamp,
 };
@@ -363,6 +364,19 @@ impl<W: Write> StreamHandler for ZabDump<W> {
 
     fn wants_more(&self) -> bool {
         !self.printer.done()
+    }
+}
+
+/// A TLS connection's fate is a line of its own (type `TLS`), like a packet's.
+impl<W: Write> TlsReport for ZabDump<W> {
+    fn tls(&mut self, _conn: &mut ZabConn, info: &ConnInfo, ts: Timestamp, notice: TlsNotice<'_>) {
+        if matches!(notice, TlsNotice::KeyUpdate(_)) || !self.print || !self.wanted("TLS") {
+            return;
+        }
+        self.start_line(ts, info.client, info.server);
+        self.line.str("type", "TLS");
+        crate::tls::describe(&mut self.line, &notice);
+        self.print(ts, info.client, info.server);
     }
 }
 

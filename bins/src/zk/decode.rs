@@ -8,6 +8,7 @@ use crate::lazy::OnFirstData;
 use std::net::SocketAddr;
 use zk_proto::codes::xid;
 use zk_proto::{ClientConnection, ConnectionState, Event, OpCode};
+use zkwire_capture::tls::{TlsNotice, TlsReport};
 use zkwire_capture::{
     ClientIs, CloseReason, ConnInfo, Direction, StreamHandler, TcpSegment, Timestamp,
 };
@@ -50,7 +51,7 @@ pub struct ZkCounts {
     pub unanswered_requests: u64,
     /// Four-letter-word connections.
     pub four_letter_words: u64,
-    /// TLS connections (not decodable).
+    /// TLS connections (decrypted or not: the capture's `tls` counters say which).
     pub tls_connections: u64,
     /// Frames that failed to decode.
     pub decode_errors: u64,
@@ -82,6 +83,8 @@ impl Default for PendingInfo {
 /// Per-connection state: zk-proto's decoder of both directions, made on the first bytes.
 pub struct ZkConn {
     decoder: OnFirstData<ClientConnection<PendingInfo>>,
+    /// Whether it was counted as a TLS connection.
+    tls_counted: bool,
 }
 
 /// zk-dump's handler, delivering to the sink `S`.
@@ -156,6 +159,7 @@ impl<S: ZkSink> ZkHandler<S> {
             Event::Tls => {
                 c.tls_connections += 1;
                 msg.session = None;
+                msg.body = ZkBody::Tls(None);
                 if self.connection_lines_wanted() {
                     self.sink.message(&msg);
                 }
@@ -404,7 +408,13 @@ impl<S: ZkSink> StreamHandler for ZkHandler<S> {
             body: ZkBody::Opened,
         });
         let decoder = OnFirstData::new(first.syn);
-        Some((ZkConn { decoder }, client_is))
+        Some((
+            ZkConn {
+                decoder,
+                tls_counted: false,
+            },
+            client_is,
+        ))
     }
 
     fn data(
@@ -449,6 +459,29 @@ impl<S: ZkSink> StreamHandler for ZkHandler<S> {
 
     fn wants_more(&self) -> bool {
         !self.sink.done()
+    }
+}
+
+/// A TLS connection's fate is a connection line, like a four-letter word's.
+impl<S: ZkSink> TlsReport for ZkHandler<S> {
+    fn tls(&mut self, conn: &mut ZkConn, info: &ConnInfo, ts: Timestamp, notice: TlsNotice<'_>) {
+        if let TlsNotice::KeyUpdate(_) = notice {
+            return;
+        }
+        if !std::mem::replace(&mut conn.tls_counted, true) {
+            self.counts.tls_connections += 1;
+        }
+        if self.connection_lines_wanted() {
+            self.sink.message(&ZkMessage {
+                ts,
+                client: info.client,
+                server: info.server,
+                session: None,
+                path: None,
+                outstanding: 0,
+                body: ZkBody::Tls(Some(notice)),
+            });
+        }
     }
 }
 

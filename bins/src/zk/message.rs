@@ -8,6 +8,7 @@
 use std::net::SocketAddr;
 use zk_proto::records::{ConnectRequest, ConnectResponse, ReplyHeader, WatcherEvent};
 use zk_proto::{error_name, event_type_name, DecodeError, FourLetterWord, OpCode, Reply, Request};
+use zkwire_capture::tls::TlsNotice;
 use zkwire_capture::Timestamp;
 
 /// A sink's token for a request, handed back with the request's reply (see
@@ -41,8 +42,10 @@ pub enum ZkBody<'m> {
     Opened,
     /// A connection ended.
     Closed,
-    /// The connection is TLS: nothing of it is decoded.
-    Tls,
+    /// The connection is TLS: what became of it (decrypted, keys missing, failed) and its
+    /// clear handshake, from the TLS layer; `None` when the decoder itself met the TLS bytes
+    /// (nothing of such a connection is decoded).
+    Tls(Option<TlsNotice<'m>>),
     /// A four-letter word.
     FourLetterWord {
         /// The word.
@@ -202,7 +205,7 @@ impl ZkMessage<'_> {
         match self.body {
             ZkBody::Opened => "opened",
             ZkBody::Closed => "closed",
-            ZkBody::Tls => "tls",
+            ZkBody::Tls(_) => "tls",
             ZkBody::FourLetterWord { .. } | ZkBody::FourLetterReply { .. } => "four_letter",
             ZkBody::Connect { .. } => "connect",
             ZkBody::ConnectReply { .. } => "connect_reply",
@@ -220,7 +223,7 @@ impl ZkMessage<'_> {
         match self.body {
             ZkBody::Opened => "ConnectionOpened",
             ZkBody::Closed => "ConnectionClosed",
-            ZkBody::Tls => "TlsConnection",
+            ZkBody::Tls(_) => "TlsConnection",
             ZkBody::FourLetterWord { .. } => "FourLetterRequest",
             ZkBody::FourLetterReply { .. } => "FourLetterReply",
             ZkBody::Connect { .. } => "ConnectRequest",

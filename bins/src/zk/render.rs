@@ -52,7 +52,8 @@ pub fn describe(msg: &ZkMessage<'_>, line: &mut Line, opts: RenderOptions) {
         }
     };
     match msg.body {
-        ZkBody::Opened | ZkBody::Closed | ZkBody::Tls | ZkBody::Unanswered { .. } => {}
+        ZkBody::Opened | ZkBody::Closed | ZkBody::Tls(None) | ZkBody::Unanswered { .. } => {}
+        ZkBody::Tls(Some(notice)) => crate::tls::describe(line, &notice),
         ZkBody::FourLetterWord { word, size } => {
             line.str("word", word.as_str());
             line.int("size", size);

@@ -14,6 +14,8 @@
 //!   turns a byte stream into whole messages using a protocol-supplied [`Splitter`] — every
 //!   protocol crate ships its own — and finds the next plausible boundary after a gap.
 //! * [`pipeline`]: the loop that drives packets from a source through the layers above.
+//! * `tls` (feature `tls`): a layer in front of any handler that decrypts TLS connections with
+//!   the secrets of an NSS key log, so the decoders see their plaintext.
 //!
 //! The short way from a capture file to decoded messages: implement [`StreamHandler`] (choose
 //! connections in `open` with [`ClientIs::for_server_ports`], keep one protocol decoder per
@@ -33,6 +35,8 @@ pub mod pipeline;
 pub mod reassembly;
 pub mod source;
 pub mod stats;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use link::{decode_tcp, LinkType, TcpSegment};
 pub use pipeline::{run, run_file, PipelineOptions, RunOutcome, StopFlag};
@@ -40,7 +44,7 @@ pub use reassembly::{
     ClientIs, CloseReason, ConnInfo, Direction, Reassembler, ReassemblyConfig, StreamHandler,
 };
 pub use source::{FileSource, Inspect, Next, PacketSource, RawPacket, SourceError, Take};
-pub use stats::CaptureStats;
+pub use stats::{CaptureStats, TlsStats};
 pub use zkwire_jute::Timestamp;
 pub use zkwire_jute::{framing, time};
 pub use zkwire_jute::{

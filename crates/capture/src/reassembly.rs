@@ -147,6 +147,49 @@ pub trait StreamHandler {
     }
 }
 
+/// A handler lent to a layer that wraps it (the TLS layer, say) stays the caller's.
+impl<H: StreamHandler + ?Sized> StreamHandler for &mut H {
+    type Conn = H::Conn;
+
+    fn open(&mut self, first: &TcpSegment<'_>, ts: Timestamp) -> Option<(Self::Conn, ClientIs)> {
+        (**self).open(first, ts)
+    }
+
+    fn data(
+        &mut self,
+        conn: &mut Self::Conn,
+        info: &ConnInfo,
+        dir: Direction,
+        ts: Timestamp,
+        bytes: &[u8],
+    ) {
+        (**self).data(conn, info, dir, ts, bytes)
+    }
+
+    fn gap(
+        &mut self,
+        conn: &mut Self::Conn,
+        info: &ConnInfo,
+        dir: Direction,
+        ts: Timestamp,
+        len: u64,
+    ) {
+        (**self).gap(conn, info, dir, ts, len)
+    }
+
+    fn close(&mut self, conn: Self::Conn, info: &ConnInfo, ts: Timestamp, reason: CloseReason) {
+        (**self).close(conn, info, ts, reason)
+    }
+
+    fn held_bytes(&self, conn: &Self::Conn) -> usize {
+        (**self).held_bytes(conn)
+    }
+
+    fn wants_more(&self) -> bool {
+        (**self).wants_more()
+    }
+}
+
 /// Limits and timeouts of the reassembler.
 #[derive(Debug, Clone)]
 pub struct ReassemblyConfig {

@@ -61,6 +61,31 @@ pub struct CaptureStats {
     pub interface_drops: u64,
     /// Whether the packets came from a live interface (so the drop counters are meaningful).
     pub live: bool,
+    /// TLS connections and what became of them (filled by the `tls` feature's layer).
+    pub tls: TlsStats,
+}
+
+/// What the TLS layer (feature `tls`) made of the TLS connections it met.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
+pub struct TlsStats {
+    /// Connections whose bytes are TLS records.
+    pub connections: u64,
+    /// Of those, connections decrypted with keys from the key log.
+    pub decrypted: u64,
+    /// Of those, connections whose keys were not in the key log (or whose handshake was not
+    /// captured): nothing of them was decoded.
+    pub keys_missing: u64,
+    /// Of those, connections whose decryption failed (wrong secrets, an unsupported cipher
+    /// suite, a capture gap…): nothing after the failure was decoded.
+    pub failed: u64,
+    /// TLS 1.3 key updates applied.
+    pub key_updates: u64,
+    /// Secrets read from the key log.
+    pub keylog_secrets: u64,
+    /// Key log lines that could not be read.
+    pub keylog_rejected: u64,
 }
 
 impl CaptureStats {
@@ -86,6 +111,13 @@ impl CaptureStats {
             s.push_str(&format!(
                 ", {} malformed, {} truncated, {} ip fragments",
                 self.malformed, self.truncated, self.ip_fragments
+            ));
+        }
+        if self.tls.connections > 0 {
+            let t = &self.tls;
+            s.push_str(&format!(
+                ", {} TLS connections ({} decrypted, {} without keys, {} failed)",
+                t.connections, t.decrypted, t.keys_missing, t.failed
             ));
         }
         if self.memory_budget_hits > 0 {
