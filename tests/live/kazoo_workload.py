@@ -7,6 +7,12 @@ kazoo serializes a request onto its socket. Adapted from the shared corpus recip
 
 usage: kazoo_workload.py HOSTS TRUTH.jsonl [a|b]   (a: the full workload; b: writes only, for
 a failover)
+
+TLS (issue 17): with ZKWIRE_TLS_KEYLOG set, kazoo connects with use_ssl and Python's ssl writes
+the connection's secrets to that NSS key log (kazoo builds its own SSLContext, so the context
+class it uses is wrapped to set keylog_filename). ZKWIRE_TLS_VERSION (1.2 or 1.3) pins the
+version and ZKWIRE_TLS_CIPHERS the TLS 1.2 cipher list (OpenSSL names); TLS 1.3 suites are
+chosen through OPENSSL_CONF, which Python's ssl module has no call for.
 """
 import json
 import os
@@ -38,70 +44,102 @@ def _submit(self, request, timeout, xid=None):
 
 kconn.ConnectionHandler._submit = _submit
 
+KEYLOG = os.environ.get("ZKWIRE_TLS_KEYLOG")
+if KEYLOG:
+    import ssl
+    from kazoo.handlers import utils as kutils
+
+    class _LoggingSsl:
+        """The ssl module as kazoo's connection code sees it, with a key-logging context."""
+
+        def __getattr__(self, name):
+            return getattr(ssl, name)
+
+        @staticmethod
+        def SSLContext(_protocol):
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.keylog_filename = KEYLOG
+            version = os.environ.get("ZKWIRE_TLS_VERSION")
+            if version == "1.2":
+                ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+            elif version == "1.3":
+                ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+            if os.environ.get("ZKWIRE_TLS_CIPHERS"):
+                ctx.set_ciphers(os.environ["ZKWIRE_TLS_CIPHERS"])
+            return ctx
+
+    kutils.ssl = _LoggingSsl()
+
+
+# ZKWIRE_TAG keeps the znodes of several runs apart (one ensemble, several TLS clients).
+ROOT = "/live" + os.environ.get("ZKWIRE_TAG", "")
+
 
 def workload(zk):
-    zk.ensure_path("/live")
+    zk.ensure_path(ROOT)
     for i in range(20):
-        zk.create(f"/live/n{i:03d}", f"value-{i}".encode())
+        zk.create(ROOT + f"/n{i:03d}", f"value-{i}".encode())
     for i in range(20):
-        zk.get(f"/live/n{i:03d}")
-        zk.exists(f"/live/n{i:03d}")
-    zk.get_children("/live")
+        zk.get(ROOT + f"/n{i:03d}")
+        zk.exists(ROOT + f"/n{i:03d}")
+    zk.get_children(ROOT)
     for i in range(10):
-        zk.set(f"/live/n{i:03d}", b"x" * (i * 100))
+        zk.set(ROOT + f"/n{i:03d}", b"x" * (i * 100))
     for i in range(5):
-        zk.create("/live/seq-", b"s", sequence=True)
-        zk.create("/live/eph-", b"e", ephemeral=True, sequence=True)
+        zk.create(ROOT + "/seq-", b"s", sequence=True)
+        zk.create(ROOT + "/eph-", b"e", ephemeral=True, sequence=True)
     fired = []
-    zk.get("/live/n000", watch=fired.append)
-    zk.get_children("/live", watch=fired.append)
-    zk.exists("/live/not-yet", watch=fired.append)
+    zk.get(ROOT + "/n000", watch=fired.append)
+    zk.get_children(ROOT, watch=fired.append)
+    zk.exists(ROOT + "/not-yet", watch=fired.append)
     # Never created: this watch is still set when the session closes, and ends with it.
-    zk.exists("/live/stays-absent", watch=fired.append)
-    zk.set("/live/n000", b"changed")
-    zk.create("/live/not-yet", b"")
+    zk.exists(ROOT + "/stays-absent", watch=fired.append)
+    zk.set(ROOT + "/n000", b"changed")
+    zk.create(ROOT + "/not-yet", b"")
     # A znode of 300 KiB spans hundreds of TCP segments.
-    zk.create("/live/big", os.urandom(300 * 1024))
-    zk.get("/live/big")
-    zk.ensure_path("/live/wide")
+    zk.create(ROOT + "/big", os.urandom(300 * 1024))
+    zk.get(ROOT + "/big")
+    zk.ensure_path(ROOT + "/wide")
     tx = zk.transaction()
     for i in range(150):
-        tx.create(f"/live/wide/child-with-a-longish-name-{i:05d}")
+        tx.create(ROOT + f"/wide/child-with-a-longish-name-{i:05d}")
     tx.commit()
-    zk.get_children("/live/wide")
+    zk.get_children(ROOT + "/wide")
     tx = zk.transaction()  # fails on its version check
-    tx.check("/live/n001", 99)
-    tx.create("/live/never")
+    tx.check(ROOT + "/n001", 99)
+    tx.create(ROOT + "/never")
     tx.commit()
-    for bad in (lambda: zk.get("/live/missing"), lambda: zk.create("/live/n001", b"dup"),
-                lambda: zk.delete("/live/wide")):
+    for bad in (lambda: zk.get(ROOT + "/missing"), lambda: zk.create(ROOT + "/n001", b"dup"),
+                lambda: zk.delete(ROOT + "/wide")):
         try:
             bad()
         except Exception:
             pass
     zk.add_auth("digest", "alice:secret")
     acl = make_digest_acl("alice", "secret", all=True)
-    zk.create("/live/secret", b"s3cr3t", acl=[acl])
-    zk.get_acls("/live/secret")
-    zk.set_acls("/live/secret", [acl])
-    zk.sync("/live")
+    zk.create(ROOT + "/secret", b"s3cr3t", acl=[acl])
+    zk.get_acls(ROOT + "/secret")
+    zk.set_acls(ROOT + "/secret", [acl])
+    zk.sync(ROOT)
     for i in range(10, 20):
-        zk.delete(f"/live/n{i:03d}")
-    zk.delete("/live/wide", recursive=True)
+        zk.delete(ROOT + f"/n{i:03d}")
+    zk.delete(ROOT + "/wide", recursive=True)
     # Idle long enough for kazoo to ping (every timeout/3 = 1 s).
     time.sleep(2.5)
 
 
 def writes(zk):
-    zk.ensure_path("/live")
+    zk.ensure_path(ROOT)
     for i in range(30):
-        zk.create(f"/live/b{i:03d}", b"b")
-        zk.set(f"/live/b{i:03d}", f"during-failover-{i}".encode())
-    zk.get_children("/live")
+        zk.create(ROOT + f"/b{i:03d}", b"b")
+        zk.set(ROOT + f"/b{i:03d}", f"during-failover-{i}".encode())
+    zk.get_children(ROOT)
 
 
 def main():
-    zk = KazooClient(hosts=HOSTS, timeout=3.0)
+    tls = {"use_ssl": True, "verify_certs": False} if KEYLOG else {}
+    zk = KazooClient(hosts=HOSTS, timeout=3.0, **tls)
     zk.start(timeout=30)
     try:
         (writes if len(sys.argv) > 3 and sys.argv[3] == "b" else workload)(zk)

@@ -82,7 +82,15 @@ pub struct Ensemble {
     pub dir: PathBuf,
     pub client_port: u16,
     servers: Vec<Option<Child>>,
+    /// Extra JVM options of every server.
+    jvm_flags: Vec<String>,
 }
+
+/// Jars the servers need that the zookeeper.jar manifest of Debian's package leaves out
+/// (Netty's codec and resolver: without them the TLS client port and `sslQuorum` fail), and
+/// a logger binding, so that each server's log says what went wrong.
+const EXTRA_JARS: &str = "/usr/share/java/netty-codec.jar:/usr/share/java/netty-resolver.jar:\
+                          /usr/share/java/slf4j-simple.jar";
 
 impl Ensemble {
     /// Starts servers 1–3 on 127.0.0.N with the given client port; quorum and election ports
@@ -98,10 +106,23 @@ impl Ensemble {
         client_port: u16,
         quorum_via: &dyn Fn(u8, u8) -> Option<String>,
     ) -> Ensemble {
+        Ensemble::start_configured(dir, client_port, quorum_via, &|_| String::new(), &[])
+    }
+
+    /// [`Ensemble::start_with`], adding `extra_config(id)` to server `id`'s zoo.cfg and
+    /// `jvm_flags` to every server's command line.
+    pub fn start_configured(
+        dir: &Path,
+        client_port: u16,
+        quorum_via: &dyn Fn(u8, u8) -> Option<String>,
+        extra_config: &dyn Fn(u8) -> String,
+        jvm_flags: &[String],
+    ) -> Ensemble {
         let mut ensemble = Ensemble {
             dir: dir.to_path_buf(),
             client_port,
             servers: Vec::new(),
+            jvm_flags: jvm_flags.to_vec(),
         };
         for id in 1..=3u8 {
             let sdir = ensemble.server_dir(id);
@@ -120,6 +141,7 @@ impl Ensemble {
                     ensemble.election_port()
                 ));
             }
+            cfg.push_str(&extra_config(id));
             std::fs::write(sdir.join("zoo.cfg"), cfg).expect("zoo.cfg");
             ensemble.servers.push(None);
             ensemble.start_server(id);
@@ -150,8 +172,10 @@ impl Ensemble {
             .open(sdir.join("server.log"))
             .expect("log");
         let child = Command::new("java")
-            .args(["-Xmx256m", "-cp"])
-            .arg(format!("/etc/zookeeper/conf:{ZOOKEEPER_JAR}"))
+            .arg("-Xmx256m")
+            .args(&self.jvm_flags)
+            .arg("-cp")
+            .arg(format!("/etc/zookeeper/conf:{ZOOKEEPER_JAR}:{EXTRA_JARS}"))
             .arg(format!("-Dzookeeper.log.dir={}", sdir.display()))
             .arg("org.apache.zookeeper.server.quorum.QuorumPeerMain")
             .arg(sdir.join("zoo.cfg"))
