@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the seed corpora in fuzz/corpus/<target>/ (git-ignored) from the repository's
-# real test data: the hex vectors in tests/data/vectors/*.json and the captures in tests/data.
+# real test data: the hex vectors in tests/data/vectors/*.json, the captures in tests/data and the
+# recorded TLS connections in crates/tls/tests/data.
 #
 #   fuzz/seed.sh            # (re)write the seeds; existing corpus files are kept
 #   fuzz/seed.sh --clean    # delete fuzz/corpus first
@@ -216,6 +217,20 @@ for path in sorted(glob.glob(os.path.join(root, "tests", "data", "*.pcap"))):
         seed("pcap_file", header + body)
         if i % 2 == 0:
             seed("pcap_file", pcapng(linktype, nanos, window))
+
+# tls_stream: the recorded TLS connections of crates/tls/tests/data (one "> hex" or "< hex" line
+# per chunk, client or server), as (flags, length, bytes) pieces of at most 255 bytes.
+for path in sorted(glob.glob(os.path.join(root, "crates", "tls", "tests", "data", "*.stream"))):
+    out = b""
+    with open(path) as f:
+        for line in f:
+            side, _, hexed = line.strip().partition(" ")
+            chunk = bytes.fromhex(hexed)
+            flags = 1 if side == "<" else 0
+            for i in range(0, len(chunk), 255):
+                piece = chunk[i:i + 255]
+                out += bytes([flags, len(piece)]) + piece
+    seed("tls_stream", out[:64 * 1024])
 
 for target in sorted(counts):
     print(f"{target:14} {counts[target]:3} seeds")

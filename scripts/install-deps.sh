@@ -11,12 +11,14 @@
 #                          (deploy/alerts.test.yml)
 #   iproute2               tc and ss: the write-tracing test slows one follower's quorum link
 #                          (netem) and finds its connection
+#   openssl                the TLS live test turns the keystore's key into PEM (tshark derives
+#                          the quorum's key log from it; the TLS front serves it)
 #   tmux                   a real terminal for zk-top's full-screen end-to-end test
 #                          (tests/tests/zk_top.rs: send-keys, capture-pane)
 # Packages already present are not reinstalled. Uses sudo when not run as root.
 set -euo pipefail
 packages=(libpcap-dev tshark zookeeper zookeeper-bin python3-kazoo tcpdump tcpreplay python3-prometheus-client
-  prometheus tmux iproute2)
+  prometheus tmux iproute2 openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 # Every published library crate of the workspace (not zkwire, the binaries).
-crates=(zkwire-jute zk-proto zab-proto fle-proto zkwire-capture)
+crates=(zkwire-jute zk-proto zab-proto fle-proto zkwire-tls zkwire-capture)
 target=${CARGO_TARGET_DIR:-$root/target}
 test_target=${PACKAGE_CHECK_TARGET_DIR:-$target-pkg}
 

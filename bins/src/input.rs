@@ -464,9 +464,27 @@ impl PortsSeen {
         }
     }
 
-    /// When packets were read but nothing was decoded, says so and names the busiest ports.
-    pub fn report_if_nothing_decoded(&self, tool: &str, packets: u64, decoded: u64) {
+    /// When packets were read but nothing was decoded, says so: TLS connections that could
+    /// not be decrypted, else the busiest ports (a wrong `--port`).
+    pub fn report_if_nothing_decoded(&self, tool: &str, capture: &CaptureStats, decoded: u64) {
+        let packets = capture.packets;
         if packets == 0 || decoded > 0 {
+            return;
+        }
+        let tls = &capture.tls;
+        if tls.connections > tls.decrypted {
+            let hint = if tls.failed > 0 {
+                "is --tls-keylog the key log of these clients?"
+            } else {
+                "give their key log with --tls-keylog FILE (see --help)"
+            };
+            eprintln!(
+                "{tool}: note: read {packets} packets but decoded nothing: {} TLS connections \
+                 could not be decrypted ({} without keys, {} failed); {hint}",
+                tls.connections - tls.decrypted,
+                tls.keys_missing,
+                tls.failed
+            );
             return;
         }
         let mut ports: Vec<(&u16, &u64)> = self.0.iter().collect();

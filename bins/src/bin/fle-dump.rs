@@ -149,7 +149,7 @@ fn main() -> ExitCode {
             + dump.counts.quorum_auth
             + dump.counts.decode_errors;
         dump.ports_seen
-            .report_if_nothing_decoded("fle-dump", capture.packets, decoded);
+            .report_if_nothing_decoded("fle-dump", &capture, decoded);
     }
     conclude(
         "fle-dump",

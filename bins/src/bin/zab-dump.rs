@@ -123,7 +123,7 @@ fn main() -> ExitCode {
     if !args.input.quiet {
         let decoded = dump.counts.packets + dump.counts.quorum_auth + dump.counts.decode_errors;
         dump.ports_seen
-            .report_if_nothing_decoded("zab-dump", capture.packets, decoded);
+            .report_if_nothing_decoded("zab-dump", &capture, decoded);
     }
     conclude(
         "zab-dump",

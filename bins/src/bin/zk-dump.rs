@@ -281,7 +281,7 @@ fn conclude_run<S: ZkSink>(
     if !args.input.quiet {
         handler
             .ports_seen
-            .report_if_nothing_decoded("zk-dump", capture.packets, counts.messages);
+            .report_if_nothing_decoded("zk-dump", &capture, counts.messages);
     }
     conclude(
         "zk-dump",
@@ -377,7 +377,7 @@ fn trace_one(
     if !args.input.quiet {
         handler.first.ports_seen.report_if_nothing_decoded(
             "zk-dump",
-            capture.packets,
+            &capture,
             handler.first.counts.messages,
         );
     }

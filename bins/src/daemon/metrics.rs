@@ -85,6 +85,19 @@ impl Collector for Metrics {
                     .encode_histogram::<Vec<(&str, String)>>(lat.sum, lat.count, &buckets, None)?;
             }
         }
+        if !st.tls.is_empty() {
+            let mut metric = encoder.encode_descriptor(
+                "zkwire_tls_connections",
+                "Client-port TLS connections by result: decrypted with --tls-keylog, keys_missing \
+                 or failed (not decoded)",
+                None,
+                MetricType::Counter,
+            )?;
+            for (result, n) in &st.tls {
+                let l = labels([("result", result.to_string())]);
+                ConstCounter::new(*n).encode(metric.encode_family(&l)?)?;
+            }
+        }
         if st.zab_commit.count > 0 {
             let lat = &st.zab_commit;
             histogram(

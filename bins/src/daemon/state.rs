@@ -112,6 +112,9 @@ pub struct State {
     pub(super) sessions_overflow: u64,
     pub(super) watches_set: u64,
     pub(super) decode_errors: u64,
+    /// Client-port TLS connections by what became of them (`decrypted`, `keys_missing`,
+    /// `failed`).
+    pub(super) tls: BTreeMap<&'static str, u64>,
     pub(super) zab_commit: Latency,
     /// Traced writes' stages (forward, propose, quorum, commit, reply), when the quorum port
     /// is sniffed too.
@@ -193,6 +196,7 @@ impl Shared {
             sessions_overflow: 0,
             watches_set: 0,
             decode_errors: 0,
+            tls: BTreeMap::new(),
             zab_commit: Latency::default(),
             write_stages: Default::default(),
             writes_traced: 0,
@@ -322,6 +326,9 @@ impl State {
             }
             ZkBody::Opened => self.connections_opened += 1,
             ZkBody::Closed => self.connections_closed += 1,
+            ZkBody::Tls(Some(notice)) => {
+                *self.tls.entry(crate::tls::status(&notice)).or_default() += 1;
+            }
             _ => {}
         }
     }

@@ -317,3 +317,96 @@ impl<H: TlsReport> StreamHandler for TlsLayer<H> {
         self.inner.wants_more()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reassembly::{Reassembler, ReassemblyConfig};
+
+    /// Records what reaches the wrapped handler.
+    #[derive(Default)]
+    struct Recorder {
+        data: Vec<(Direction, Vec<u8>)>,
+        notices: Vec<String>,
+    }
+
+    impl StreamHandler for Recorder {
+        type Conn = ();
+
+        fn open(&mut self, first: &TcpSegment<'_>, _: Timestamp) -> Option<((), ClientIs)> {
+            ClientIs::for_server_ports(first, &[2181]).map(|side| ((), side))
+        }
+
+        fn data(&mut self, _: &mut (), _: &ConnInfo, dir: Direction, _: Timestamp, b: &[u8]) {
+            self.data.push((dir, b.to_vec()));
+        }
+
+        fn gap(&mut self, _: &mut (), _: &ConnInfo, _: Direction, _: Timestamp, _: u64) {}
+
+        fn close(&mut self, _: (), _: &ConnInfo, _: Timestamp, _: CloseReason) {}
+    }
+
+    impl TlsReport for Recorder {
+        fn tls(&mut self, _: &mut (), _: &ConnInfo, _: Timestamp, notice: TlsNotice<'_>) {
+            self.notices.push(format!("{notice:?}"));
+        }
+    }
+
+    fn seg(from_client: bool, seq: u32, payload: &[u8]) -> TcpSegment<'_> {
+        let (c, s) = ("10.0.0.1:40000", "10.0.0.2:2181");
+        let (src, dst) = if from_client { (c, s) } else { (s, c) };
+        TcpSegment {
+            src: src.parse().expect("addr"),
+            dst: dst.parse().expect("addr"),
+            seq,
+            ack: None,
+            syn: false,
+            fin: false,
+            rst: false,
+            payload,
+            missing: 0,
+        }
+    }
+
+    /// Runs client then server bytes of one connection met mid-stream through a layer.
+    fn run(client: &[u8], server: &[u8]) -> (Recorder, TlsStats) {
+        let mut layer = TlsLayer::new(Recorder::default());
+        let mut r = Reassembler::new(ReassemblyConfig::default());
+        r.segment(&seg(true, 1000, client), Timestamp(1), &mut layer);
+        r.segment(&seg(false, 5000, server), Timestamp(2), &mut layer);
+        r.finish(Timestamp(3), &mut layer);
+        let stats = layer.stats().clone();
+        (layer.inner, stats)
+    }
+
+    #[test]
+    fn plaintext_passes_through_untouched() {
+        let request = [0, 0, 0, 8, 0, 0, 0, 1, 0, 0, 0, 11];
+        let (rec, stats) = run(&request, &[0, 0, 0, 4, 1, 2, 3, 4]);
+        assert_eq!(rec.data.len(), 2);
+        assert_eq!(rec.data[0], (Direction::ToServer, request.to_vec()));
+        assert!(rec.notices.is_empty());
+        assert_eq!(stats, TlsStats::default());
+    }
+
+    #[test]
+    fn tls_without_keys_is_reported_once_and_never_reaches_the_decoder() {
+        // Application-data records met mid-stream: TLS whose handshake was not captured.
+        let mut client = vec![0x17, 0x03, 0x03, 0x00, 0x20];
+        client.extend([0xab; 0x20]);
+        client.extend([0x17, 0x03, 0x03, 0x00, 0x10]);
+        client.extend([0xcd; 0x10]);
+        let mut server = vec![0x17, 0x03, 0x03, 0x00, 0x08];
+        server.extend([0xef; 8]);
+        let (rec, stats) = run(&client, &server);
+        assert!(rec.data.is_empty(), "{:?}", rec.data);
+        assert_eq!(rec.notices.len(), 1, "{:?}", rec.notices);
+        assert!(
+            rec.notices[0].starts_with("KeysMissing"),
+            "{:?}",
+            rec.notices
+        );
+        assert_eq!((stats.connections, stats.keys_missing), (1, 1));
+        assert_eq!(stats.decrypted, 0);
+    }
+}
