@@ -246,6 +246,51 @@ fn tls_lines(lines: &[Value]) -> BTreeMap<u64, Vec<&Value>> {
     m
 }
 
+/// zk-stats-daemon replaying `pcap` with `keylog`: its `zkwire_tls_connections` series by
+/// result, once the replay is done.
+fn daemon_tls_counts(pcap: &Path, keylog: &Path) -> BTreeMap<String, f64> {
+    let mut cmd = tool("zk-stats-daemon");
+    cmd.arg("-r")
+        .arg(pcap)
+        .args([
+            "--port",
+            &SECURE_PORT.to_string(),
+            "--port",
+            &PROXY_PORT.to_string(),
+        ])
+        .args(["--http-addr", "127.0.0.1:0", "--tls-keylog"])
+        .arg(keylog);
+    let daemon = Watched::spawn(cmd);
+    let line = daemon.wait_stderr("serving http://", Duration::from_secs(30));
+    let base = line
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .expect("address")
+        .to_string();
+    let get = |path: &str| {
+        let mut response = ureq::get(&format!("http://{base}{path}"))
+            .call()
+            .expect("HTTP GET");
+        response.body_mut().read_to_string().expect("body")
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while serde_json::from_str::<Value>(&get("/json/info")).expect("info")["replay_done"] != true {
+        assert!(Instant::now() < deadline, "replay never finished");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let metrics = get("/metrics");
+    let _ = daemon.interrupt();
+    metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("zkwire_tls_connections_total{result=\""))
+        .filter_map(|l| {
+            let (result, value) = l.split_once("\"} ")?;
+            Some((result.to_string(), value.parse().ok()?))
+        })
+        .collect()
+}
+
 #[test]
 fn tls_clients_quorum_and_elections_decrypt_with_key_logs() {
     if !live_tests_can_run() {
@@ -527,6 +572,12 @@ fn tls_clients_quorum_and_elections_decrypt_with_key_logs() {
         let all = format!("{lines:?}{err}");
         assert!(!all.to_lowercase().contains(&secret.to_lowercase()));
     }
+
+    // The daemon counts them too.
+    assert_eq!(
+        daemon_tls_counts(&pcap, &keylog),
+        BTreeMap::from([("decrypted".to_string(), n as f64)])
+    );
 
     // The quorum: keys derived by tshark from the servers' RSA key.
     let quorum_keys = dir.join("quorum-keys.log");
