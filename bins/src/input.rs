@@ -243,22 +243,8 @@ pub fn read_input_ticking<H: TlsReport>(
 
 /// The sum of two runs' capture counters (several files, or a replay repeated).
 pub fn add_stats(total: &CaptureStats, run: &CaptureStats) -> CaptureStats {
-    let mut sum = run.clone();
-    sum.packets += total.packets;
-    sum.bytes += total.bytes;
-    sum.flows += total.flows;
-    sum.gaps += total.gaps;
-    sum.gap_bytes += total.gap_bytes;
-    sum.retransmits += total.retransmits;
-    sum.flows_evicted += total.flows_evicted;
-    sum.memory_budget_hits += total.memory_budget_hits;
-    sum.partial_frames_abandoned += total.partial_frames_abandoned;
-    let (tls, before) = (&mut sum.tls, &total.tls);
-    tls.connections += before.connections;
-    tls.decrypted += before.decrypted;
-    tls.keys_missing += before.keys_missing;
-    tls.failed += before.failed;
-    tls.key_updates += before.key_updates;
+    let mut sum = total.clone();
+    sum.add(run);
     sum
 }
 
@@ -308,21 +294,7 @@ pub fn drive_with<H: TlsReport>(
         }
     });
     let mut reassembler = Reassembler::new(config);
-    let (_, total) = source.progress();
-    let bar = (show_progress && std::io::stderr().is_terminal())
-        .then_some(total)
-        .flatten()
-        .filter(|t| *t > 8 << 20)
-        .map(|t| {
-            let bar = indicatif::ProgressBar::new(t);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            bar
-        });
+    let bar = progress_bar(source, show_progress);
     let mut progress = |done: u64, _total: Option<u64>| {
         if let Some(bar) = &bar {
             bar.set_position(done);
@@ -350,6 +322,26 @@ pub fn drive_with<H: TlsReport>(
     let mut stats = reassembler.stats;
     stats.tls = layer.stats().clone();
     (outcome, stats)
+}
+
+/// A progress bar for reading `source`, when asked for, on a terminal, and the input is a file
+/// of more than 8 MiB.
+pub fn progress_bar(source: &dyn PacketSource, show: bool) -> Option<indicatif::ProgressBar> {
+    let (_, total) = source.progress();
+    (show && std::io::stderr().is_terminal())
+        .then_some(total)
+        .flatten()
+        .filter(|t| *t > 8 << 20)
+        .map(|t| {
+            let bar = indicatif::ProgressBar::new(t);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar
+        })
 }
 
 /// Delays packets to their capture timing, relative to the first one (`--pace` of the tools
@@ -461,6 +453,15 @@ impl PortsSeen {
         };
         if self.0.len() < Self::MAX || self.0.contains_key(&port) {
             *self.0.entry(port).or_default() += 1;
+        }
+    }
+
+    /// Adds the ports another handler passed over (a shard of the same capture).
+    pub fn merge(&mut self, other: PortsSeen) {
+        for (port, n) in other.0 {
+            if self.0.len() < Self::MAX || self.0.contains_key(&port) {
+                *self.0.entry(port).or_default() += n;
+            }
         }
     }
 

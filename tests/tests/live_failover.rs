@@ -149,13 +149,7 @@ fn capture_of_a_failover_matches_the_servers_and_clients_own_records() {
         "127.0.0.1:0",
     ]);
     let daemon = Watched::spawn(daemon_cmd);
-    let serving = daemon.wait_stderr("serving http://", Duration::from_secs(30));
-    let metrics_at = serving
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split('/').next())
-        .expect("address")
-        .to_string();
+    let metrics_at = daemon.wait_serving();
     assert_eq!(
         metric(&metrics_at, "zkwire_leader_changes_total"),
         Some(0.0)

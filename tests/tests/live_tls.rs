@@ -261,13 +261,7 @@ fn daemon_tls_counts(pcap: &Path, keylog: &Path) -> BTreeMap<String, f64> {
         .args(["--http-addr", "127.0.0.1:0", "--tls-keylog"])
         .arg(keylog);
     let daemon = Watched::spawn(cmd);
-    let line = daemon.wait_stderr("serving http://", Duration::from_secs(30));
-    let base = line
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split('/').next())
-        .expect("address")
-        .to_string();
+    let base = daemon.wait_serving();
     let get = |path: &str| {
         let mut response = ureq::get(&format!("http://{base}{path}"))
             .call()

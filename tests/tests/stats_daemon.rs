@@ -43,12 +43,7 @@ impl Daemon {
         }
         cmd.args(extra);
         let watched = Watched::spawn(cmd);
-        let line = watched.wait_stderr("serving http://", Duration::from_secs(30));
-        let addr = line
-            .split("http://")
-            .nth(1)
-            .and_then(|r| r.split('/').next())
-            .expect("address");
+        let addr = watched.wait_serving();
         Daemon {
             watched,
             base: format!("http://{addr}"),

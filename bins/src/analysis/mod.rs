@@ -100,6 +100,14 @@ struct LargeMessage {
     json: Option<Vec<u8>>,
 }
 
+/// A count table's entry.
+#[derive(Debug, Clone, Copy)]
+struct Tally {
+    n: u64,
+    /// When the key was first seen.
+    first: Timestamp,
+}
+
 /// Error replies: (error, detail, whether expected) → count.
 type ErrorTable = HashMap<(String, String, bool), u64>;
 
@@ -110,8 +118,9 @@ pub struct Analytics {
     /// Rows per table: `--top` when given (every table), else all rows (the watch tables
     /// keep [`WATCH_ROWS`]).
     top: Option<usize>,
-    counts: FastMap<String, u64>,
-    order: Vec<String>,
+    /// Count (or bytes) per key, with when the key was first seen (ties in the tables go to
+    /// the key seen first, as zktraffic's do; then by name).
+    counts: FastMap<String, Tally>,
     latencies: HashMap<String, Histogram<u64>>,
     samples: u64,
     watches: Watches,
@@ -163,7 +172,6 @@ impl Analytics {
             depth,
             top,
             counts: FastMap::default(),
-            order: Vec::new(),
             latencies: HashMap::new(),
             samples: 0,
             watches: Watches::default(),
@@ -172,6 +180,11 @@ impl Analytics {
             large: Vec::new(),
             large_json: None,
         }
+    }
+
+    /// The analysis this runs.
+    pub fn mode(&self) -> &Analysis {
+        &self.mode
     }
 
     /// Keeps `--large` messages as JSON lines rendered with `opts` (for JSON output).
@@ -188,14 +201,50 @@ impl Analytics {
         }
     }
 
-    fn bump(&mut self, key: &str, by: u64) {
+    fn bump(&mut self, key: &str, by: u64, at: Timestamp) {
         match self.counts.get_mut(key) {
-            Some(n) => *n += by,
+            Some(t) => t.n += by,
             None => {
-                self.order.push(key.to_string());
-                self.counts.insert(key.to_string(), by);
+                self.counts
+                    .insert(key.to_string(), Tally { n: by, first: at });
             }
         }
+    }
+
+    /// Adds the counts and latencies of `other`, an analysis of other connections of the same
+    /// capture (a shard of it), as if one analysis had seen both: counts add up, a key's first
+    /// sighting is the earlier one, histograms add. The count and latency analyses only: the
+    /// others follow state across connections.
+    pub fn merge(&mut self, other: Analytics) {
+        self.samples += other.samples;
+        for (key, t) in other.counts {
+            let mine = self.counts.entry(key).or_insert(Tally {
+                n: 0,
+                first: t.first,
+            });
+            mine.n += t.n;
+            mine.first = mine.first.min(t.first);
+        }
+        for (key, h) in other.latencies {
+            match self.latencies.get_mut(&key) {
+                // Same bounds and precision on both sides: adding cannot fail.
+                Some(mine) => {
+                    let _ = mine.add(&h);
+                }
+                None => {
+                    self.latencies.insert(key, h);
+                }
+            }
+        }
+    }
+
+    /// Whether [`Analytics::merge`] gives the same result as one analysis of everything: the
+    /// count and latency analyses, counting every request or sample (no limit).
+    pub fn is_mergeable(&self) -> bool {
+        matches!(
+            self.mode,
+            Analysis::Count { limit: 0, .. } | Analysis::Latency { limit: 0, .. }
+        )
     }
 
     /// Whether the requested number of requests or samples has been seen.
@@ -218,7 +267,7 @@ impl Analytics {
             Analysis::Count { group_by, .. } => {
                 if matches!(msg.dir(), "request" | "connect") {
                     let key = self.key(msg, group_by);
-                    self.bump(&key, 1);
+                    self.bump(&key, 1, msg.ts);
                     self.samples += 1;
                 }
             }
@@ -248,7 +297,7 @@ impl Analytics {
             Analysis::Large { bytes, group_by } => {
                 let size = msg.size();
                 let key = self.key(msg, group_by);
-                self.bump(&key, size);
+                self.bump(&key, size, msg.ts);
                 if size >= bytes {
                     self.keep_large(msg);
                 }

@@ -1,7 +1,7 @@
 //! The analyses' output: aligned text tables with headers (zktraffic's look) or one JSON
 //! object per row.
 
-use super::{Analysis, Analytics, GroupBy, SortBy};
+use super::{Analysis, Analytics, GroupBy, SortBy, Tally};
 use crate::line::Line;
 use crate::output::{Clock, Format};
 use hdrhistogram::Histogram;
@@ -68,15 +68,15 @@ impl Analytics {
     }
 
     fn sorted_counts(&self) -> Vec<(&String, u64)> {
-        let mut rows: Vec<(usize, &String, u64)> = self
-            .order
-            .iter()
-            .enumerate()
-            .map(|(i, k)| (i, k, self.counts[k]))
-            .collect();
-        // Largest first; ties keep first-seen order, as zktraffic's table does.
-        rows.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
-        rows.into_iter().map(|(_, k, n)| (k, n)).collect()
+        let mut rows: Vec<(&String, Tally)> = self.counts.iter().map(|(k, t)| (k, *t)).collect();
+        // Largest first; ties go to the key seen first, as in zktraffic's table (then by name,
+        // so that the order never depends on which connection was read first).
+        rows.sort_by(|a, b| {
+            (b.1.n.cmp(&a.1.n))
+                .then(a.1.first.cmp(&b.1.first))
+                .then(a.0.cmp(b.0))
+        });
+        rows.into_iter().map(|(k, t)| (k, t.n)).collect()
     }
 
     fn count_table(&self, format: Format, group_by: GroupBy, what: &str) -> Vec<String> {

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use zkwire::analysis::{Analysis, AnalysisSink, Analytics, GroupBy, SortBy};
 use zkwire::exit;
 use zkwire::input::{
-    add_stats, conclude, read_input, read_input_ticking, report_open_error, InputArgs,
+    add_stats, conclude, open_source, port_filter, progress_bar, read_input, read_input_ticking,
+    report_open_error, InputArgs,
 };
 use zkwire::output::{Format, OutputArgs};
 use zkwire::trace::{
@@ -151,6 +152,12 @@ struct Args {
     /// Live: reprint the analysis every SECONDS, like top.
     #[arg(long, value_name = "SECONDS", help_heading = "Analysis")]
     interval: Option<f64>,
+
+    /// Threads for --count-requests 0 and --measure-latency 0 on a capture file (default: every
+    /// core): connections are dealt out to threads and their tables merged, the same tables as
+    /// one thread gives. Other modes, limits, --interval and live capture read on one thread.
+    #[arg(long, value_name = "N", help_heading = "Analysis")]
+    threads: Option<usize>,
 }
 
 /// The analysis the flags ask for, if any.
@@ -231,6 +238,9 @@ fn main() -> ExitCode {
         }
         Some(mode) => {
             let mut analytics = Analytics::new(mode, args.aggregation_depth, args.top);
+            if let Some(shards) = shards(&args, &analytics) {
+                return analyse_sharded(&args, opts, analytics, shards);
+            }
             if json {
                 analytics.keep_large_as_json(render);
             }
@@ -251,6 +261,86 @@ fn main() -> ExitCode {
             conclude_run(&args, &handler, run, error)
         }
     }
+}
+
+/// How many threads an analysis reads with: more than one only where the shards' tables merge
+/// into exactly one thread's (see `--threads`).
+fn shards(args: &Args, analytics: &Analytics) -> Option<usize> {
+    let threads = args.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let eligible =
+        analytics.is_mergeable() && args.interval.is_none() && args.input.iface.is_none();
+    (eligible && threads > 1).then_some(threads)
+}
+
+/// An analysis read by `shards` threads, each with its own decoder over its share of the
+/// connections (zkwire-capture's `run_sharded`); their tables and counters are merged, then
+/// printed as one thread would print them.
+fn analyse_sharded(args: &Args, opts: ZkOptions, analytics: Analytics, shards: usize) -> ExitCode {
+    use zkwire::output::Printer;
+    use zkwire_capture::sharded::{run_sharded, ShardOptions};
+    use zkwire_capture::tls::TlsLayer;
+    let mut source = match open_source("zk-dump", &args.input, &port_filter(&args.ports)) {
+        Ok(s) => s,
+        Err(e) => {
+            report_open_error("zk-dump", &e);
+            return ExitCode::from(exit::FATAL as u8);
+        }
+    };
+    let (depth, top) = (args.aggregation_depth, args.top);
+    let keylog = args.input.tls_keylog.as_deref();
+    let make = |_| {
+        let quiet = Printer::new(std::io::sink(), Format::Json, true, false, None);
+        let sink = AnalysisSink::new(Analytics::new(analytics.mode().clone(), depth, top), quiet);
+        let handler = ZkHandler::new(opts.clone(), sink);
+        match keylog {
+            Some(path) => TlsLayer::watching_key_log(handler, path),
+            None => TlsLayer::new(handler),
+        }
+    };
+    let bar = progress_bar(source.as_ref(), !args.input.no_progress);
+    let mut progress = |done: u64, _: Option<u64>| {
+        if let Some(bar) = &bar {
+            bar.set_position(done);
+        }
+    };
+    let mut options = ShardOptions::default();
+    options.progress = Some(&mut progress);
+    let (mut outcome, layers) = run_sharded(
+        source.as_mut(),
+        shards,
+        args.input.reassembly_config(),
+        make,
+        options,
+    );
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let mut merged: Option<ZkHandler<_>> = None;
+    for layer in layers {
+        outcome.capture.tls.add(layer.stats());
+        let handler = layer.into_inner();
+        match &mut merged {
+            None => merged = Some(handler),
+            Some(all) => {
+                all.counts.add(&handler.counts);
+                all.ports_seen.merge(handler.ports_seen);
+                all.sink.analytics.merge(handler.sink.analytics);
+            }
+        }
+    }
+    let Some(mut handler) = merged else {
+        return ExitCode::from(exit::FATAL as u8);
+    };
+    // The merged tables, printed as one thread's would be.
+    let merged = std::mem::replace(&mut handler.sink.analytics, analytics);
+    let mut out = AnalysisSink::new(merged, args.output.printer_with_limit(false, None));
+    out.report();
+    out.printer.flush();
+    let error = out.printer.write_error.take();
+    let capture = outcome.capture.clone();
+    conclude_run(args, &handler, (outcome, capture), error)
 }
 
 /// What reading the input gave: how it ended, and the capture counters.

@@ -61,6 +61,44 @@ pub struct ZkCounts {
     pub skipped_bytes: u64,
 }
 
+impl ZkCounts {
+    /// Adds the counters of another handler (a shard of the same capture).
+    pub fn add(&mut self, other: &ZkCounts) {
+        let ZkCounts {
+            connections,
+            messages,
+            requests,
+            replies,
+            events,
+            typed_replies,
+            unmatched_replies,
+            unanswered_requests,
+            four_letter_words,
+            tls_connections,
+            decode_errors,
+            resyncs,
+            skipped_bytes,
+        } = other;
+        for (sum, n) in [
+            (&mut self.connections, connections),
+            (&mut self.messages, messages),
+            (&mut self.requests, requests),
+            (&mut self.replies, replies),
+            (&mut self.events, events),
+            (&mut self.typed_replies, typed_replies),
+            (&mut self.unmatched_replies, unmatched_replies),
+            (&mut self.unanswered_requests, unanswered_requests),
+            (&mut self.four_letter_words, four_letter_words),
+            (&mut self.tls_connections, tls_connections),
+            (&mut self.decode_errors, decode_errors),
+            (&mut self.resyncs, resyncs),
+            (&mut self.skipped_bytes, skipped_bytes),
+        ] {
+            *sum += n;
+        }
+    }
+}
+
 /// What the handler keeps with each outstanding request (its path is kept by zk-proto's
 /// decoder).
 #[derive(Debug)]

@@ -13,7 +13,8 @@
 //! * [`framing`] (from `zkwire-jute`, shared with the protocol crates): the [`Framer`], which
 //!   turns a byte stream into whole messages using a protocol-supplied [`Splitter`] — every
 //!   protocol crate ships its own — and finds the next plausible boundary after a gap.
-//! * [`pipeline`]: the loop that drives packets from a source through the layers above.
+//! * [`pipeline`]: the loop that drives packets from a source through the layers above;
+//!   [`sharded`] the same over several threads, connections dealt out to shards.
 //! * `tls` (feature `tls`): a layer in front of any handler that decrypts TLS connections with
 //!   the secrets of an NSS key log, so the decoders see their plaintext.
 //!
@@ -33,6 +34,7 @@
 pub mod link;
 pub mod pipeline;
 pub mod reassembly;
+pub mod sharded;
 pub mod source;
 pub mod stats;
 #[cfg(feature = "tls")]

@@ -588,6 +588,10 @@ pub struct Reassembler<C> {
     /// What consumers hold over all flows (the sum of `Flow::held`).
     held_total: usize,
     next_sweep: Option<Timestamp>,
+    /// Connection ids go up by this much (the number of shards sharing out the ids).
+    id_step: u64,
+    /// Whether sweeps are run by the caller ([`crate::sharded`]) rather than by the segments.
+    external_sweeps: bool,
     /// What was seen, repaired and given up on.
     pub stats: CaptureStats,
 }
@@ -602,8 +606,18 @@ impl<C> Reassembler<C> {
             buffered_total: 0,
             held_total: 0,
             next_sweep: None,
+            id_step: 1,
+            external_sweeps: false,
             stats: CaptureStats::default(),
         }
+    }
+
+    /// Makes this the reassembler of shard `index` of `shards`: connection ids `index`,
+    /// `index + shards`, … (unique over all shards), and sweeps only when the caller runs them.
+    pub(crate) fn shard(&mut self, index: u64, shards: u64) {
+        self.next_id = index;
+        self.id_step = shards.max(1);
+        self.external_sweeps = true;
     }
 
     /// Connections currently in the table (including recently closed ones).
@@ -702,7 +716,7 @@ impl<C> Reassembler<C> {
                 syn_seen: seg.syn,
                 started: ts,
             };
-            self.next_id += 1;
+            self.next_id += self.id_step;
             self.stats.flows += 1;
             if !seg.syn {
                 self.stats.midstream_flows += 1;
@@ -873,6 +887,9 @@ impl<C> Reassembler<C> {
     }
 
     fn maybe_sweep<H: StreamHandler<Conn = C>>(&mut self, now: Timestamp, handler: &mut H) {
+        if self.external_sweeps {
+            return;
+        }
         match self.next_sweep {
             None => self.next_sweep = Some(now.plus_nanos(SECOND)),
             Some(at) if now >= at => {
@@ -941,7 +958,7 @@ impl<C> Reassembler<C> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     /// A tracked flow costs its table slot (key and pointer) plus the boxed flow: a SYN flood
     /// of the default cap holds about 229,376 of them.
     #[test]
@@ -1013,7 +1030,8 @@ mod tests {
     const C: &str = "10.0.0.1:40000";
     const S: &str = "10.0.0.2:2181";
 
-    fn seg<'a>(from_client: bool, seq: u32, payload: &'a [u8]) -> TcpSegment<'a> {
+    /// A segment between the test client and server (also the TLS layer's tests').
+    pub(crate) fn seg<'a>(from_client: bool, seq: u32, payload: &'a [u8]) -> TcpSegment<'a> {
         let (src, dst) = if from_client { (C, S) } else { (S, C) };
         TcpSegment {
             src: src.parse().expect("addr"),

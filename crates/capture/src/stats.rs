@@ -65,6 +65,19 @@ pub struct CaptureStats {
     pub tls: TlsStats,
 }
 
+impl TlsStats {
+    /// Adds another reading's TLS counters to these; the key log's figures are the larger.
+    pub fn add(&mut self, other: &TlsStats) {
+        self.connections += other.connections;
+        self.decrypted += other.decrypted;
+        self.keys_missing += other.keys_missing;
+        self.failed += other.failed;
+        self.key_updates += other.key_updates;
+        self.keylog_secrets = self.keylog_secrets.max(other.keylog_secrets);
+        self.keylog_rejected = self.keylog_rejected.max(other.keylog_rejected);
+    }
+}
+
 /// What the TLS layer (feature `tls`) made of the TLS connections it met.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
@@ -89,6 +102,70 @@ pub struct TlsStats {
 }
 
 impl CaptureStats {
+    /// Adds another reading's counters to these (several files, or the shards of one).
+    pub fn add(&mut self, other: &CaptureStats) {
+        let CaptureStats {
+            packets,
+            bytes,
+            not_tcp,
+            unsupported_link,
+            malformed,
+            ip_fragments,
+            truncated,
+            tcp_segments,
+            ignored_segments,
+            flows,
+            midstream_flows,
+            flows_closed,
+            flows_expired,
+            flows_evicted,
+            partial_frames_abandoned,
+            memory_budget_hits,
+            retransmits,
+            overlaps,
+            out_of_order,
+            gaps,
+            gap_bytes,
+            buffer_limit_hits,
+            desyncs,
+            kernel_drops,
+            interface_drops,
+            live,
+            tls,
+        } = other;
+        for (sum, n) in [
+            (&mut self.packets, packets),
+            (&mut self.bytes, bytes),
+            (&mut self.not_tcp, not_tcp),
+            (&mut self.unsupported_link, unsupported_link),
+            (&mut self.malformed, malformed),
+            (&mut self.ip_fragments, ip_fragments),
+            (&mut self.truncated, truncated),
+            (&mut self.tcp_segments, tcp_segments),
+            (&mut self.ignored_segments, ignored_segments),
+            (&mut self.flows, flows),
+            (&mut self.midstream_flows, midstream_flows),
+            (&mut self.flows_closed, flows_closed),
+            (&mut self.flows_expired, flows_expired),
+            (&mut self.flows_evicted, flows_evicted),
+            (&mut self.partial_frames_abandoned, partial_frames_abandoned),
+            (&mut self.memory_budget_hits, memory_budget_hits),
+            (&mut self.retransmits, retransmits),
+            (&mut self.overlaps, overlaps),
+            (&mut self.out_of_order, out_of_order),
+            (&mut self.gaps, gaps),
+            (&mut self.gap_bytes, gap_bytes),
+            (&mut self.buffer_limit_hits, buffer_limit_hits),
+            (&mut self.desyncs, desyncs),
+            (&mut self.kernel_drops, kernel_drops),
+            (&mut self.interface_drops, interface_drops),
+        ] {
+            *sum += n;
+        }
+        self.live |= *live;
+        self.tls.add(tls);
+    }
+
     /// The counters as one short human line, for the end-of-run summary on stderr.
     pub fn summary_fields(&self) -> String {
         let mut s = format!(

@@ -132,6 +132,11 @@ impl<H> TlsLayer<H> {
         &mut self.inner
     }
 
+    /// The wrapped handler, the layer taken apart (after a run).
+    pub fn into_inner(self) -> H {
+        self.inner
+    }
+
     /// The TLS counters so far.
     pub fn stats(&self) -> &TlsStats {
         &self.stats
@@ -321,6 +326,7 @@ impl<H: TlsReport> StreamHandler for TlsLayer<H> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reassembly::tests::seg;
     use crate::reassembly::{Reassembler, ReassemblyConfig};
 
     /// Records what reaches the wrapped handler.
@@ -349,22 +355,6 @@ mod tests {
     impl TlsReport for Recorder {
         fn tls(&mut self, _: &mut (), _: &ConnInfo, _: Timestamp, notice: TlsNotice<'_>) {
             self.notices.push(format!("{notice:?}"));
-        }
-    }
-
-    fn seg(from_client: bool, seq: u32, payload: &[u8]) -> TcpSegment<'_> {
-        let (c, s) = ("10.0.0.1:40000", "10.0.0.2:2181");
-        let (src, dst) = if from_client { (c, s) } else { (s, c) };
-        TcpSegment {
-            src: src.parse().expect("addr"),
-            dst: dst.parse().expect("addr"),
-            seq,
-            ack: None,
-            syn: false,
-            fin: false,
-            rst: false,
-            payload,
-            missing: 0,
         }
     }
 

@@ -358,6 +358,16 @@ impl Watched {
         wait_line(&self.stderr, needle, timeout, &mut Vec::new())
     }
 
+    /// Waits for a server's `serving http://ADDR/…` line (zk-stats-daemon's) and returns ADDR.
+    pub fn wait_serving(&self) -> String {
+        let line = self.wait_stderr("serving http://", Duration::from_secs(30));
+        line.split("http://")
+            .nth(1)
+            .and_then(|r| r.split('/').next())
+            .expect("address")
+            .to_string()
+    }
+
     /// Sends SIGINT (as Ctrl-C would) and waits for the process to end.
     pub fn interrupt(mut self) -> (std::process::ExitStatus, Vec<String>, Vec<String>) {
         let _ = Command::new("kill")

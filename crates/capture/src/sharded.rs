@@ -1,0 +1,462 @@
+//! One capture read on several threads: [`run_sharded`] reads the packets on the calling
+//! thread and deals each TCP connection, by a hash of its two endpoints taken either way round,
+//! to one of `N` shard threads, each with its own [`Reassembler`] and handler. A connection's
+//! packets thus reach its handler in capture order, exactly as with [`run`](crate::run); what
+//! differs is only the order of callbacks *between* connections of different shards, so a
+//! consumer whose result does not depend on that order (counts, histograms, per-connection
+//! pairing) gets the same result as from one thread, once the shards' results are merged.
+//!
+//! Time-driven work stays as one thread would do it: the reader decides when the reassembler's
+//! once-a-second sweep (idle connections, old holes) is due, with the same rule, and every shard
+//! sweeps at that point of its own stream. The limits of [`ReassemblyConfig`] (flows, memory)
+//! are divided between the shards.
+
+use crate::link::{decode_tcp, LinkType, Skip};
+use crate::pipeline::{RunOutcome, StopFlag};
+use crate::reassembly::{Reassembler, ReassemblyConfig, StreamHandler};
+use crate::source::{Next, PacketSource};
+use crate::stats::CaptureStats;
+use crate::time::Timestamp;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::net::SocketAddr;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+
+/// Packets per batch handed to a shard (and bytes, whichever fills first): large enough that
+/// the hand-over costs little per packet, small enough to keep the shards busy together.
+const BATCH_PACKETS: usize = 1024;
+const BATCH_BYTES: usize = 1 << 20;
+/// Batches in flight per shard: bounds memory (a few MiB per shard) whatever the speeds.
+const IN_FLIGHT: usize = 4;
+/// Capture time between two sweeps, as the reassembler keeps it.
+const SWEEP_NS: i64 = 1_000_000_000;
+
+/// Options of [`run_sharded`].
+#[non_exhaustive]
+pub struct ShardOptions<'a> {
+    /// Checked between packets.
+    pub stop: StopFlag,
+    /// Called every `progress_every` packets with (bytes read, total bytes if known).
+    pub progress: Option<&'a mut dyn FnMut(u64, Option<u64>)>,
+    /// How often to report progress, in packets.
+    pub progress_every: u64,
+}
+
+impl Default for ShardOptions<'_> {
+    fn default() -> Self {
+        ShardOptions {
+            stop: StopFlag::new(),
+            progress: None,
+            progress_every: 16_384,
+        }
+    }
+}
+
+/// One item of a shard's input.
+enum Item {
+    /// A packet: its bytes are `bytes[start..end]` of the batch.
+    Packet {
+        ts: Timestamp,
+        link: LinkType,
+        start: usize,
+        end: usize,
+    },
+    /// The sweep one reassembler would run now.
+    Sweep(Timestamp),
+    /// The capture time of the input's last packet (of any shard, or not TCP at all): where
+    /// the connections still open end, as with one reassembler.
+    End(Timestamp),
+}
+
+/// Packets (and sweeps) for one shard, in capture order.
+#[derive(Default)]
+struct Batch {
+    items: Vec<Item>,
+    bytes: Vec<u8>,
+}
+
+impl Batch {
+    fn is_full(&self) -> bool {
+        self.items.len() >= BATCH_PACKETS || self.bytes.len() >= BATCH_BYTES
+    }
+
+    fn clear(&mut self) {
+        self.items.clear();
+        self.bytes.clear();
+    }
+}
+
+/// The reader's end of one shard: where its batches go and come back empty for reuse.
+struct Lane {
+    filling: Batch,
+    to_shard: SyncSender<Batch>,
+    spare: Receiver<Batch>,
+}
+
+impl Lane {
+    fn send(&mut self) {
+        if self.filling.items.is_empty() {
+            return;
+        }
+        let mut next = self.spare.try_recv().unwrap_or_default();
+        next.clear();
+        let full = std::mem::replace(&mut self.filling, next);
+        // A shard that panicked has hung up; its panic is raised when it is joined.
+        let _ = self.to_shard.send(full);
+    }
+}
+
+/// Which shard a connection goes to: the same for both directions.
+fn shard_of(hasher: &foldhash::fast::FixedState, a: SocketAddr, b: SocketAddr, n: usize) -> usize {
+    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+    let mut h = hasher.build_hasher();
+    lo.hash(&mut h);
+    hi.hash(&mut h);
+    (h.finish() % n as u64) as usize
+}
+
+/// Reads `source` to its end on this thread, dealing its TCP connections to `shards` threads,
+/// each running a reassembler into the handler `make(i)` gives for shard `i`. Returns how the
+/// input ended, with the counters of all shards added up, and the shards' handlers, in order, to
+/// merge their results.
+pub fn run_sharded<S, H, F>(
+    source: &mut S,
+    shards: usize,
+    config: ReassemblyConfig,
+    mut make: F,
+    options: ShardOptions<'_>,
+) -> (RunOutcome, Vec<H>)
+where
+    S: PacketSource + ?Sized,
+    H: StreamHandler + Send,
+    F: FnMut(usize) -> H,
+{
+    let n = shards.max(1);
+    let per_shard = ReassemblyConfig {
+        max_flows: (config.max_flows / n).max(1),
+        max_memory: config.max_memory / n,
+        max_buffered_total: config.max_buffered_total / n,
+        ..config
+    };
+    let handlers: Vec<H> = (0..n).map(&mut make).collect();
+    std::thread::scope(|scope| {
+        let mut lanes = Vec::with_capacity(n);
+        let mut joins = Vec::with_capacity(n);
+        for (i, handler) in handlers.into_iter().enumerate() {
+            let (to_shard, from_reader) = sync_channel::<Batch>(IN_FLIGHT);
+            let (give_back, spare) = sync_channel::<Batch>(IN_FLIGHT + 1);
+            let config = per_shard.clone();
+            joins.push(
+                scope.spawn(move || {
+                    shard(i as u64, n as u64, config, handler, from_reader, give_back)
+                }),
+            );
+            lanes.push(Lane {
+                filling: Batch::default(),
+                to_shard,
+                spare,
+            });
+        }
+        let read = read(source, &mut lanes, options);
+        for lane in &mut lanes {
+            if let Some(ts) = read.last_ts {
+                lane.filling.items.push(Item::End(ts));
+            }
+            lane.send();
+        }
+        drop(lanes);
+        let mut capture = read.stats;
+        let mut handlers = Vec::with_capacity(n);
+        for join in joins {
+            let (handler, stats) = join
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            capture.add(&stats);
+            handlers.push(handler);
+        }
+        let outcome = RunOutcome {
+            last_ts: read.last_ts,
+            stopped: read.stopped,
+            error: read.error,
+            capture,
+        };
+        (outcome, handlers)
+    })
+}
+
+/// What the reader saw.
+struct Read {
+    stats: CaptureStats,
+    last_ts: Option<Timestamp>,
+    stopped: bool,
+    error: Option<crate::source::SourceError>,
+}
+
+/// The reader: decodes each packet far enough to know its connection and appends it to that
+/// shard's batch; counts what is not TCP; tells every shard when a sweep is due.
+fn read<S: PacketSource + ?Sized>(
+    source: &mut S,
+    lanes: &mut [Lane],
+    mut options: ShardOptions<'_>,
+) -> Read {
+    let hasher = foldhash::fast::FixedState::with_seed(0x5eed);
+    let n = lanes.len();
+    let every = options.progress_every.max(1);
+    let mut out = Read {
+        stats: CaptureStats::default(),
+        last_ts: None,
+        stopped: false,
+        error: None,
+    };
+    let mut next_sweep: Option<Timestamp> = None;
+    loop {
+        if options.stop.is_stopped() {
+            out.stopped = true;
+            break;
+        }
+        let packet = match source.next_packet() {
+            Ok(Next::Packet(p)) => p,
+            Ok(Next::Idle) => continue,
+            Ok(Next::End) => break,
+            Err(e) => {
+                out.error = Some(e);
+                break;
+            }
+        };
+        let stats = &mut out.stats;
+        stats.packets += 1;
+        stats.bytes += packet.data.len() as u64;
+        if (packet.data.len() as u64) < packet.orig_len as u64 {
+            stats.truncated += 1;
+        }
+        let ts = packet.ts;
+        out.last_ts = Some(ts);
+        match decode_tcp(packet.link, packet.data) {
+            Ok(segment) => {
+                // The reassembler's rule: a sweep once the capture time passes the next due time.
+                match next_sweep {
+                    None => next_sweep = Some(ts.plus_nanos(SWEEP_NS)),
+                    Some(at) if ts >= at => {
+                        next_sweep = Some(ts.plus_nanos(SWEEP_NS));
+                        for lane in lanes.iter_mut() {
+                            lane.filling.items.push(Item::Sweep(ts));
+                        }
+                    }
+                    Some(_) => {}
+                }
+                let lane = &mut lanes[shard_of(&hasher, segment.src, segment.dst, n)];
+                let start = lane.filling.bytes.len();
+                lane.filling.bytes.extend_from_slice(packet.data);
+                lane.filling.items.push(Item::Packet {
+                    ts,
+                    link: packet.link,
+                    start,
+                    end: lane.filling.bytes.len(),
+                });
+                if lane.filling.is_full() {
+                    lane.send();
+                }
+            }
+            Err(Skip::NotTcp) => stats.not_tcp += 1,
+            Err(Skip::Fragment) => stats.ip_fragments += 1,
+            Err(Skip::UnsupportedLink) => stats.unsupported_link += 1,
+            Err(Skip::Malformed) => stats.malformed += 1,
+        }
+        if out.stats.packets % every == 0 {
+            if let Some(progress) = options.progress.as_mut() {
+                let (done, total) = source.progress();
+                progress(done, total);
+            }
+        }
+    }
+    if let Some((kernel, iface)) = source.drops() {
+        out.stats.live = true;
+        out.stats.kernel_drops = kernel;
+        out.stats.interface_drops = iface;
+    }
+    out
+}
+
+/// A shard: reassembles its connections into its handler, sweeping when told, and hands back
+/// the handler with its counters once the reader hangs up.
+fn shard<H: StreamHandler>(
+    index: u64,
+    shards: u64,
+    config: ReassemblyConfig,
+    mut handler: H,
+    from_reader: Receiver<Batch>,
+    give_back: SyncSender<Batch>,
+) -> (H, CaptureStats) {
+    let mut reassembler = Reassembler::new(config);
+    reassembler.shard(index, shards);
+    let mut last_ts = None;
+    for batch in from_reader {
+        for item in &batch.items {
+            match *item {
+                Item::Packet {
+                    ts,
+                    link,
+                    start,
+                    end,
+                } => {
+                    last_ts = Some(ts);
+                    let data = batch.bytes.get(start..end).unwrap_or_default();
+                    // The reader decoded these bytes already: only TCP segments come here.
+                    if let Ok(segment) = decode_tcp(link, data) {
+                        reassembler.segment(&segment, ts, &mut handler);
+                    }
+                }
+                Item::Sweep(ts) => reassembler.sweep(ts, &mut handler),
+                Item::End(ts) => last_ts = Some(ts),
+            }
+        }
+        let _ = give_back.try_send(batch);
+    }
+    reassembler.finish(last_ts.unwrap_or_default(), &mut handler);
+    (handler, reassembler.stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::{run, PipelineOptions};
+    use crate::reassembly::{ClientIs, CloseReason, ConnInfo};
+    use crate::source::RawPacket;
+    use crate::{Direction, TcpSegment};
+    use std::collections::BTreeMap;
+
+    /// Packets held in memory (raw IPv4, link type 101).
+    struct Packets {
+        list: Vec<(Timestamp, Vec<u8>)>,
+        next: usize,
+    }
+
+    impl PacketSource for Packets {
+        fn next_packet(&mut self) -> Result<Next<'_>, crate::source::SourceError> {
+            let Some((ts, data)) = self.list.get(self.next) else {
+                return Ok(Next::End);
+            };
+            self.next += 1;
+            Ok(Next::Packet(RawPacket {
+                ts: *ts,
+                link: LinkType::RAW,
+                data,
+                orig_len: data.len() as u32,
+            }))
+        }
+    }
+
+    /// What each connection delivered, keyed by its client: bytes per direction, gaps (when,
+    /// how long), when it closed.
+    type Delivered = (Vec<u8>, Vec<u8>, Vec<(i64, u64)>, Option<i64>);
+
+    #[derive(Default)]
+    struct Streams(BTreeMap<SocketAddr, Delivered>);
+
+    impl StreamHandler for Streams {
+        type Conn = SocketAddr;
+
+        fn open(&mut self, first: &TcpSegment<'_>, _: Timestamp) -> Option<(SocketAddr, ClientIs)> {
+            let side = ClientIs::for_server_ports(first, &[2181])?;
+            Some((side.endpoints(first).0, side))
+        }
+
+        fn data(&mut self, c: &mut SocketAddr, _: &ConnInfo, d: Direction, _: Timestamp, b: &[u8]) {
+            let entry = self.0.entry(*c).or_default();
+            match d {
+                Direction::ToServer => entry.0.extend_from_slice(b),
+                Direction::ToClient => entry.1.extend_from_slice(b),
+            }
+        }
+
+        fn gap(&mut self, c: &mut SocketAddr, _: &ConnInfo, _: Direction, ts: Timestamp, n: u64) {
+            self.0.entry(*c).or_default().2.push((ts.0, n));
+        }
+
+        fn close(&mut self, c: SocketAddr, _: &ConnInfo, ts: Timestamp, _: CloseReason) {
+            self.0.entry(c).or_default().3 = Some(ts.0);
+        }
+    }
+
+    fn tcp(from_client: bool, client: u16, seq: u32, payload: &[u8]) -> Vec<u8> {
+        let (c, s) = ([10, 0, 0, 1], [10, 0, 0, 2]);
+        let builder = if from_client {
+            etherparse::PacketBuilder::ipv4(c, s, 64).tcp(client, 2181, seq, 65535)
+        } else {
+            etherparse::PacketBuilder::ipv4(s, c, 64).tcp(2181, client, seq, 65535)
+        };
+        let mut out = Vec::new();
+        builder.write(&mut out, payload).expect("packet");
+        out
+    }
+
+    /// 50 connections interleaved, some with segments out of order, some with a hole that is
+    /// only given up on by the sweep (no ACK covers it), one in a UDP packet's company.
+    fn capture() -> Vec<(Timestamp, Vec<u8>)> {
+        let mut list = Vec::new();
+        let mut ms = 0i64;
+        let at = |ms: &mut i64| {
+            *ms += 7;
+            Timestamp(*ms * 1_000_000)
+        };
+        for round in 0..6u32 {
+            for conn in 0..50u16 {
+                let port = 40_000 + conn;
+                let payload = format!("c{conn}r{round};");
+                let seq = 1000 + round * payload.len() as u32;
+                // Every 7th connection loses round 2 for good: a hole, given up by the sweep.
+                if conn % 7 == 0 && round == 2 {
+                    continue;
+                }
+                list.push((at(&mut ms), tcp(true, port, seq, payload.as_bytes())));
+                let reply = format!("s{conn}r{round}!");
+                let rseq = 9000 + round * reply.len() as u32;
+                list.push((at(&mut ms), tcp(false, port, rseq, reply.as_bytes())));
+            }
+            // Twelve seconds of silence now and then: sweeps fall between the rounds.
+            ms += 12_000;
+        }
+        let udp = etherparse::PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64).udp(1, 2);
+        let mut datagram = Vec::new();
+        udp.write(&mut datagram, b"not tcp").expect("udp");
+        list.push((at(&mut ms), datagram));
+        list
+    }
+
+    #[test]
+    fn shards_deliver_what_one_thread_delivers() {
+        let mut one = Streams::default();
+        let mut reassembler = Reassembler::new(ReassemblyConfig::default());
+        let mut source = Packets {
+            list: capture(),
+            next: 0,
+        };
+        let single = run(
+            &mut source,
+            &mut reassembler,
+            &mut one,
+            PipelineOptions::default(),
+        );
+        assert!(one.0.values().any(|s| !s.2.is_empty()), "some holes");
+        for shards in [1, 2, 3, 8] {
+            let mut source = Packets {
+                list: capture(),
+                next: 0,
+            };
+            let (outcome, handlers) = run_sharded(
+                &mut source,
+                shards,
+                ReassemblyConfig::default(),
+                |_| Streams::default(),
+                ShardOptions::default(),
+            );
+            assert_eq!(handlers.len(), shards);
+            let mut merged = BTreeMap::new();
+            for h in handlers {
+                merged.extend(h.0);
+            }
+            assert_eq!(merged, one.0, "{shards} shards");
+            assert_eq!(outcome.capture, single.capture, "{shards} shards");
+            assert_eq!(outcome.last_ts, single.last_ts);
+        }
+    }
+}
