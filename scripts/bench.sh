@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Offline decoding speed and memory, as the "Performance" issue defines them: on a large real
-# capture, the time of `zk-dump --count-requests 0` and of `zab-dump --summary` beside the time
-# of merely reading the records with `tcpdump -r FILE -w /dev/null`, their ratio, packets/s,
-# bytes/s and peak RSS, at 1x and at 4x the file size (flat memory: O(active flows), not
+# Offline decoding speed and memory, as the "Performance" issue defines them: on each capture,
+# the time of every analysis mode (`zk-dump --count-requests 0` and `--measure-latency 0`, on one
+# thread and with every core; `zab-dump --summary`, `fle-dump --summary`) beside the time of
+# merely reading the records with `tcpdump -r FILE -w /dev/null`, their ratio, packets/s,
+# bytes/s and peak RSS, and on a 4x copy of the first (flat memory: O(active flows), not
 # O(file)). Then the cost per printed line of every printing mode beside `tcpdump -nn -r`, and
 # the criterion benchmarks of every layer. Speed targets live here, never in tests.
 #
@@ -48,26 +49,41 @@ measure() { # prints "seconds peak_kb" of the best of 3 runs (wall time to the n
   done
   echo "$best $kb"
 }
+# The analysis modes, each on one thread and (zk-dump's count and latency, which shard by
+# connection) with every core: --threads N.
+cores=$(nproc)
 for file in "${captures[@]}" "$x4"; do
   size=$(stat -c %s "$file")
   cat "$file" > /dev/null # from the page cache, like the runs that follow
-  read -r base base_kb < <(measure tcpdump -r "$file" -w /dev/null)
-  read -r zk zk_kb < <(measure "$bin"/zk-dump -q --no-progress --count-requests 0 -r "$file")
-  read -r zab zab_kb < <(measure "$bin"/zab-dump -q --no-progress --summary --limit 0 -r "$file")
   "$bin"/zk-dump -q --no-progress --count-requests 0 --stats-json /tmp/zkwire-bench.json -r "$file" > /dev/null
   packets=$(python3 -c 'import json; print(json.load(open("/tmp/zkwire-bench.json"))["capture"]["packets"])')
-  python3 - "$file" "$size" "$packets" "$base" "$base_kb" "$zk" "$zk_kb" "$zab" "$zab_kb" <<'PY'
+  rows=()
+  row() { # label threads command...
+    local label=$1 threads=$2
+    shift 2
+    local t kb
+    read -r t kb < <(measure "$@")
+    rows+=("$label|$threads|$t|$kb")
+  }
+  row "tcpdump -r FILE -w /dev/null" 1 tcpdump -r "$file" -w /dev/null
+  for threads in 1 "$cores"; do
+    row "zk-dump --count-requests 0" "$threads" "$bin"/zk-dump -q --no-progress --count-requests 0 --threads "$threads" -r "$file"
+    row "zk-dump --measure-latency 0" "$threads" "$bin"/zk-dump -q --no-progress --measure-latency 0 --threads "$threads" -r "$file"
+  done
+  row "zab-dump --summary" 1 "$bin"/zab-dump -q --no-progress --summary --limit 0 -r "$file"
+  row "fle-dump --summary" 1 "$bin"/fle-dump -q --no-progress --summary --limit 0 -r "$file"
+  python3 - "$file" "$size" "$packets" "${rows[@]}" <<'PY'
 import sys
 f, size, pkts = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-base, base_kb, zk, zk_kb, zab, zab_kb = map(float, sys.argv[4:])
+rows = [r.split("|") for r in sys.argv[4:]]
+base = float(rows[0][2])
 print(f"{f}: {size/1e6:.0f} MB, {pkts} packets")
-rows = (("tcpdump -r FILE -w /dev/null", base, base_kb),
-        ("zk-dump --count-requests 0", zk, zk_kb),
-        ("zab-dump --summary", zab, zab_kb))
-for name, t, kb in rows:
+for name, threads, t, kb in rows:
+    t, kb = float(t), float(kb)
+    label = name if name.startswith("tcpdump") else f"{name} ({threads} thread{'s' if threads != '1' else ''})"
     ratio = "" if name.startswith("tcpdump") else f"ratio {t/base:4.2f}"
     rate = f"{pkts/t/1e6:5.2f} M pkt/s" if pkts else ""
-    print(f"  {name:<29} {t:6.3f} s  {ratio:10}  {size/t/1e6:6.0f} MB/s  {rate}  peak RSS {kb/1024:6.1f} MiB")
+    print(f"  {label:<42} {t:6.3f} s  {ratio:10}  {size/t/1e6:6.0f} MB/s  {rate}  peak RSS {kb/1024:6.1f} MiB")
 PY
 done
 # Printing: the cost of each printed line (best of 3, output to /dev/null), beside the cost of a

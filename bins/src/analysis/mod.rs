@@ -6,6 +6,7 @@
 //! make [`ZkMessage`]s of their own; [`AnalysisSink`] is zk-dump's sink around it, which
 //! reprints the tables every `--interval` of capture time.
 
+mod samples;
 mod sessions;
 mod tables;
 mod watches;
@@ -13,7 +14,7 @@ mod watches;
 use crate::line::Line;
 use crate::output::{Format, Printer};
 use crate::zk::{describe, RenderOptions, Token, ZkBody, ZkMessage, ZkSink};
-use hdrhistogram::Histogram;
+use samples::Samples;
 use sessions::Sessions;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -121,7 +122,7 @@ pub struct Analytics {
     /// Count (or bytes) per key, with when the key was first seen (ties in the tables go to
     /// the key seen first, as zktraffic's do; then by name).
     counts: FastMap<String, Tally>,
-    latencies: HashMap<String, Histogram<u64>>,
+    latencies: HashMap<String, Samples>,
     samples: u64,
     watches: Watches,
     sessions: Sessions,
@@ -130,10 +131,6 @@ pub struct Analytics {
     large: Vec<LargeMessage>,
     /// How `--large` keeps each message's JSON line, when the output is JSON.
     large_json: Option<(Line, RenderOptions)>,
-}
-
-fn histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
 }
 
 /// A path cut to its first `depth` components (0 keeps it whole); messages without a path
@@ -225,14 +222,11 @@ impl Analytics {
             mine.n += t.n;
             mine.first = mine.first.min(t.first);
         }
-        for (key, h) in other.latencies {
+        for (key, samples) in other.latencies {
             match self.latencies.get_mut(&key) {
-                // Same bounds and precision on both sides: adding cannot fail.
-                Some(mine) => {
-                    let _ = mine.add(&h);
-                }
+                Some(mine) => mine.merge(samples),
                 None => {
-                    self.latencies.insert(key, h);
+                    self.latencies.insert(key, samples);
                 }
             }
         }
@@ -280,14 +274,11 @@ impl Analytics {
                             key = Cow::Owned(format!("{k}Request"));
                         }
                     }
-                    let histogram = match self.latencies.get_mut(key.as_ref()) {
+                    let samples = match self.latencies.get_mut(key.as_ref()) {
                         Some(h) => h,
-                        None => self
-                            .latencies
-                            .entry(key.into_owned())
-                            .or_insert_with(histogram),
+                        None => self.latencies.entry(key.into_owned()).or_default(),
                     };
-                    let _ = histogram.record(us.max(1));
+                    samples.record(us.max(1));
                     self.samples += 1;
                 }
             }

@@ -1,10 +1,10 @@
 //! The analyses' output: aligned text tables with headers (zktraffic's look) or one JSON
 //! object per row.
 
+use super::samples::{histogram, Figures};
 use super::{Analysis, Analytics, GroupBy, SortBy, Tally};
 use crate::line::Line;
 use crate::output::{Clock, Format};
-use hdrhistogram::Histogram;
 use std::collections::{BTreeSet, HashMap};
 
 /// A JSON row from (key, value) pairs in order.
@@ -104,14 +104,20 @@ impl Analytics {
     }
 
     fn latency_table(&self, format: Format, group_by: GroupBy, sort_by: SortBy) -> Vec<String> {
-        let mut rows: Vec<(&String, &Histogram<u64>)> = self.latencies.iter().collect();
-        let metric = |h: &Histogram<u64>| match sort_by {
-            SortBy::Avg => h.mean(),
-            SortBy::P95 => h.value_at_quantile(0.95) as f64,
-            SortBy::P99 => h.value_at_quantile(0.99) as f64,
-            SortBy::Count => h.len() as f64,
+        // Each group's figures once (one scratch histogram serves the small groups).
+        let mut scratch = histogram();
+        let mut rows: Vec<(&String, Figures)> = self
+            .latencies
+            .iter()
+            .map(|(k, samples)| (k, samples.figures(&mut scratch)))
+            .collect();
+        let metric = |h: &Figures| match sort_by {
+            SortBy::Avg => h.mean,
+            SortBy::P95 => h.p95 as f64,
+            SortBy::P99 => h.p99 as f64,
+            SortBy::Count => h.count as f64,
         };
-        rows.sort_by(|a, b| metric(b.1).total_cmp(&metric(a.1)).then(a.0.cmp(b.0)));
+        rows.sort_by(|a, b| metric(&b.1).total_cmp(&metric(&a.1)).then(a.0.cmp(b.0)));
         let total = rows.len();
         rows.truncate(self.rows());
         let name = group_name(group_by);
@@ -121,12 +127,12 @@ impl Analytics {
                 .map(|(k, h)| {
                     row(|r| {
                         r.str(name, k);
-                        r.int("count", h.len());
-                        r.f64("avg_us", h.mean());
-                        r.int("p50_us", h.value_at_quantile(0.5));
-                        r.int("p95_us", h.value_at_quantile(0.95));
-                        r.int("p99_us", h.value_at_quantile(0.99));
-                        r.int("max_us", h.max());
+                        r.int("count", h.count);
+                        r.f64("avg_us", h.mean);
+                        r.int("p50_us", h.p50);
+                        r.int("p95_us", h.p95);
+                        r.int("p99_us", h.p99);
+                        r.int("max_us", h.max);
                     })
                 })
                 .collect(),
@@ -139,12 +145,12 @@ impl Analytics {
                 let body = rows.iter().map(|(k, h)| {
                     [
                         k.to_string(),
-                        h.len().to_string(),
-                        ms(h.mean()),
-                        ms(h.value_at_quantile(0.5) as f64),
-                        ms(h.value_at_quantile(0.95) as f64),
-                        ms(h.value_at_quantile(0.99) as f64),
-                        ms(h.max() as f64),
+                        h.count.to_string(),
+                        ms(h.mean),
+                        ms(h.p50 as f64),
+                        ms(h.p95 as f64),
+                        ms(h.p99 as f64),
+                        ms(h.max as f64),
                     ]
                 });
                 with_rest(aligned(header, body.collect()), total, self.rows())

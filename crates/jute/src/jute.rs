@@ -158,7 +158,12 @@ impl<'a> JuteStr<'a> {
 
     /// The string with invalid sequences replaced by U+FFFD (borrows when already valid).
     pub fn to_string_lossy(&self) -> Cow<'a, str> {
-        String::from_utf8_lossy(self.0)
+        // Paths are nearly always valid: `from_utf8` checks them a word at a time, where
+        // `from_utf8_lossy` walks them byte by byte (4% of `--count-requests` on small reads).
+        match std::str::from_utf8(self.0) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(self.0),
+        }
     }
 
     /// Length in bytes.
