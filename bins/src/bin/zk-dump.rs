@@ -153,9 +153,10 @@ struct Args {
     #[arg(long, value_name = "SECONDS", help_heading = "Analysis")]
     interval: Option<f64>,
 
-    /// Threads for --count-requests 0 and --measure-latency 0 on a capture file (default: every
-    /// core): connections are dealt out to threads and their tables merged, the same tables as
-    /// one thread gives. Other modes, limits, --interval and live capture read on one thread.
+    /// Threads decoding --count-requests 0 and --measure-latency 0 on a capture file, besides
+    /// the one reading it (default: one per core but the reader's): connections are dealt out
+    /// to them and their tables merged, the same tables as one thread gives. Other modes,
+    /// limits, --interval and live capture read on one thread.
     #[arg(long, value_name = "N", help_heading = "Analysis")]
     threads: Option<usize>,
 }
@@ -266,8 +267,11 @@ fn main() -> ExitCode {
 /// How many threads an analysis reads with: more than one only where the shards' tables merge
 /// into exactly one thread's (see `--threads`).
 fn shards(args: &Args, analytics: &Analytics) -> Option<usize> {
+    // By default every core: the reader takes one, the shards the others (on two cores the
+    // reader would compete with its shards, and copying packets for them then costs more than
+    // the second core gives on captures of few connections or large packets).
     let threads = args.threads.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1))
     });
     let eligible =
         analytics.is_mergeable() && args.interval.is_none() && args.input.iface.is_none();

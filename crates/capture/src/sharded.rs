@@ -24,7 +24,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 /// Packets per batch handed to a shard (and bytes, whichever fills first): large enough that
 /// the hand-over costs little per packet, small enough to keep the shards busy together.
 const BATCH_PACKETS: usize = 1024;
-const BATCH_BYTES: usize = 1 << 20;
+const BATCH_BYTES: usize = 256 << 10;
 /// Batches in flight per shard: bounds memory (a few MiB per shard) whatever the speeds.
 const IN_FLIGHT: usize = 4;
 /// Capture time between two sweeps, as the reassembler keeps it.
