@@ -19,6 +19,7 @@ pub mod lazy;
 pub mod line;
 pub mod output;
 pub mod ports;
+mod samples;
 pub mod tls;
 pub mod top;
 pub mod trace;

@@ -6,15 +6,14 @@
 //! make [`ZkMessage`]s of their own; [`AnalysisSink`] is zk-dump's sink around it, which
 //! reprints the tables every `--interval` of capture time.
 
-mod samples;
 mod sessions;
 mod tables;
 mod watches;
 
 use crate::line::Line;
 use crate::output::{Format, Printer};
+use crate::samples::{histogram, Samples};
 use crate::zk::{describe, RenderOptions, Token, ZkBody, ZkMessage, ZkSink};
-use samples::Samples;
 use sessions::Sessions;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -224,7 +223,7 @@ impl Analytics {
         }
         for (key, samples) in other.latencies {
             match self.latencies.get_mut(&key) {
-                Some(mine) => mine.merge(samples),
+                Some(mine) => mine.merge(samples, histogram),
                 None => {
                     self.latencies.insert(key, samples);
                 }
@@ -278,7 +277,7 @@ impl Analytics {
                         Some(h) => h,
                         None => self.latencies.entry(key.into_owned()).or_default(),
                     };
-                    samples.record(us.max(1));
+                    samples.record(us.max(1), histogram);
                     self.samples += 1;
                 }
             }

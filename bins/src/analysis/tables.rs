@@ -1,10 +1,10 @@
 //! The analyses' output: aligned text tables with headers (zktraffic's look) or one JSON
 //! object per row.
 
-use super::samples::{histogram, Figures};
 use super::{Analysis, Analytics, GroupBy, SortBy, Tally};
 use crate::line::Line;
 use crate::output::{Clock, Format};
+use crate::samples::{histogram, Figures};
 use std::collections::{BTreeSet, HashMap};
 
 /// A JSON row from (key, value) pairs in order.

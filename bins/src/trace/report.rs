@@ -4,6 +4,7 @@
 
 use super::tracer::{AckFrom, Stage, TraceCounts, WriteTrace};
 use crate::analysis::{aggregate_path, GroupBy};
+use crate::samples::Samples;
 use hdrhistogram::Histogram;
 use serde::ser::{SerializeMap, Serializer};
 use std::cmp::Reverse;
@@ -30,8 +31,8 @@ fn ops_text(t: &WriteTrace) -> String {
 
 /// Stage and total percentiles of one group.
 struct Row {
-    total: Histogram<u64>,
-    stages: [Histogram<u64>; 5],
+    total: Samples,
+    stages: [Samples; 5],
 }
 
 fn histogram() -> Histogram<u64> {
@@ -42,15 +43,15 @@ fn histogram() -> Histogram<u64> {
 impl Row {
     fn new() -> Row {
         Row {
-            total: histogram(),
-            stages: std::array::from_fn(|_| histogram()),
+            total: Samples::default(),
+            stages: std::array::from_fn(|_| Samples::default()),
         }
     }
 
     fn observe(&mut self, t: &WriteTrace) {
-        let _ = self.total.record(t.total_us);
+        self.total.record(t.total_us, histogram);
         for (stage, us) in t.stages.iter() {
-            let _ = self.stages[stage as usize].record(us);
+            self.stages[stage as usize].record(us, histogram);
         }
     }
 }
@@ -155,15 +156,13 @@ impl WriteStats {
     fn stage_table(&self) -> Vec<String> {
         let mut rows: Vec<(&String, &Row)> = self.rows.iter().collect();
         rows.sort_by(|a, b| b.1.total.len().cmp(&a.1.total.len()).then(a.0.cmp(b.0)));
-        let cell = |h: &Histogram<u64>| {
-            if h.is_empty() {
+        let mut scratch = histogram();
+        let mut cell = |samples: &Samples| {
+            let h = samples.figures(&mut scratch);
+            if h.count == 0 {
                 "-".to_string()
             } else {
-                format!(
-                    "{}/{}",
-                    ms(h.value_at_quantile(0.5)),
-                    ms(h.value_at_quantile(0.99))
-                )
+                format!("{}/{}", ms(h.p50), ms(h.p99))
             }
         };
         let body = rows
