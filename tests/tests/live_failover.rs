@@ -231,44 +231,14 @@ fn capture_of_a_failover_matches_the_servers_and_clients_own_records() {
 
     // ZAB: every logged transaction proposed with the same type, session, cxid and path, and
     // committed.
-    let txns = ensemble.transactions();
-    assert!(txns.len() > 100, "{} transactions", txns.len());
     let out = tool("zab-dump")
         .args(["-q", "--port", &q.to_string(), "--format", "json", "-r"])
         .arg(&pcap)
         .output()
         .expect("zab");
     assert!(out.status.success());
-    let packets = json_lines(&out.stdout);
-    let mut proposed: HashMap<String, Vec<&Value>> = HashMap::new();
-    let mut committed: HashSet<String> = HashSet::new();
-    for p in &packets {
-        assert_ne!(p["type"], "DecodeError", "{p}");
-        let zxid = p["zxid_hex"].as_str().unwrap_or("").to_string();
-        match p["type"].as_str() {
-            Some("PROPOSAL") => proposed.entry(zxid).or_default().push(&p["txn"]),
-            Some("COMMIT") => {
-                committed.insert(zxid);
-            }
-            _ => {}
-        }
-    }
-    for (zxid, (session, cxid, kind, path)) in &txns {
-        let z = format!("0x{zxid:x}");
-        let seen = proposed
-            .get(&z)
-            .unwrap_or_else(|| panic!("{z} {kind} {path} never proposed"));
-        let cxid = i64::from_str_radix(cxid.trim_start_matches("0x"), 16).expect("cxid");
-        for txn in seen {
-            assert_eq!(txn["type"], kind.as_str(), "{z}");
-            assert_eq!(txn["session"], session.as_str(), "{z}");
-            assert_eq!(txn["cxid"], cxid, "{z}");
-            if !path.is_empty() {
-                assert_eq!(txn["path"], path.as_str(), "{z}");
-            }
-        }
-        assert!(committed.contains(&z), "{z} never committed");
-    }
+    let checked = ensemble.assert_proposals_match_the_logs(&json_lines(&out.stdout));
+    assert!(checked > 100, "{checked} transactions");
 
     // FLE: the elections name the leaders the servers reported.
     let out = tool("fle-dump")

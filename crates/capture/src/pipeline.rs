@@ -3,11 +3,39 @@
 
 use crate::link::{decode_tcp, Skip};
 use crate::reassembly::{Reassembler, StreamHandler};
-use crate::source::{Next, PacketSource, SourceError};
+use crate::source::{Next, PacketSource, RawPacket, SourceError};
 use crate::stats::CaptureStats;
 use crate::time::Timestamp;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+
+/// Counts a packet read (both runners count the same way).
+pub(crate) fn count_read(stats: &mut CaptureStats, packet: &RawPacket<'_>) {
+    stats.packets += 1;
+    stats.bytes += packet.data.len() as u64;
+    if (packet.data.len() as u64) < packet.orig_len as u64 {
+        stats.truncated += 1;
+    }
+}
+
+/// Counts a packet that carries no TCP segment, by why.
+pub(crate) fn count_skip(stats: &mut CaptureStats, skip: Skip) {
+    match skip {
+        Skip::NotTcp => stats.not_tcp += 1,
+        Skip::Fragment => stats.ip_fragments += 1,
+        Skip::UnsupportedLink => stats.unsupported_link += 1,
+        Skip::Malformed => stats.malformed += 1,
+    }
+}
+
+/// Copies a live source's drop counters, when it has them.
+pub(crate) fn note_drops<S: PacketSource + ?Sized>(stats: &mut CaptureStats, source: &mut S) {
+    if let Some((kernel, iface)) = source.drops() {
+        stats.live = true;
+        stats.kernel_drops = kernel;
+        stats.interface_drops = iface;
+    }
+}
 
 /// A flag another thread (a signal handler, a server) can raise to stop the loop.
 #[derive(Debug, Clone, Default)]
@@ -130,20 +158,12 @@ where
                 break;
             }
         };
-        let stats = &mut reassembler.stats;
-        stats.packets += 1;
-        stats.bytes += packet.data.len() as u64;
-        if (packet.data.len() as u64) < packet.orig_len as u64 {
-            stats.truncated += 1;
-        }
+        count_read(&mut reassembler.stats, &packet);
         let ts = packet.ts;
         last_ts = Some(ts);
         match decode_tcp(packet.link, packet.data) {
             Ok(segment) => reassembler.segment(&segment, ts, handler),
-            Err(Skip::NotTcp) => stats.not_tcp += 1,
-            Err(Skip::Fragment) => stats.ip_fragments += 1,
-            Err(Skip::UnsupportedLink) => stats.unsupported_link += 1,
-            Err(Skip::Malformed) => stats.malformed += 1,
+            Err(skip) => count_skip(&mut reassembler.stats, skip),
         }
         // Every `progress_every` packets, and at least once per second of capture time (so
         // a live consumer's periodic work, or a slow trickle of packets, is not held back).
@@ -155,21 +175,13 @@ where
                 let (done, total) = source.progress();
                 progress(done, total);
             }
-            if let Some((kernel, iface)) = source.drops() {
-                reassembler.stats.live = true;
-                reassembler.stats.kernel_drops = kernel;
-                reassembler.stats.interface_drops = iface;
-            }
+            note_drops(&mut reassembler.stats, source);
             if let Some(tick) = options.on_tick.as_mut() {
                 tick(ts, &reassembler.stats);
             }
         }
     }
-    if let Some((kernel, iface)) = source.drops() {
-        reassembler.stats.live = true;
-        reassembler.stats.kernel_drops = kernel;
-        reassembler.stats.interface_drops = iface;
-    }
+    note_drops(&mut reassembler.stats, source);
     reassembler.finish(last_ts.unwrap_or_default(), handler);
     RunOutcome {
         last_ts,

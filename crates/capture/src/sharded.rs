@@ -11,8 +11,8 @@
 //! sweeps at that point of its own stream. The limits of [`ReassemblyConfig`] (flows, memory)
 //! are divided between the shards.
 
-use crate::link::{decode_tcp, LinkType, Skip};
-use crate::pipeline::{RunOutcome, StopFlag};
+use crate::link::{decode_tcp, LinkType};
+use crate::pipeline::{count_read, count_skip, note_drops, RunOutcome, StopFlag};
 use crate::reassembly::{Reassembler, ReassemblyConfig, StreamHandler};
 use crate::source::{Next, PacketSource};
 use crate::stats::CaptureStats;
@@ -222,12 +222,7 @@ fn read<S: PacketSource + ?Sized>(
                 break;
             }
         };
-        let stats = &mut out.stats;
-        stats.packets += 1;
-        stats.bytes += packet.data.len() as u64;
-        if (packet.data.len() as u64) < packet.orig_len as u64 {
-            stats.truncated += 1;
-        }
+        count_read(&mut out.stats, &packet);
         let ts = packet.ts;
         out.last_ts = Some(ts);
         match decode_tcp(packet.link, packet.data) {
@@ -256,10 +251,7 @@ fn read<S: PacketSource + ?Sized>(
                     lane.send();
                 }
             }
-            Err(Skip::NotTcp) => stats.not_tcp += 1,
-            Err(Skip::Fragment) => stats.ip_fragments += 1,
-            Err(Skip::UnsupportedLink) => stats.unsupported_link += 1,
-            Err(Skip::Malformed) => stats.malformed += 1,
+            Err(skip) => count_skip(&mut out.stats, skip),
         }
         if out.stats.packets % every == 0 {
             if let Some(progress) = options.progress.as_mut() {
@@ -268,11 +260,7 @@ fn read<S: PacketSource + ?Sized>(
             }
         }
     }
-    if let Some((kernel, iface)) = source.drops() {
-        out.stats.live = true;
-        out.stats.kernel_drops = kernel;
-        out.stats.interface_drops = iface;
-    }
+    note_drops(&mut out.stats, source);
     out
 }
 

@@ -253,6 +253,45 @@ impl Ensemble {
         rows
     }
 
+    /// Checks zab-dump's JSON lines of this ensemble's quorum traffic against the servers'
+    /// transaction logs: every logged transaction proposed with the same type, session, cxid
+    /// and path, and committed; no packet failed to decode. Returns how many were checked.
+    pub fn assert_proposals_match_the_logs(&self, packets: &[serde_json::Value]) -> usize {
+        let txns = self.transactions();
+        assert!(txns.len() > 50, "{} transactions", txns.len());
+        let mut proposed: std::collections::HashMap<&str, Vec<&serde_json::Value>> =
+            Default::default();
+        let mut committed = std::collections::HashSet::new();
+        for p in packets {
+            assert_ne!(p["type"], "DecodeError", "{p}");
+            let zxid = p["zxid_hex"].as_str().unwrap_or("");
+            match p["type"].as_str() {
+                Some("PROPOSAL") => proposed.entry(zxid).or_default().push(&p["txn"]),
+                Some("COMMIT") => {
+                    committed.insert(zxid);
+                }
+                _ => {}
+            }
+        }
+        for (zxid, (session, cxid, kind, path)) in &txns {
+            let z = format!("0x{zxid:x}");
+            let seen = proposed
+                .get(z.as_str())
+                .unwrap_or_else(|| panic!("{z} {kind} {path} never proposed"));
+            let cxid = i64::from_str_radix(cxid.trim_start_matches("0x"), 16).expect("cxid");
+            for txn in seen {
+                assert_eq!(txn["type"], kind.as_str(), "{z}");
+                assert_eq!(txn["session"], session.as_str(), "{z}");
+                assert_eq!(txn["cxid"], cxid, "{z}");
+                if !path.is_empty() {
+                    assert_eq!(txn["path"], path.as_str(), "{z}");
+                }
+            }
+            assert!(committed.contains(z.as_str()), "{z} never committed");
+        }
+        txns.len()
+    }
+
     /// `host:port,…` for clients.
     pub fn hosts(&self) -> String {
         (1..=3)
