@@ -311,10 +311,7 @@ pub fn drive_with<H: TlsReport>(
     options.progress = Some(&mut progress);
     options.progress_every = 16_384;
     options.on_tick = Some(&mut tick);
-    let mut layer = match tls_keylog {
-        Some(path) => TlsLayer::watching_key_log(handler, path),
-        None => TlsLayer::new(handler),
-    };
+    let mut layer = TlsLayer::with_optional_key_log(handler, tls_keylog);
     let outcome = run(source, &mut reassembler, &mut layer, options);
     if let Some(bar) = &bar {
         bar.finish_and_clear();

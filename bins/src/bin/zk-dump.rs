@@ -297,11 +297,7 @@ fn analyse_sharded(args: &Args, opts: ZkOptions, analytics: Analytics, shards: u
     let make = |_| {
         let quiet = Printer::new(std::io::sink(), Format::Json, true, false, None);
         let sink = AnalysisSink::new(Analytics::new(analytics.mode().clone(), depth, top), quiet);
-        let handler = ZkHandler::new(opts.clone(), sink);
-        match keylog {
-            Some(path) => TlsLayer::watching_key_log(handler, path),
-            None => TlsLayer::new(handler),
-        }
+        TlsLayer::with_optional_key_log(ZkHandler::new(opts.clone(), sink), keylog)
     };
     let bar = progress_bar(source.as_ref(), !args.input.no_progress);
     let mut progress = |done: u64, _: Option<u64>| {

@@ -106,9 +106,9 @@ impl<H> TlsLayer<H> {
     /// A layer decrypting with the NSS key log at `path`, read now and again as it grows.
     /// Fails when the file cannot be opened.
     pub fn with_key_log(inner: H, path: &Path) -> std::io::Result<TlsLayer<H>> {
-        let file = KeyLogFile::open(path)?;
-        let mut layer = TlsLayer::watching_key_log(inner, path);
-        layer.file = Some(file);
+        let mut layer = TlsLayer::new(inner);
+        layer.path = Some(path.to_path_buf());
+        layer.file = Some(KeyLogFile::open(path)?);
         layer.refresh(Timestamp(0), true);
         Ok(layer)
     }
@@ -120,6 +120,14 @@ impl<H> TlsLayer<H> {
         layer.path = Some(path.to_path_buf());
         layer.refresh(Timestamp(0), true);
         layer
+    }
+
+    /// [`TlsLayer::watching_key_log`] when there is a key log, else [`TlsLayer::new`].
+    pub fn with_optional_key_log(inner: H, path: Option<&Path>) -> TlsLayer<H> {
+        match path {
+            Some(path) => TlsLayer::watching_key_log(inner, path),
+            None => TlsLayer::new(inner),
+        }
     }
 
     /// The wrapped handler.
