@@ -42,6 +42,9 @@ class Client:
         self.pending = {}
         self.events = 0
         self.alive = False
+        # Calls pipelined on a session that died must reconnect once, not each on its own
+        # (two handshakes reading one stream at a time is an asyncio error).
+        self.reconnecting = asyncio.Lock()
 
     async def connect(self):
         deadline = time.time() + 60
@@ -87,8 +90,10 @@ class Client:
 
     async def call(self, op, body=b""):
         if not self.alive:
-            self.writer.close()
-            await self.connect()
+            async with self.reconnecting:
+                if not self.alive:
+                    self.writer.close()
+                    await self.connect()
         self.xid += 1
         xid = self.xid
         fut = asyncio.get_running_loop().create_future()

@@ -188,6 +188,11 @@ pub struct FramerStats {
     pub discarded_bytes: u64,
 }
 
+/// The most a framer reserves at once for a message it is told the length of: more than any
+/// ZooKeeper message (jute.maxbuffer defaults to 1 MiB), so a splitter of this workspace never
+/// meets it, while a foreign splitter's absurd length cannot make one allocation huge.
+const MAX_UPFRONT_RESERVE: usize = 4 << 20;
+
 /// The receiver of a framer's events, with its splitter.
 pub type Out<'o, S> = dyn FnMut(&mut S, FramerEvent<'_>) + 'o;
 
@@ -266,6 +271,7 @@ impl<S: Splitter> Framer<S> {
                         return;
                     }
                     let take = (need - self.buf.len()).min(data.len());
+                    self.reserve_for(need);
                     self.buf.extend_from_slice(&data[..take]);
                     data = &data[take..];
                 }
@@ -300,6 +306,19 @@ impl<S: Splitter> Framer<S> {
         n
     }
 
+    /// Makes room for a message of `need` bytes in all before its first bytes are held, so a
+    /// message that arrives over many segments is copied once rather than again at every
+    /// doubling of the buffer (a 300 KiB value cost twice its size in reallocations). `need`
+    /// is bounded by the splitter's largest message, and what is reserved counts against the
+    /// reassembler's memory budget through [`Framer::allocated`]; beyond
+    /// [`MAX_UPFRONT_RESERVE`] the buffer grows as the bytes come.
+    fn reserve_for(&mut self, need: usize) {
+        let want = need.min(MAX_UPFRONT_RESERVE);
+        if want > self.buf.capacity() {
+            self.buf.reserve_exact(want - self.buf.len());
+        }
+    }
+
     fn emit_buffered(&mut self, n: usize, out: &mut Out<'_, S>) {
         self.stats.messages += 1;
         out(&mut self.splitter, FramerEvent::Message(&self.buf[..n]));
@@ -323,6 +342,7 @@ impl<S: Splitter> Framer<S> {
                     pos += n;
                 }
                 Boundary::Incomplete(need) if need > rest.len() => {
+                    self.reserve_for(need);
                     self.buf.extend_from_slice(rest);
                     return;
                 }
@@ -441,6 +461,47 @@ mod tests {
             assert_eq!(got, payloads, "split {split}");
             assert_eq!(f.buffered(), 0);
         }
+    }
+
+    #[test]
+    fn a_message_over_many_segments_is_held_in_one_allocation() {
+        let payload = vec![0xAA; 300_000];
+        let stream = frame(&payload);
+        let mut f = Framer::new(LengthPrefixed::new(0, 1 << 20, any), true);
+        let mut capacities = Vec::new();
+        let mut msgs = Vec::new();
+        for chunk in stream.chunks(1448) {
+            f.push(chunk, &mut |ev| {
+                if let FramerEvent::Message(m) = ev {
+                    msgs.push(m.len());
+                }
+            });
+            capacities.push(f.allocated());
+        }
+        assert_eq!(msgs, vec![stream.len()]);
+        // Room for the whole message from its first segment on, never grown again.
+        assert!(capacities[0] >= stream.len(), "{}", capacities[0]);
+        assert!(capacities.iter().all(|c| *c == capacities[0]));
+    }
+
+    /// A splitter that always wants more than any buffer could hold.
+    struct Bottomless;
+
+    impl Splitter for Bottomless {
+        fn frame_len(&mut self, _: &[u8]) -> Boundary {
+            Boundary::Incomplete(usize::MAX)
+        }
+        fn plausible(&mut self, _: &[u8]) -> Plausibility {
+            Plausibility::Yes
+        }
+    }
+
+    #[test]
+    fn a_foreign_splitters_absurd_length_reserves_a_bounded_amount() {
+        let mut f = Framer::new(Bottomless, true);
+        f.push(&[1, 2, 3], &mut |_| {});
+        assert_eq!(f.buffered(), 3);
+        assert!(f.allocated() <= MAX_UPFRONT_RESERVE, "{}", f.allocated());
     }
 
     #[test]
