@@ -20,63 +20,90 @@ pub const HOLD_NS: i64 = 1_000_000_000;
 /// How many blocks may be held at most.
 pub const MAX_HELD: usize = 100_000;
 
+/// A queued block: its lines' bytes back to back, `first` of them the first line's.
 #[derive(Debug)]
 struct Block {
-    lines: Vec<Vec<u8>>,
+    text: Vec<u8>,
+    first: usize,
     waiting: bool,
 }
 
-/// The queue of blocks not yet printed.
+/// How many emptied line buffers are kept for the next lines.
+const SPARE_BUFFERS: usize = 256;
+
+/// The queue of blocks not yet printed. Lines are copied into buffers it recycles, so holding
+/// a line allocates nothing once enough buffers exist.
 #[derive(Debug, Default)]
 pub struct Holdback {
     queue: BTreeMap<Slot, Block>,
     next: u64,
+    spare: Vec<Vec<u8>>,
 }
 
 impl Holdback {
-    fn insert(&mut self, ts: Timestamp, line: Vec<u8>, waiting: bool) -> Slot {
+    fn insert(&mut self, ts: Timestamp, line: &[u8], waiting: bool) -> Slot {
         let slot = (ts.0, self.next);
         self.next += 1;
-        let lines = vec![line];
-        self.queue.insert(slot, Block { lines, waiting });
+        let mut text = self.spare.pop().unwrap_or_default();
+        text.extend_from_slice(line);
+        let block = Block {
+            text,
+            first: line.len(),
+            waiting,
+        };
+        self.queue.insert(slot, block);
         slot
     }
 
     /// Queues a request's line until its reply completes the block.
-    pub fn hold(&mut self, ts: Timestamp, line: Vec<u8>) -> Slot {
+    pub fn hold(&mut self, ts: Timestamp, line: &[u8]) -> Slot {
         self.insert(ts, line, true)
     }
 
     /// Queues a line that needs nothing more, at its own time.
-    pub fn ready(&mut self, ts: Timestamp, line: Vec<u8>) {
+    pub fn ready(&mut self, ts: Timestamp, line: &[u8]) {
         self.insert(ts, line, false);
     }
 
-    /// Completes a held request's block with `lines` (its reply, …); `false` when the request
-    /// was already printed alone, so the lines are the caller's to queue.
-    pub fn complete(&mut self, slot: Slot, lines: impl IntoIterator<Item = Vec<u8>>) -> bool {
+    /// Completes a held request's block with its reply's line; `false` when the request was
+    /// already printed alone, so the line is the caller's to queue.
+    pub fn complete(&mut self, slot: Slot, line: &[u8]) -> bool {
         match self.queue.get_mut(&slot) {
-            Some(block) => {
-                block.lines.extend(lines);
+            Some(block) if block.waiting => {
+                block.text.extend_from_slice(line);
                 block.waiting = false;
                 true
             }
-            None => false,
+            _ => false,
         }
     }
 
     /// Ends a held request that will get no reply: its line is marked so.
     pub fn unanswered(&mut self, slot: Slot) {
         if let Some(block) = self.queue.get_mut(&slot) {
-            if let Some(first) = block.lines.first_mut() {
-                first.extend_from_slice(b" (no reply)");
+            if block.waiting {
+                block.text.extend_from_slice(b" (no reply)");
+                block.first = block.text.len();
+                block.waiting = false;
             }
-            block.waiting = false;
         }
     }
 
-    /// Hands `out` every block that can be printed at capture time `now`, in order.
-    pub fn drain(&mut self, now: Timestamp, out: &mut dyn FnMut(Vec<u8>)) {
+    /// Hands `out` each line of a block, then keeps its buffer for a later line.
+    fn emit(&mut self, mut block: Block, out: &mut dyn FnMut(&[u8])) {
+        let (first, rest) = block.text.split_at(block.first);
+        out(first);
+        if !rest.is_empty() {
+            out(rest);
+        }
+        if self.spare.len() < SPARE_BUFFERS {
+            block.text.clear();
+            self.spare.push(block.text);
+        }
+    }
+
+    /// Hands `out` every line that can be printed at capture time `now`, in order.
+    pub fn drain(&mut self, now: Timestamp, out: &mut dyn FnMut(&[u8])) {
         loop {
             let crowded = self.queue.len() > MAX_HELD;
             let Some(entry) = self.queue.first_entry() else {
@@ -87,16 +114,15 @@ impl Holdback {
                 break;
             }
             // A request still waiting past the bound is printed alone.
-            for line in entry.remove().lines {
-                out(line);
-            }
+            let block = entry.remove();
+            self.emit(block, out);
         }
     }
 
-    /// Hands `out` every block left, in order (the end of the input).
-    pub fn drain_all(&mut self, out: &mut dyn FnMut(Vec<u8>)) {
+    /// Hands `out` every line left, in order (the end of the input).
+    pub fn drain_all(&mut self, out: &mut dyn FnMut(&[u8])) {
         while let Some((_, block)) = self.queue.pop_first() {
-            block.lines.into_iter().for_each(&mut *out);
+            self.emit(block, out);
         }
     }
 }
@@ -108,7 +134,7 @@ mod tests {
     fn drained(h: &mut Holdback, now: i64) -> Vec<String> {
         let mut out = Vec::new();
         h.drain(Timestamp(now), &mut |l| {
-            out.push(String::from_utf8(l).expect("utf-8"))
+            out.push(String::from_utf8(l.to_vec()).expect("utf-8"))
         });
         out
     }
@@ -116,30 +142,30 @@ mod tests {
     #[test]
     fn a_waiting_request_holds_later_lines_of_any_connection() {
         let mut h = Holdback::default();
-        let req = h.hold(Timestamp(10), "req A".into());
-        h.ready(Timestamp(20), "event B".into());
+        let req = h.hold(Timestamp(10), b"req A");
+        h.ready(Timestamp(20), b"event B");
         assert!(drained(&mut h, 20).is_empty());
-        assert!(h.complete(req, [b"reply A".to_vec()]));
+        assert!(h.complete(req, b"reply A"));
         assert_eq!(drained(&mut h, 30), ["req A", "reply A", "event B"]);
     }
 
     #[test]
     fn a_request_past_the_bound_is_printed_alone() {
         let mut h = Holdback::default();
-        let req = h.hold(Timestamp(0), "req".into());
-        h.ready(Timestamp(5), "later".into());
+        let req = h.hold(Timestamp(0), b"req");
+        h.ready(Timestamp(5), b"later");
         assert!(drained(&mut h, HOLD_NS - 1).is_empty());
         assert_eq!(drained(&mut h, HOLD_NS), ["req", "later"]);
-        assert!(!h.complete(req, [b"reply".to_vec()]));
+        assert!(!h.complete(req, b"reply"));
     }
 
     #[test]
     fn unanswered_requests_say_so() {
         let mut h = Holdback::default();
-        let req = h.hold(Timestamp(0), "req".into());
+        let req = h.hold(Timestamp(0), b"req");
         h.unanswered(req);
         let mut out = Vec::new();
-        h.drain_all(&mut |l| out.push(String::from_utf8(l).expect("utf-8")));
+        h.drain_all(&mut |l| out.push(String::from_utf8(l.to_vec()).expect("utf-8")));
         assert_eq!(out, ["req (no reply)"]);
     }
 }

@@ -1,7 +1,7 @@
 //! How the tools print: colour only when asked or on a terminal, zktraffic's clock format, and
 //! a per-client colour so interleaved conversations stay readable.
 
-use crate::line::Line;
+use crate::line::{push_digits, Line};
 use anstyle::{AnsiColor, Style};
 use chrono::{Local, Offset, TimeZone, Utc};
 use clap::ValueEnum;
@@ -126,18 +126,14 @@ impl Clock {
         };
         let local = secs + offset as i64;
         let day = local.rem_euclid(86_400);
-        let digits = |out: &mut Vec<u8>, v: i64, width: u32| {
-            for i in (0..width).rev() {
-                out.push(b'0' + ((v / 10i64.pow(i)) % 10) as u8);
-            }
-        };
-        digits(out, day / 3600, 2);
+        let day = day as u64; // rem_euclid: 0 ≤ day < 86,400
+        push_digits::<2>(out, day / 3600);
         out.push(b':');
-        digits(out, (day / 60) % 60, 2);
+        push_digits::<2>(out, (day / 60) % 60);
         out.push(b':');
-        digits(out, day % 60, 2);
+        push_digits::<2>(out, day % 60);
         out.push(b':');
-        digits(out, i64::from(ts.subsec_nanos() / 1000), 6);
+        push_digits::<6>(out, u64::from(ts.subsec_nanos() / 1000));
     }
 }
 
@@ -229,7 +225,7 @@ impl<W: std::io::Write> Printer<W> {
         ts: Timestamp,
         kind_key: &str,
         skip: impl Fn(&[u8], &[u8], bool) -> bool,
-        trailer: &str,
+        trailer: &[u8],
         indent: usize,
     ) {
         match self.format {

@@ -128,7 +128,7 @@ impl<W: Write> FleDump<W> {
         // and a coloured line ends with the colour's reset instead.
         self.out.clear();
         self.printer
-            .render_into(&mut self.out, &self.line, ts, "kind", skip, "", 0);
+            .render_into(&mut self.out, &self.line, ts, "kind", skip, b"", 0);
         let text = self.printer.format() == Format::Text;
         if let Some(cfg) = config.filter(|_| text && self.out.last() == Some(&b')')) {
             // zktraffic prints the dynamic configuration inside the notification, one line per
@@ -160,9 +160,9 @@ impl<W: Write> FleDump<W> {
             Direction::ToClient => (info.server, info.client),
         };
         self.line.clear();
-        self.line.f64("ts", ts.as_secs_f64());
-        self.line.display("src", src);
-        self.line.display("dst", dst);
+        self.line.timestamp("ts", ts);
+        self.line.addr("src", src);
+        self.line.addr("dst", dst);
         let mut config = None;
         match msg {
             ElectionMessage::Initial(init) => {
@@ -247,7 +247,7 @@ impl<W: Write> FleDump<W> {
                 self.counts.decode_errors += 1;
                 let line = &mut self.line;
                 line.clear();
-                line.f64("ts", ts.as_secs_f64());
+                line.timestamp("ts", ts);
                 line.str("kind", "DecodeError");
                 line.int("size", size);
                 line.display("error", &error);
@@ -272,9 +272,9 @@ impl<W: Write> TlsReport for FleDump<W> {
         }
         let line = &mut self.line;
         line.clear();
-        line.f64("ts", ts.as_secs_f64());
-        line.display("src", info.client);
-        line.display("dst", info.server);
+        line.timestamp("ts", ts);
+        line.addr("src", info.client);
+        line.addr("dst", info.server);
         line.str("kind", "tls");
         crate::tls::describe(line, &notice);
         self.emit(ts, info, true, None);

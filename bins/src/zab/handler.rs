@@ -5,10 +5,9 @@
 use super::summary::{LearnerState, Measurements, SyncReport};
 use super::zxid_queue::ZxidQueue;
 use crate::lazy::OnFirstData;
-use crate::line::Line;
+use crate::line::{push_addr, Line};
 use crate::output::{Format, Printer};
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::io::Write;
 use std::net::SocketAddr;
 use zab_proto::{PacketType, QuorumConnection, QuorumDirection, QuorumEvent, Zxid};
@@ -16,6 +15,10 @@ use zkwire_capture::tls::{TlsNotice, TlsReport};
 use zkwire_capture::{
     ClientIs, CloseReason, ConnInfo, Direction, StreamHandler, TcpSegment, Timestamp,
 };
+
+/// The fields a text line never shows (the time comes first and the addresses last; the type's
+/// code and the zxid's decimal form are JSON's detail): never rendered.
+const TEXT_OMITS: &[&str] = &["ts", "type_code", "zxid", "src", "dst"];
 
 /// What to show.
 #[derive(Debug, Clone)]
@@ -128,7 +131,7 @@ pub struct ZabDump<W: Write> {
     /// The rendered line.
     out: Vec<u8>,
     /// The text line's trailer (`src=…, dst=…`).
-    trailer: String,
+    trailer: Vec<u8>,
 }
 
 impl<W: Write> ZabDump<W> {
@@ -137,9 +140,12 @@ impl<W: Write> ZabDump<W> {
         ZabDump {
             opts,
             ports_seen: Default::default(),
-            line: Line::new(printer.format()),
+            line: match printer.format() {
+                Format::Text => Line::new(Format::Text).omitting(TEXT_OMITS),
+                Format::Json => Line::new(Format::Json),
+            },
             out: Vec::with_capacity(1024),
-            trailer: String::with_capacity(64),
+            trailer: Vec::with_capacity(64),
             printer,
             counts: ZabCounts::default(),
             measurements: Measurements::default(),
@@ -169,19 +175,22 @@ impl<W: Write> ZabDump<W> {
     fn start_line(&mut self, ts: Timestamp, src: SocketAddr, dst: SocketAddr) {
         let line = &mut self.line;
         line.clear();
-        line.f64("ts", ts.as_secs_f64());
-        line.display("src", src);
-        line.display("dst", dst);
+        line.timestamp("ts", ts);
+        line.addr("src", src);
+        line.addr("dst", dst);
     }
 
     /// Prints the line built: in text, the addresses go last and the line takes the sender's
     /// colour.
     fn print(&mut self, ts: Timestamp, src: SocketAddr, dst: SocketAddr) {
-        let skip =
-            |k: &[u8], _: &[u8], _: bool| matches!(k, b"type_code" | b"zxid" | b"src" | b"dst");
+        // Text's left-out fields are never rendered (`TEXT_OMITS`).
+        let skip = |_: &[u8], _: &[u8], _: bool| false;
         self.trailer.clear();
         if self.printer.format() == Format::Text {
-            let _ = write!(self.trailer, "src={src}, dst={dst}");
+            self.trailer.extend_from_slice(b"src=");
+            push_addr(&mut self.trailer, src);
+            self.trailer.extend_from_slice(b", dst=");
+            push_addr(&mut self.trailer, dst);
         }
         self.out.clear();
         self.printer.render_into(
@@ -249,7 +258,7 @@ impl<W: Write> ZabDump<W> {
                     line.str("type", "DecodeError");
                     line.int("type_code", packet_type.unwrap_or(-1));
                     let zxid = zxid.unwrap_or_default();
-                    line.display("zxid_hex", format_args!("0x{:x}", zxid.0 as u64));
+                    line.hex("zxid_hex", zxid.0 as u64);
                     line.int("size", record.len());
                     line.display("error", &error);
                     self.print(ts, src, dst);

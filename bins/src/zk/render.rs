@@ -4,9 +4,8 @@
 
 use super::message::{session_hex, Token, ZkBody, ZkMessage, ZkSink};
 use crate::holdback::Holdback;
-use crate::line::Line;
+use crate::line::{push_addr, Line};
 use crate::output::{Format, Printer};
-use std::fmt::Write as _;
 use std::io::Write;
 use zk_proto::{keeper_state_name, ReplyBody, RequestBody};
 use zkwire_capture::Timestamp;
@@ -34,21 +33,21 @@ fn zxid_field(line: &mut Line, key: &str, zxid: i64) {
     if zxid == -1 {
         line.int(key, -1i64);
     } else {
-        line.display(key, format_args!("0x{:x}", zxid as u64));
+        line.hex(key, zxid as u64);
     }
 }
 
 /// Fills `line` with the message's fields, in the JSON schema's order.
 pub fn describe(msg: &ZkMessage<'_>, line: &mut Line, opts: RenderOptions) {
     line.clear();
-    line.f64("ts", msg.ts.as_secs_f64());
-    line.display("client", msg.client);
-    line.display("server", msg.server);
+    line.timestamp("ts", msg.ts);
+    line.addr("client", msg.client);
+    line.addr("server", msg.server);
     line.str("dir", msg.dir());
     line.str("type", msg.kind());
     let session = |line: &mut Line| {
         if let Some(s) = msg.session {
-            line.display("session", format_args!("0x{:x}", s as u64));
+            line.hex("session", s as u64);
         }
     };
     match msg.body {
@@ -215,13 +214,25 @@ fn credentials(line: &mut Line, body: &RequestBody<'_>, opts: RenderOptions) {
 /// The text line stays short, as zktraffic's: JSON has everything.
 fn text_skip(dir: &str) -> impl Fn(&[u8], &[u8], bool) -> bool + '_ {
     move |key, value, _| match key {
-        b"client" | b"server" | b"dir" | b"opcode" | b"stat" | b"err" | b"session_id" => true,
         b"session" => !(dir.starts_with("connect") || dir == "event"),
         b"error" => value == b"OK",
         b"ignored_len" => value == b"0",
         _ => false,
     }
 }
+
+/// The fields a text line never shows (the time comes first and the address last, as
+/// zktraffic's did; the rest is JSON's detail): never rendered.
+const TEXT_OMITS: &[&str] = &[
+    "ts",
+    "client",
+    "server",
+    "dir",
+    "opcode",
+    "stat",
+    "err",
+    "session_id",
+];
 
 /// zk-dump's printing sink: text or JSON lines, requests paired with their replies in text.
 pub struct ZkPrinter<W: Write> {
@@ -231,7 +242,7 @@ pub struct ZkPrinter<W: Write> {
     paired: bool,
     line: Line,
     scratch: Vec<u8>,
-    trailer: String,
+    trailer: Vec<u8>,
     /// Paired text lines waiting to be printed in request-time order.
     holdback: Holdback,
 }
@@ -244,9 +255,12 @@ impl<W: Write> ZkPrinter<W> {
             paired: format == Format::Text && !unpaired,
             printer,
             opts,
-            line: Line::new(format),
+            line: match format {
+                Format::Text => Line::new(format).omitting(TEXT_OMITS),
+                Format::Json => Line::new(format),
+            },
             scratch: Vec::with_capacity(512),
-            trailer: String::with_capacity(64),
+            trailer: Vec::with_capacity(64),
             holdback: Holdback::default(),
         }
     }
@@ -257,12 +271,14 @@ impl<W: Write> ZkPrinter<W> {
         let dir = msg.dir();
         // A watch event names the client that received it (and its session), as requests do.
         self.trailer.clear();
-        let _ = match dir {
+        let (key, addr) = match dir {
             "request" | "connect" | "four_letter" | "tls" | "event" => {
-                write!(self.trailer, "client={}", msg.client)
+                (&b"client="[..], msg.client)
             }
-            _ => write!(self.trailer, "server={}", msg.server),
+            _ => (&b"server="[..], msg.server),
         };
+        self.trailer.extend_from_slice(key);
+        push_addr(&mut self.trailer, addr);
         self.scratch.clear();
         self.printer.render_into(
             &mut self.scratch,
@@ -276,15 +292,10 @@ impl<W: Write> ZkPrinter<W> {
         self.printer.paint_from(&mut self.scratch, 0, msg.client);
     }
 
-    fn scratch_line(&self) -> Vec<u8> {
-        self.scratch.clone()
-    }
-
     /// Prints the rendered line now, or when paired mode releases it.
     fn emit(&mut self, ts: Timestamp) {
         if self.paired {
-            let line = self.scratch_line();
-            self.holdback.ready(ts, line);
+            self.holdback.ready(ts, &self.scratch);
         } else {
             self.printer.print_bytes(&self.scratch);
         }
@@ -294,7 +305,7 @@ impl<W: Write> ZkPrinter<W> {
     pub fn finish(&mut self) {
         let printer = &mut self.printer;
         self.holdback
-            .drain_all(&mut |line| printer.print_bytes(&line));
+            .drain_all(&mut |line| printer.print_bytes(line));
         self.printer.flush();
     }
 }
@@ -324,10 +335,7 @@ impl<W: Write> ZkSink for ZkPrinter<W> {
                 xid: Some(_),
                 opcode: Some(_),
                 ..
-            } if self.paired => {
-                let line = self.scratch_line();
-                Some(self.holdback.hold(msg.ts, line))
-            }
+            } if self.paired => Some(self.holdback.hold(msg.ts, &self.scratch)),
             ZkBody::Reply {
                 token: Some(slot), ..
             }
@@ -335,8 +343,7 @@ impl<W: Write> ZkSink for ZkPrinter<W> {
                 token: Some(slot), ..
             } => {
                 // A reply completes its request's block; anything else waits its own turn.
-                let line = self.scratch_line();
-                if !self.holdback.complete(slot, [line]) {
+                if !self.holdback.complete(slot, &self.scratch) {
                     self.emit(msg.ts);
                 }
                 None
@@ -351,7 +358,7 @@ impl<W: Write> ZkSink for ZkPrinter<W> {
     fn advance(&mut self, now: Timestamp) {
         let printer = &mut self.printer;
         self.holdback
-            .drain(now, &mut |line| printer.print_bytes(&line));
+            .drain(now, &mut |line| printer.print_bytes(line));
     }
 
     fn done(&self) -> bool {
