@@ -16,6 +16,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::ops::Range;
 use zkwire_capture::Timestamp;
+use zkwire_jute::ser::Hex;
 
 /// A field: where its key and rendered value sit in the line's buffer.
 #[derive(Debug, Clone)]
@@ -35,6 +36,8 @@ pub struct Line {
     fields: Vec<Field>,
     /// A map key being serialized (see [`FlattenMap`]).
     pending_key: String,
+    /// The text of a map key as it is written, before it becomes `pending_key`.
+    key_text: Vec<u8>,
     /// Keys never rendered (the fields a text line leaves out), with their [`key_tag`]s:
     /// setting one does nothing.
     omitted: Vec<(u64, &'static str)>,
@@ -57,6 +60,7 @@ impl Line {
             buf: Vec::with_capacity(512),
             fields: Vec::with_capacity(32),
             pending_key: String::new(),
+            key_text: Vec::new(),
             omitted: Vec::new(),
         }
     }
@@ -204,6 +208,25 @@ impl Line {
                 buf.push(b'"');
             }
             push_addr(buf, v);
+            if quoted {
+                buf.push(b'"');
+            }
+            false
+        });
+    }
+
+    /// Sets a string field of two integers and a separator (a zxid's `epoch/counter`),
+    /// written without `core::fmt`.
+    pub fn pair(&mut self, key: &str, a: impl itoa::Integer, sep: char, b: impl itoa::Integer) {
+        let quoted = self.format == Format::Json;
+        self.set(key, |buf| {
+            if quoted {
+                buf.push(b'"');
+            }
+            let mut digits = itoa::Buffer::new();
+            buf.extend_from_slice(digits.format(a).as_bytes());
+            buf.extend_from_slice(sep.encode_utf8(&mut [0; 4]).as_bytes());
+            buf.extend_from_slice(digits.format(b).as_bytes());
             if quoted {
                 buf.push(b'"');
             }
@@ -387,12 +410,7 @@ pub(crate) fn push_addr(buf: &mut Vec<u8>, v: SocketAddr) {
 
 /// `0x` and the lower-case hex digits of `v`, without leading zeros.
 pub(crate) fn write_hex(buf: &mut Vec<u8>, v: u64) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    buf.extend_from_slice(b"0x");
-    let width = (64 - v.leading_zeros()).div_ceil(4).max(1);
-    for i in (0..width).rev() {
-        buf.push(DIGITS[((v >> (4 * i)) & 0xf) as usize]);
-    }
+    buf.extend_from_slice(Hex(v).as_str(&mut [0; 18]).as_bytes());
 }
 
 /// Seconds since the epoch with the capture's own resolution: `S.ffffff` when the time is a
@@ -434,10 +452,31 @@ fn needs_escape(b: u8) -> bool {
     b < 0x20 || b == 0x7f || b == b'\\'
 }
 
+/// Whether any byte needs escaping, eight bytes at a time (every text value is checked).
+fn any_needs_escape(s: &[u8]) -> bool {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGHS: u64 = ONES * 0x80;
+    // Whether a byte of `v` is below `n` (≤ 0x80), resp. zero: exact as a yes/no answer.
+    let has_below = |v: u64, n: u64| v.wrapping_sub(ONES * n) & !v & HIGHS != 0;
+    let mut chunks = s.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let v = u64::from_le_bytes(word);
+        if has_below(v, 0x20)
+            || has_below(v ^ (ONES * 0x7f), 1)
+            || has_below(v ^ (ONES * u64::from(b'\\')), 1)
+        {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&b| needs_escape(b))
+}
+
 /// Writes a string as a text value: as it is, but for `\n`, `\r`, `\t`, `\\` and `\xNN`
 /// for other control characters.
 pub(crate) fn text_str(buf: &mut Vec<u8>, s: &str) {
-    if !s.bytes().any(needs_escape) {
+    if !any_needs_escape(s.as_bytes()) {
         buf.extend_from_slice(s.as_bytes());
         return;
     }
@@ -526,13 +565,22 @@ impl ser::SerializeMap for FlattenMap<'_> {
     type Ok = ();
     type Error = LineError;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), LineError> {
-        let mut text = Vec::new();
-        key.serialize(Text {
+        // Into buffers kept from key to key: a record serialized as a map names every field
+        // this way (zab-dump's packets), and a new `String` per key cost a fifth of a line.
+        let mut text = std::mem::take(&mut self.line.key_text);
+        text.clear();
+        let written = key.serialize(Text {
             out: &mut text,
             null: None,
-        })?;
-        self.line.pending_key = String::from_utf8_lossy(&text).into_owned();
-        Ok(())
+        });
+        let key_text = &mut self.line.pending_key;
+        key_text.clear();
+        match std::str::from_utf8(&text) {
+            Ok(k) => key_text.push_str(k),
+            Err(_) => key_text.push_str(&String::from_utf8_lossy(&text)),
+        }
+        self.line.key_text = text;
+        written
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), LineError> {
         let key = std::mem::take(&mut self.line.pending_key);
@@ -881,6 +929,18 @@ impl<'b> ser::Serializer for Text<'b> {
         text_str(self.out, v);
         Ok(())
     }
+    /// Written in place: serde's default builds a `String` first.
+    fn collect_str<T: Display + ?Sized>(self, v: &T) -> Result<(), LineError> {
+        let start = self.out.len();
+        let _ = write!(self.out, "{v}");
+        if self.out[start..].iter().any(|&b| needs_escape(b)) {
+            // Rare: written again, escaped.
+            let text = String::from_utf8_lossy(&self.out[start..]).into_owned();
+            self.out.truncate(start);
+            text_str(self.out, &text);
+        }
+        Ok(())
+    }
     fn serialize_bytes(self, v: &[u8]) -> Result<(), LineError> {
         let mut list = TextCompound::open(self.out, b"[", b"]");
         for b in v {
@@ -1206,6 +1266,30 @@ mod tests {
             String::from_utf8(out).expect("utf-8"),
             r#"{"us":1764741495.560609,"whole":1.000000,"ns":1764741495.560609001,"small":0.001007,"before_1970":-1.500000}"#
         );
+    }
+
+    /// The word-at-a-time check agrees with the byte-at-a-time one for every byte value at
+    /// every position, beside any other byte.
+    #[test]
+    fn word_escape_check_matches_the_byte_check() {
+        for b in 0..=255u8 {
+            for other in [b'a', 0x7e, 0x80, 0xff, 0x21, 0x1f] {
+                for pos in 0..17 {
+                    let mut s = vec![other; 17];
+                    s[pos] = b;
+                    let want = s.iter().any(|&c| needs_escape(c));
+                    assert_eq!(
+                        any_needs_escape(&s),
+                        want,
+                        "byte {b:#x} at {pos} among {other:#x}"
+                    );
+                    assert_eq!(
+                        any_needs_escape(&s[..pos + 1]),
+                        s[..pos + 1].iter().any(|&c| needs_escape(c))
+                    );
+                }
+            }
+        }
     }
 
     /// An omitted key is never rendered, whether set directly or met inside a merged record;

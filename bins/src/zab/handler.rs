@@ -283,7 +283,8 @@ impl<W: Write> ZabDump<W> {
                 self.start_line(ts, src, dst);
                 let line = &mut self.line;
                 line.merge(&packet);
-                line.display("epoch_counter", packet.zxid());
+                let zxid = packet.zxid();
+                line.pair("epoch_counter", zxid.epoch(), '/', zxid.counter());
                 line.int("size", size);
                 if let Some(sid) = learner.sid {
                     line.int("learner_sid", sid);

@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::initial::InitialMessage;
 use crate::notification::{Notification, ServerState};
+use zkwire_jute::ser::Hex;
 
 impl Serialize for ServerState {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -41,15 +42,6 @@ impl Serialize for InitialMessage<'_> {
     }
 }
 
-/// `"0x…"` of the unsigned 64-bit value, written without an intermediate `String`.
-struct Hex(i64);
-
-impl Serialize for Hex {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&format_args!("0x{:x}", self.0 as u64))
-    }
-}
-
 impl Serialize for Notification<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut st = s.serialize_struct("Notification", 11)?;
@@ -58,7 +50,7 @@ impl Serialize for Notification<'_> {
         st.serialize_field("state", &self.state)?;
         st.serialize_field("leader", &self.leader)?;
         st.serialize_field("zxid", &self.zxid)?;
-        st.serialize_field("zxid_hex", &Hex(self.zxid))?;
+        st.serialize_field("zxid_hex", &Hex::of(self.zxid))?;
         st.serialize_field("election_epoch", &self.election_epoch)?;
         st.serialize_field("peer_epoch", &self.peer_epoch)?;
         st.serialize_field("version", &self.version)?;

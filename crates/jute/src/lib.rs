@@ -43,6 +43,8 @@ pub mod framing;
 pub mod jute;
 pub mod quorum_auth;
 mod record;
+#[cfg(feature = "serde")]
+pub mod ser;
 pub mod time;
 
 pub use error::DecodeError;

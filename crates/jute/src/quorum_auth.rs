@@ -181,7 +181,7 @@ impl serde::Serialize for QuorumAuthPacket<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(Some(4))?;
-        m.serialize_entry("magic", &format_args!("0x{:x}", QUORUM_AUTH_MAGIC as u64))?;
+        m.serialize_entry("magic", &crate::ser::Hex::of(QUORUM_AUTH_MAGIC))?;
         m.serialize_entry("status", &self.status)?;
         m.serialize_entry("status_name", &self.status().map(AuthStatus::name))?;
         m.serialize_entry("token_len", &self.token.map(<[u8]>::len))?;

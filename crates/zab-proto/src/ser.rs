@@ -14,13 +14,8 @@ use crate::packet::{PacketType, QuorumPacket};
 use crate::snapshot::{SnapshotNodes, SnapshotStream};
 use crate::txn::{txn_type_name, MultiTxn, MultiTxnOp, TxnDigest, TxnEntry, TxnRecord};
 
-fn hex(v: i64) -> String {
-    format!("0x{:x}", v as u64)
-}
-
-pub(crate) fn hex64<S: Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(&format_args!("0x{:x}", *v as u64))
-}
+pub(crate) use zkwire_jute::ser::hex64;
+use zkwire_jute::ser::Hex;
 
 pub(crate) fn opt_hex64<S: Serializer>(v: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
     match v {
@@ -65,7 +60,7 @@ impl Serialize for QuorumPacket<'_> {
         )?;
         m.serialize_entry("type_code", &self.packet_type)?;
         m.serialize_entry("zxid", &self.zxid)?;
-        m.serialize_entry("zxid_hex", &hex(self.zxid.0))?;
+        m.serialize_entry("zxid_hex", &Hex::of(self.zxid.0))?;
         m.serialize_entry("data_len", &self.data.map(<[u8]>::len))?;
         m.serialize_entry("authinfo", &self.authinfo)?;
         m.end()
@@ -82,7 +77,7 @@ struct TxnView<'r, 'a> {
     session: i64,
     cxid: i32,
     zxid: i64,
-    zxid_hex: String,
+    zxid_hex: Hex,
     time: i64,
     #[serde(flatten)]
     record: &'r TxnRecord<'a>,
@@ -98,7 +93,7 @@ impl Serialize for TxnEntry<'_> {
             session: h.client_id,
             cxid: h.cxid,
             zxid: h.zxid,
-            zxid_hex: hex(h.zxid),
+            zxid_hex: Hex::of(h.zxid),
             time: h.time,
             record: &self.record,
             digest: self.digest,
@@ -163,7 +158,7 @@ impl Serialize for ForwardedBody<'_> {
 }
 
 fn request_entries<M: SerializeMap>(m: &mut M, r: &RequestData<'_>) -> Result<(), M::Error> {
-    m.serialize_entry("session", &hex(r.session_id))?;
+    m.serialize_entry("session", &Hex::of(r.session_id))?;
     m.serialize_entry("cxid", &r.cxid)?;
     m.serialize_entry(
         "op",
@@ -192,7 +187,7 @@ impl Serialize for Packet<'_> {
         m.serialize_entry("type", t.name())?;
         m.serialize_entry("type_code", &t.as_i32())?;
         m.serialize_entry("zxid", &zxid)?;
-        m.serialize_entry("zxid_hex", &hex(zxid.0))?;
+        m.serialize_entry("zxid_hex", &Hex::of(zxid.0))?;
         match self {
             Request {
                 request, authinfo, ..
@@ -214,13 +209,13 @@ impl Serialize for Packet<'_> {
                 timeout,
                 ..
             } => {
-                m.serialize_entry("session", &hex(*session_id))?;
+                m.serialize_entry("session", &Hex::of(*session_id))?;
                 m.serialize_entry("timeout", timeout)?;
             }
             RevalidateReply {
                 session_id, valid, ..
             } => {
-                m.serialize_entry("session", &hex(*session_id))?;
+                m.serialize_entry("session", &Hex::of(*session_id))?;
                 m.serialize_entry("valid", valid)?;
             }
             CommitAndActivate {

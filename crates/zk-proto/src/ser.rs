@@ -35,9 +35,7 @@ impl Serialize for MultiResultEntry<'_> {
     }
 }
 
-pub(crate) fn hex64<S: Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(&format_args!("0x{:x}", *v as u64))
-}
+pub(crate) use zkwire_jute::ser::hex64;
 
 pub(crate) fn buf_len<S: Serializer>(v: &Buffer<'_>, s: S) -> Result<S::Ok, S::Error> {
     match v {

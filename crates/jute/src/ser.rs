@@ -1,0 +1,63 @@
+//! serde helpers the protocol crates share (feature `serde`).
+
+use serde::{Serialize, Serializer};
+
+/// A 64-bit value as ZooKeeper's logs print zxids, session ids and digests: the string `0x…`
+/// of its unsigned form, lower-case, without leading zeros.
+///
+/// Written from a stack buffer: no `core::fmt`, no allocation (zab-dump prints several on every
+/// line).
+///
+/// ```
+/// use zkwire_jute::ser::Hex;
+/// let mut buf = [0; 18];
+/// assert_eq!(Hex(0x1_0000_002a).as_str(&mut buf), "0x10000002a");
+/// assert_eq!(Hex::of(-1).as_str(&mut buf), "0xffffffffffffffff");
+/// assert_eq!(serde_json::to_string(&Hex(0)).unwrap(), r#""0x0""#);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Hex(pub u64);
+
+impl Hex {
+    /// The unsigned form of a signed wire value (Jute's `long`).
+    pub fn of(v: i64) -> Hex {
+        Hex(v as u64)
+    }
+
+    /// The `0x…` text, written into `buf`.
+    pub fn as_str(self, buf: &mut [u8; 18]) -> &str {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let width = (64 - self.0.leading_zeros()).div_ceil(4).max(1) as usize;
+        buf[..2].copy_from_slice(b"0x");
+        for (i, d) in buf[2..2 + width].iter_mut().rev().enumerate() {
+            *d = DIGITS[((self.0 >> (4 * i)) & 0xf) as usize];
+        }
+        // Only ASCII was written.
+        std::str::from_utf8(&buf[..2 + width]).unwrap_or("0x?")
+    }
+}
+
+impl Serialize for Hex {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut buf = [0; 18];
+        s.serialize_str(self.as_str(&mut buf))
+    }
+}
+
+/// `#[serde(serialize_with = "…")]` helper: a Jute `long` as [`Hex`].
+pub fn hex64<S: Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error> {
+    Hex::of(*v).serialize(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_matches_lower_hex_formatting() {
+        let mut buf = [0; 18];
+        for v in [0u64, 1, 0xf, 0x10, 0xdead_beef, 1 << 63, u64::MAX] {
+            assert_eq!(Hex(v).as_str(&mut buf), format!("0x{v:x}"));
+        }
+    }
+}
