@@ -22,7 +22,7 @@ use zkwire_capture::Timestamp;
 
 pub use tables::WATCH_ROWS;
 pub(crate) use tables::{aligned, group_name};
-pub use watches::Watches;
+pub use watches::{Watcher, Watches};
 
 /// Tables updated once per message: a fast hasher (keys are bounded by the input anyway).
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
@@ -467,7 +467,10 @@ mod tests {
     }
 
     fn watches_of(a: &Analytics, session: &str) -> Option<usize> {
-        a.watches.held.get(session).map(|s| s.len())
+        a.watches
+            .held_counts()
+            .find(|(w, _)| w.to_string() == session)
+            .map(|(_, n)| n)
     }
 
     #[test]

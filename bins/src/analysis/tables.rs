@@ -1,7 +1,7 @@
 //! The analyses' output: aligned text tables with headers (zktraffic's look) or one JSON
 //! object per row.
 
-use super::{Analysis, Analytics, GroupBy, SortBy, Tally};
+use super::{Analysis, Analytics, GroupBy, SortBy, Tally, Watcher};
 use crate::line::Line;
 use crate::output::{Clock, Format};
 use crate::samples::{histogram, Figures};
@@ -159,19 +159,19 @@ impl Analytics {
     }
 
     fn watch_tables(&self, format: Format) -> Vec<String> {
-        let mut by_path: HashMap<&str, BTreeSet<&str>> = HashMap::new();
-        let mut by_client: Vec<(&str, usize)> = Vec::new();
+        let mut by_path: HashMap<&str, BTreeSet<Watcher>> = HashMap::new();
+        let mut by_client: Vec<(String, usize)> = Vec::new();
         for (who, set) in &self.watches.held {
             if !set.is_empty() {
-                by_client.push((who, set.len()));
+                by_client.push((who.to_string(), set.len()));
             }
             for (path, _) in set {
-                by_path.entry(path).or_default().insert(who);
+                by_path.entry(path).or_default().insert(*who);
             }
         }
         let mut paths: Vec<(&str, usize)> = by_path.iter().map(|(p, w)| (*p, w.len())).collect();
         paths.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-        by_client.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        by_client.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         match format {
             Format::Json => paths
                 .iter()

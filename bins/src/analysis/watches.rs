@@ -2,8 +2,9 @@
 //! their replies' outcome), setWatches after a reconnect, the events that fire one-shot
 //! watches, removeWatches, and the end of sessions.
 
-use crate::zk::{session_hex, ZkBody, ZkMessage};
+use crate::zk::{ZkBody, ZkMessage};
 use std::collections::{BTreeSet, HashMap};
+use std::fmt;
 use std::net::SocketAddr;
 use zk_proto::message::RequestBody;
 use zk_proto::OpCode;
@@ -24,53 +25,78 @@ struct Asked {
 /// clients do; further watches are counted, not kept.
 const MAX_HELD: usize = 4_000_000;
 
+/// Who holds watches: a session, or the client's address while its session is unknown.
+/// Named (`0x…`, `ip:port`) only when shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Watcher {
+    /// A session id.
+    Session(i64),
+    /// A client whose session the capture has not shown.
+    Client(SocketAddr),
+}
+
+impl fmt::Display for Watcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Watcher::Session(s) => write!(f, "0x{:x}", *s as u64),
+            Watcher::Client(a) => write!(f, "{a}"),
+        }
+    }
+}
+
+type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// The watch table: watcher (session, or client address when the session is unknown) → the
 /// (path, kind) pairs it holds.
 #[derive(Debug, Default)]
 pub struct Watches {
-    pub(super) held: HashMap<String, BTreeSet<(String, &'static str)>>,
+    pub(super) held: Map<Watcher, BTreeSet<(String, &'static str)>>,
     /// Pairs in `held`, kept in step with it.
     total: usize,
     /// Watches not kept because [`MAX_HELD`] were held.
     pub untracked: u64,
-    asked: HashMap<(SocketAddr, i32), Asked>,
+    asked: Map<(SocketAddr, i32), Asked>,
     /// Sessions whose connection ended without a close: when (ns), and their negotiated
     /// timeout (ms). The server expires them after the timeout unless they reconnect, and
     /// their watches end with them.
-    disconnected: HashMap<String, (i64, i64)>,
+    disconnected: Map<i64, (i64, i64)>,
+    /// The earliest time (ns) one of `disconnected` can expire: before it, no scan.
+    next_expiry: i64,
     /// Negotiated session timeouts (ms), from ConnectReplies.
-    timeouts: HashMap<String, i64>,
+    timeouts: Map<i64, i64>,
 }
 
-fn watcher_of(msg: &ZkMessage<'_>) -> String {
+fn watcher_of(msg: &ZkMessage<'_>) -> Watcher {
     msg.session
-        .map_or_else(|| msg.client.to_string(), session_hex)
+        .map_or(Watcher::Client(msg.client), Watcher::Session)
+}
+
+/// When a session lost at `closed` (ns) with this timeout (ms) expires.
+fn expiry((closed, timeout_ms): (i64, i64)) -> i64 {
+    closed.saturating_add(timeout_ms.saturating_mul(1_000_000))
 }
 
 impl Watches {
     /// How many watches each watcher holds.
-    pub fn held_counts(&self) -> impl Iterator<Item = (&str, usize)> {
-        self.held.iter().map(|(w, set)| (w.as_str(), set.len()))
+    pub fn held_counts(&self) -> impl Iterator<Item = (Watcher, usize)> + '_ {
+        self.held.iter().map(|(w, set)| (*w, set.len()))
     }
 
     /// Adds a watch, within the bound.
-    fn hold(&mut self, who: &str, path: String, kind: &'static str) {
+    fn hold(&mut self, who: Watcher, path: String, kind: &'static str) {
         if self.total >= MAX_HELD {
             self.untracked += 1;
             return;
         }
-        let set = match self.held.get_mut(who) {
-            Some(set) => set,
-            None => self.held.entry(who.to_string()).or_default(),
-        };
+        let set = self.held.entry(who).or_default();
         if set.insert((path, kind)) {
             self.total += 1;
         }
     }
 
     /// Keeps the watcher's watches for which `keep` holds.
-    fn retain(&mut self, who: &str, keep: impl Fn(&(String, &'static str)) -> bool) {
-        if let Some(set) = self.held.get_mut(who) {
+    fn retain(&mut self, who: Watcher, keep: impl Fn(&(String, &'static str)) -> bool) {
+        if let Some(set) = self.held.get_mut(&who) {
             let before = set.len();
             set.retain(|w| keep(w));
             self.total -= before - set.len();
@@ -78,8 +104,8 @@ impl Watches {
     }
 
     /// Ends every watch of a watcher (its session ended).
-    fn end(&mut self, who: &str) {
-        if let Some(set) = self.held.remove(who) {
+    fn end(&mut self, who: Watcher) {
+        if let Some(set) = self.held.remove(&who) {
             self.total -= set.len();
         }
     }
@@ -100,13 +126,13 @@ impl Watches {
                     2 => &["data", "child"],
                     _ => &[],
                 };
-                self.retain(&who, |(p, k)| p != path || !fired.contains(k));
+                self.retain(who, |(p, k)| p != path || !fired.contains(k));
             }
             _ => {}
         }
     }
 
-    fn request(&mut self, msg: &ZkMessage<'_>, who: String, body: &RequestBody<'_>) {
+    fn request(&mut self, msg: &ZkMessage<'_>, who: Watcher, body: &RequestBody<'_>) {
         let ZkBody::Request { request, .. } = msg.body else {
             return;
         };
@@ -135,7 +161,7 @@ impl Watches {
         let mut rearm = |list: &zk_proto::jute::JuteVec<'_, zk_proto::jute::UString<'_>>,
                          kind: &'static str| {
             for p in list.iter().flatten() {
-                self.hold(&who, p.to_string_lossy().into_owned(), kind);
+                self.hold(who, p.to_string_lossy().into_owned(), kind);
             }
         };
         match body {
@@ -155,7 +181,7 @@ impl Watches {
         }
     }
 
-    fn reply(&mut self, msg: &ZkMessage<'_>, who: String) {
+    fn reply(&mut self, msg: &ZkMessage<'_>, who: Watcher) {
         let Some(xid) = msg.xid() else { return };
         let Some(req) = self.asked.remove(&(msg.client, xid)) else {
             return;
@@ -163,15 +189,15 @@ impl Watches {
         let err = msg.err().unwrap_or(-1);
         let path = req.path;
         // A matched reply puts its watcher in the table, whatever the outcome.
-        self.held.entry(who.clone()).or_default();
+        self.held.entry(who).or_default();
         match req.opcode {
             // exists sets a watch whether or not the node exists.
             OpCode::Exists if req.watch && (err == 0 || err == -101) => {
-                self.hold(&who, path, "data");
+                self.hold(who, path, "data");
             }
-            OpCode::GetData if req.watch && err == 0 => self.hold(&who, path, "data"),
+            OpCode::GetData if req.watch && err == 0 => self.hold(who, path, "data"),
             OpCode::GetChildren | OpCode::GetChildren2 if req.watch && err == 0 => {
-                self.hold(&who, path, "child");
+                self.hold(who, path, "child");
             }
             OpCode::AddWatch if err == 0 => {
                 let kind = if req.add_mode == 1 {
@@ -179,10 +205,10 @@ impl Watches {
                 } else {
                     "persistent"
                 };
-                self.hold(&who, path, kind);
+                self.hold(who, path, kind);
             }
             OpCode::RemoveWatches if err == 0 => {
-                self.retain(&who, |(p, k)| {
+                self.retain(who, |(p, k)| {
                     p != &path
                         || !match req.watcher_type {
                             1 => *k == "child",
@@ -199,18 +225,24 @@ impl Watches {
     /// connection not resumed within the session timeout (the server's view).
     fn end_sessions(&mut self, msg: &ZkMessage<'_>) {
         let now = msg.ts.0;
-        let mut expired = Vec::new();
-        self.disconnected.retain(|s, (closed, timeout_ms)| {
-            let gone = now > *closed + *timeout_ms * 1_000_000;
-            if gone {
-                expired.push(s.clone());
+        if !self.disconnected.is_empty() && now > self.next_expiry {
+            let mut expired = Vec::new();
+            let mut next = i64::MAX;
+            self.disconnected.retain(|s, lost| {
+                let at = expiry(*lost);
+                if now > at {
+                    expired.push(*s);
+                } else {
+                    next = next.min(at);
+                }
+                now <= at
+            });
+            self.next_expiry = next;
+            for s in expired {
+                self.end(Watcher::Session(s));
             }
-            !gone
-        });
-        for s in expired {
-            self.end(&s);
         }
-        let Some(session) = msg.session.map(session_hex) else {
+        let Some(session) = msg.session else {
             return;
         };
         match msg.body {
@@ -220,7 +252,7 @@ impl Watches {
             }
             ZkBody::ConnectReply { reply, .. } => {
                 if reply.time_out <= 0 {
-                    self.end(&session);
+                    self.end(Watcher::Session(session));
                 } else {
                     self.timeouts.insert(session, i64::from(reply.time_out));
                 }
@@ -228,13 +260,18 @@ impl Watches {
             ZkBody::Reply { reply, .. }
                 if reply.opcode == Some(OpCode::CloseSession) && reply.header.err == 0 =>
             {
-                self.end(&session);
+                self.end(Watcher::Session(session));
                 self.timeouts.remove(&session);
             }
-            ZkBody::Closed if self.held.contains_key(&session) => {
+            ZkBody::Closed if self.held.contains_key(&Watcher::Session(session)) => {
                 // Without a known timeout the capture cannot tell when it expires: kept.
                 if let Some(&timeout) = self.timeouts.get(&session) {
-                    self.disconnected.insert(session, (now, timeout));
+                    let lost = (now, timeout);
+                    if self.disconnected.is_empty() {
+                        self.next_expiry = i64::MAX;
+                    }
+                    self.next_expiry = self.next_expiry.min(expiry(lost));
+                    self.disconnected.insert(session, lost);
                 }
             }
             _ => {}

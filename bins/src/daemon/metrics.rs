@@ -63,10 +63,10 @@ impl Collector for Metrics {
                 None,
                 MetricType::Counter,
             )?;
-            let mut rows: Vec<(&(String, String), &u64)> = st.replies.iter().collect();
+            let mut rows: Vec<_> = st.replies.iter().collect();
             rows.sort();
             for ((t, e), n) in rows {
-                let l = labels([("type", t.clone()), ("error", e.clone())]);
+                let l = labels([("type", t.to_string()), ("error", e.to_string())]);
                 ConstCounter::new(*n).encode(metric.encode_family(&l)?)?;
             }
         }

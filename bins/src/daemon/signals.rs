@@ -5,8 +5,8 @@
 //! `deploy/alerts.yml` turns each into a Prometheus alert.
 
 use super::elections::LiveElections;
-use crate::analysis::Watches;
-use crate::zk::{session_hex, ZkBody, ZkMessage};
+use crate::analysis::{Watcher, Watches};
+use crate::zk::{ZkBody, ZkMessage};
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
@@ -65,7 +65,7 @@ pub(super) struct Signals {
     labelled_clients: BTreeSet<IpAddr>,
     /// Watches held, by watcher, and the server each watcher's session was last seen on.
     watches: Watches,
-    watcher_server: HashMap<String, SocketAddr>,
+    watcher_server: HashMap<Watcher, SocketAddr, foldhash::fast::RandomState>,
     /// Sessions not filed under their server because the table was full.
     refused_watchers: u64,
     /// Request sizes: per-bucket counts (the last is +Inf), sum, count.
@@ -119,7 +119,7 @@ impl Signals {
         }
         self.watches.observe(msg);
         if let Some(session) = msg.session {
-            let watcher = session_hex(session);
+            let watcher = Watcher::Session(session);
             if let Some(server) = self.watcher_server.get_mut(&watcher) {
                 *server = msg.server;
                 return;
@@ -130,14 +130,13 @@ impl Signals {
                     // Sessions come and go for months: forget those that hold no watch (now
                     // and then, not for every new session, so a full table costs no scan per
                     // message).
-                    let holding: std::collections::HashSet<&str> = self
+                    let holding: std::collections::HashSet<Watcher> = self
                         .watches
                         .held_counts()
                         .filter(|(_, n)| *n > 0)
                         .map(|(w, _)| w)
                         .collect();
-                    self.watcher_server
-                        .retain(|w, _| holding.contains(w.as_str()));
+                    self.watcher_server.retain(|w, _| holding.contains(w));
                 }
             }
             if self.watcher_server.len() < MAX_TRACKED {
@@ -190,7 +189,7 @@ impl Signals {
             by_server.insert(*server, 0);
         }
         for (watcher, n) in self.watches.held_counts() {
-            if let Some(server) = self.watcher_server.get(watcher) {
+            if let Some(server) = self.watcher_server.get(&watcher) {
                 *by_server.entry(*server).or_default() += n as u64;
             }
         }

@@ -8,7 +8,9 @@
 
 use super::signals::{LargestRequest, Signals};
 use crate::zk::{session_hex, Token, ZkBody, ZkMessage, ZkSink};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 use zk_proto::message::RequestBody;
@@ -28,6 +30,9 @@ pub struct StatsOptions {
     /// Leave out the `…Bytes` counters.
     pub exclude_bytes: bool,
 }
+
+/// The daemon's hash maps: looked up several times per message, so with a fast hasher.
+pub(super) type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// Most distinct keys one window or table holds; further keys fold into `<group>/other`.
 const MAX_KEYS: usize = 200_000;
@@ -59,20 +64,45 @@ impl Latency {
 /// zktraffic-style counters for one window.
 #[derive(Debug, Default, Clone)]
 struct Window {
-    counts: HashMap<String, u64>,
+    counts: Map<String, u64>,
+    /// The key being looked up, written part by part: a key already counted (nearly every
+    /// one) costs no allocation.
+    key: String,
+    /// The `<group>/other` key of a full window.
+    other: String,
 }
 
 impl Window {
-    fn bump(&mut self, key: String, by: u64) {
-        if let Some(n) = self.counts.get_mut(&key) {
+    /// Adds `by` to the key the parts spell, one after the other.
+    fn bump(&mut self, parts: &[&str], by: u64) {
+        self.key.clear();
+        parts.iter().for_each(|p| self.key.push_str(p));
+        if let Some(n) = self.counts.get_mut(self.key.as_str()) {
             *n += by;
         } else if self.counts.len() < MAX_KEYS {
-            self.counts.insert(key, by);
+            self.counts.insert(self.key.clone(), by);
         } else {
-            *self
-                .counts
-                .entry(format!("{}/other", group_of(&key)))
-                .or_default() += by;
+            self.other.clear();
+            self.other.push_str(group_of(&self.key));
+            self.other.push_str("/other");
+            match self.counts.get_mut(self.other.as_str()) {
+                Some(n) => *n += by,
+                None => {
+                    self.counts.insert(self.other.clone(), by);
+                }
+            }
+        }
+    }
+}
+
+/// Adds `by` to `map[key]`, allocating the key only when it is new.
+fn bump_str<V: Default + std::ops::AddAssign<u64>>(map: &mut Map<String, V>, key: &str, by: u64) {
+    match map.get_mut(key) {
+        Some(v) => *v += by,
+        None => {
+            let mut v = V::default();
+            v += by;
+            map.insert(key.to_string(), v);
         }
     }
 }
@@ -98,14 +128,18 @@ pub struct State {
     pub(super) window_start: Option<i64>,
     current: Window,
     previous: Option<Window>,
-    pub(super) auths: HashMap<String, String>,
+    pub(super) auths: Map<String, String>,
     /// Clients that sent requests (bounded), for `/json/auths-dump`.
-    pub(super) clients: HashSet<String>,
-    pub(super) requests: HashMap<String, PathSeries>,
-    pub(super) request_bytes: HashMap<String, u64>,
-    pub(super) replies: HashMap<(String, String), u64>,
+    pub(super) clients: HashSet<String, foldhash::fast::RandomState>,
+    /// Each client's `ip:port` and zktraffic's form of its address, written once (bounded).
+    names: Map<SocketAddr, (String, String)>,
+    pub(super) requests: Map<String, PathSeries>,
+    pub(super) request_bytes: Map<String, u64>,
+    pub(super) replies: Map<(&'static str, Cow<'static, str>), u64>,
     pub(super) latency: BTreeMap<String, Latency>,
-    pub(super) events: HashMap<String, u64>,
+    /// The latency key being looked up (`…Request`).
+    latency_key: String,
+    pub(super) events: Map<String, u64>,
     pub(super) connections_opened: u64,
     pub(super) connections_closed: u64,
     pub(super) sessions: HashSet<String>,
@@ -142,11 +176,11 @@ pub(super) struct PathSeries {
 }
 
 impl PathSeries {
-    fn count(&mut self, path: String, cap: usize) {
-        if let Some(n) = self.labelled.get_mut(&path) {
+    fn count(&mut self, path: &str, cap: usize) {
+        if let Some(n) = self.labelled.get_mut(path) {
             *n += 1;
         } else if self.labelled.len() < cap {
-            self.labelled.insert(path, 1);
+            self.labelled.insert(path.to_string(), 1);
         } else {
             self.other += 1;
         }
@@ -164,12 +198,22 @@ fn zktraffic_write(op: zk_proto::OpCode) -> bool {
     op.is_write() && !matches!(op, zk_proto::OpCode::CloseSession | zk_proto::OpCode::Check)
 }
 
-fn path_key(path: Option<&str>, depth: usize) -> String {
+fn path_key(path: Option<&str>, depth: usize) -> Cow<'_, str> {
     // zktraffic files messages without a path under "/".
     match path {
-        Some(p) if !p.is_empty() => crate::analysis::aggregate_path(Some(p), depth).into_owned(),
-        _ => "/".to_string(),
+        Some(p) if !p.is_empty() => crate::analysis::aggregate_path(Some(p), depth),
+        _ => Cow::Borrowed("/"),
     }
+}
+
+/// A client's `ip:port`, and its address as zktraffic writes it: without the port, IPv6 in
+/// brackets.
+fn client_names(client: SocketAddr) -> (String, String) {
+    let ip = match client {
+        SocketAddr::V4(a) => a.ip().to_string(),
+        SocketAddr::V6(a) => format!("[{}]", a.ip()),
+    };
+    (client.to_string(), ip)
 }
 
 impl Shared {
@@ -183,13 +227,15 @@ impl Shared {
             window_start: None,
             current,
             previous: None,
-            auths: HashMap::new(),
-            clients: HashSet::new(),
-            requests: HashMap::new(),
-            request_bytes: HashMap::new(),
-            replies: HashMap::new(),
+            auths: Map::default(),
+            clients: HashSet::default(),
+            names: Map::default(),
+            requests: Map::default(),
+            request_bytes: Map::default(),
+            replies: Map::default(),
             latency: BTreeMap::new(),
-            events: HashMap::new(),
+            latency_key: String::new(),
+            events: Map::default(),
             connections_opened: 0,
             connections_closed: 0,
             sessions: HashSet::new(),
@@ -292,24 +338,36 @@ impl State {
             return;
         }
         let path = path_key(msg.path, self.opts.depth);
+        let path = path.as_ref();
         match msg.body {
             ZkBody::Request { .. } | ZkBody::Connect { .. } => self.request(msg, kind, path),
             ZkBody::Reply { .. } => {
-                self.current.bump(format!("{kind}{path}"), 1);
-                let error = msg.error_text().unwrap_or_default().into_owned();
-                *self.replies.entry((kind.to_string(), error)).or_default() += 1;
+                self.current.bump(&[kind, path], 1);
+                let error = msg.error_text().unwrap_or_default();
+                *self.replies.entry((kind, error)).or_default() += 1;
                 if let Some(us) = msg.latency_us() {
-                    let request = kind
-                        .strip_suffix("Reply")
-                        .map_or(kind.to_string(), |k| format!("{k}Request"));
-                    self.latency
-                        .entry(request)
-                        .or_default()
-                        .observe(us as f64 / 1e6);
+                    let key = &mut self.latency_key;
+                    key.clear();
+                    match kind.strip_suffix("Reply") {
+                        Some(k) => {
+                            key.push_str(k);
+                            key.push_str("Request");
+                        }
+                        None => key.push_str(kind),
+                    }
+                    let seconds = us as f64 / 1e6;
+                    match self.latency.get_mut(key.as_str()) {
+                        Some(l) => l.observe(seconds),
+                        None => self
+                            .latency
+                            .entry(key.clone())
+                            .or_default()
+                            .observe(seconds),
+                    }
                 }
             }
             ZkBody::ConnectReply { .. } => {
-                self.current.bump(format!("{kind}{path}"), 1);
+                self.current.bump(&[kind, path], 1);
                 if let Some(s) = msg.session.map(session_hex) {
                     if self.sessions.len() < MAX_KEYS {
                         self.sessions.insert(s);
@@ -321,8 +379,8 @@ impl State {
             ZkBody::Watch { event, .. } => {
                 let event =
                     zk_proto::event_type_name(event.event_type).unwrap_or("UnknownWatchEvent");
-                self.current.bump(format!("{event}{path}"), 1);
-                *self.events.entry(event.to_string()).or_default() += 1;
+                self.current.bump(&[event, path], 1);
+                bump_str(&mut self.events, event, 1);
             }
             ZkBody::Opened => self.connections_opened += 1,
             ZkBody::Closed => self.connections_closed += 1,
@@ -334,16 +392,17 @@ impl State {
     }
 
     /// zktraffic's request keys: by type, read/write, IP and identity, with and without bytes.
-    fn request(&mut self, msg: &ZkMessage<'_>, kind: &'static str, path: String) {
+    fn request(&mut self, msg: &ZkMessage<'_>, kind: &'static str, path: &str) {
         let size = msg.size();
-        let client = msg.client.to_string();
-        // As zktraffic writes it: the address without the port (IPv6 in brackets).
-        let ip = match msg.client {
-            std::net::SocketAddr::V4(a) => a.ip().to_string(),
-            std::net::SocketAddr::V6(a) => format!("[{}]", a.ip()),
-        };
+        if self.names.len() >= MAX_KEYS && !self.names.contains_key(&msg.client) {
+            self.names.clear(); // bounded: written again as clients come back
+        }
+        let (client, ip) = &*self
+            .names
+            .entry(msg.client)
+            .or_insert_with(|| client_names(msg.client));
         let bytes = !self.opts.exclude_bytes;
-        if self.clients.len() < MAX_KEYS && !self.clients.contains(&client) {
+        if self.clients.len() < MAX_KEYS && !self.clients.contains(client) {
             self.clients.insert(client.clone());
         }
         let rw = if msg.opcode().is_some_and(zktraffic_write) {
@@ -369,18 +428,15 @@ impl State {
                 Some(user) => format!("{scheme}:{user}"),
                 None => format!("{scheme}:<redacted>"),
             };
-            if self.auths.len() < MAX_KEYS || self.auths.contains_key(&client) {
+            if self.auths.len() < MAX_KEYS || self.auths.contains_key(client) {
                 self.auths.insert(client.clone(), identity);
             }
         }
         // zktraffic files SetAuth itself under an empty identity.
         let auth = if kind == "SetAuthRequest" {
-            String::new()
+            ""
         } else {
-            self.auths
-                .get(&client)
-                .cloned()
-                .unwrap_or_else(|| "noauth".into())
+            self.auths.get(client).map_or("noauth", String::as_str)
         };
         let watch = matches!(
             body,
@@ -392,27 +448,27 @@ impl State {
             ) if r.watch
         );
         let w = &mut self.current;
-        w.bump(format!("{kind}{path}"), 1);
-        w.bump(format!("{rw}{path}"), 1);
-        w.bump(format!("total/{rw}"), 1);
+        w.bump(&[kind, path], 1);
+        w.bump(&[rw, path], 1);
+        w.bump(&["total/", rw], 1);
         if bytes {
-            w.bump(format!("{kind}Bytes{path}"), size);
-            w.bump(format!("{rw}Bytes{path}"), size);
+            w.bump(&[kind, "Bytes", path], size);
+            w.bump(&[rw, "Bytes", path], size);
             let total = if rw == "writes" {
                 "writeBytes"
             } else {
                 "readBytes"
             };
-            w.bump(format!("total/{total}"), size);
+            w.bump(&["total/", total], size);
         }
         if watch {
-            w.bump(format!("watches{path}"), 1);
+            w.bump(&["watches", path], 1);
             self.watches_set += 1;
         }
-        w.bump(format!("per_ip/{kind}{path}:{ip}"), 1);
-        w.bump(format!("per_ip/{rw}{path}:{ip}"), 1);
-        w.bump(format!("per_auth/{kind}{path}:{auth}"), 1);
-        w.bump(format!("per_auth/{rw}{path}:{auth}"), 1);
+        w.bump(&["per_ip/", kind, path, ":", ip], 1);
+        w.bump(&["per_ip/", rw, path, ":", ip], 1);
+        w.bump(&["per_auth/", kind, path, ":", auth], 1);
+        w.bump(&["per_auth/", rw, path, ":", auth], 1);
         let cap = self.opts.max_results.min(MAX_KEYS);
         if let Some(series) = self.requests.get_mut(kind) {
             series.count(path, cap);
@@ -422,7 +478,7 @@ impl State {
                 .or_default()
                 .count(path, cap);
         }
-        *self.request_bytes.entry(kind.to_string()).or_default() += size;
+        bump_str(&mut self.request_bytes, kind, size);
     }
 
     fn served_window(&self) -> &Window {
