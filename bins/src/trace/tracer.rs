@@ -297,6 +297,9 @@ enum Role {
     Unknown,
 }
 
+/// The tracer's hasher: its maps are looked up on every quorum packet.
+type Fast = foldhash::fast::RandomState;
+
 /// The write-path join (see the module docs).
 #[derive(Debug, Default)]
 pub struct WriteTracer {
@@ -305,10 +308,10 @@ pub struct WriteTracer {
     max_fanout: usize,
     records: BTreeMap<i64, Record>,
     /// The zxid proposed for each (session, xid), first proposal first.
-    proposed: HashMap<(i64, i32), i64>,
-    forwards: HashMap<(i64, i32), (Timestamp, SocketAddr)>,
+    proposed: HashMap<(i64, i32), i64, Fast>,
+    forwards: HashMap<(i64, i32), (Timestamp, SocketAddr), Fast>,
     forward_order: VecDeque<(Timestamp, (i64, i32))>,
-    learner_ips: HashSet<IpAddr>,
+    learner_ips: HashSet<IpAddr, Fast>,
     pending: VecDeque<(Timestamp, Box<WriteReply>)>,
     now: Timestamp,
     /// Traces made, for the caller to take.
@@ -380,15 +383,14 @@ impl WriteTracer {
                 cxid,
             } => {
                 self.note_learner(link.learner);
+                if self.proposed.len() < MAX_RECORDS {
+                    self.proposed.entry((session, cxid)).or_insert(zxid);
+                }
                 let rec = self.record(zxid, ts);
                 rec.leader.get_or_insert(link.leader);
                 if rec.proposed.is_none_or(|(first, _, _)| ts < first) {
                     rec.proposed = Some((ts, session, cxid));
                 }
-                if self.proposed.len() < MAX_RECORDS {
-                    self.proposed.entry((session, cxid)).or_insert(zxid);
-                }
-                let rec = self.record(zxid, ts);
                 if !rec.traced
                     && !rec.sent_to.contains(&link.learner)
                     && rec.sent_to.len() < MAX_FOLLOWERS
@@ -443,13 +445,14 @@ impl WriteTracer {
     }
 
     fn note_learner(&mut self, learner: SocketAddr) {
-        if self.learner_ips.len() < MAX_LEARNER_IPS {
-            self.learner_ips.insert(learner.ip());
+        let ip = learner.ip();
+        if self.learner_ips.len() < MAX_LEARNER_IPS && !self.learner_ips.contains(&ip) {
+            self.learner_ips.insert(ip);
         }
     }
 
     fn record(&mut self, zxid: i64, ts: Timestamp) -> &mut Record {
-        if !self.records.contains_key(&zxid) && self.records.len() >= MAX_RECORDS {
+        if self.records.len() >= MAX_RECORDS && !self.records.contains_key(&zxid) {
             self.records.pop_first();
             self.counts.records_expired += 1;
         }
