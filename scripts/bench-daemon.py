@@ -64,17 +64,45 @@ def start(args, netns=None):
     sys.exit(f"bench-daemon: the daemon did not start: {' '.join(cmd)}")
 
 
-class Scraper(threading.Thread):
-    """Scrapes /metrics every 10 ms and times each scrape."""
+SCRAPE_LOOP = """
+import sys, time, urllib.request
+base, stop = sys.argv[1], sys.argv[2]
+times = []
+while True:
+    try:
+        open(stop).close()
+        break
+    except OSError:
+        pass
+    t = time.monotonic()
+    try:
+        with urllib.request.urlopen(base + "/metrics", timeout=10) as r:
+            r.read()
+    except OSError:
+        break  # the daemon ended (a live run stops at its packet count)
+    times.append(time.monotonic() - t)
+    time.sleep(0.01)
+print(" ".join(map(str, times)))
+"""
 
-    def __init__(self, base):
-        super().__init__(daemon=True)
-        self.base, self.times, self.stop = base, [], threading.Event()
 
-    def run(self):
-        while not self.stop.is_set():
-            self.times.append(get(self.base, "/metrics")[1])
-            time.sleep(0.01)
+class Scraper:
+    """Scrapes /metrics every 10 ms and times each scrape, from a process of its own (inside
+    the daemon's network namespace when it has one: its HTTP port is on that loopback)."""
+
+    def __init__(self, base, netns=None):
+        self.stop_file = tempfile.mktemp(prefix="zkwire-scrape-stop.")
+        cmd = [sys.executable, "-c", SCRAPE_LOOP, base, self.stop_file]
+        if netns:
+            cmd = ["ip", "netns", "exec", netns] + cmd
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        self.times = []
+
+    def finish(self):
+        open(self.stop_file, "w").close()
+        out, _ = self.proc.communicate()
+        os.unlink(self.stop_file)
+        self.times = [float(t) for t in out.split()]
 
     def summary(self):
         if not self.times:
@@ -89,16 +117,13 @@ def replay(capture, scrape):
     began = time.monotonic()
     proc, base = start(["-r", capture] + PORTS)
     scraper = Scraper(base) if scrape else None
-    if scraper:
-        scraper.start()
     info = {}
     while not info.get("replay_done"):
         time.sleep(0.05 if not scrape else 0.01)
         info = json.loads(get(base, "/json/info")[0])
     took = time.monotonic() - began
     if scraper:
-        scraper.stop.set()
-        scraper.join()
+        scraper.finish()
     proc.send_signal(signal.SIGTERM)
     proc.wait()
     rate = info["packets"] / took
@@ -134,18 +159,16 @@ def live(capture):
         subprocess.run(["ip", "netns", "exec", ns, "tcpreplay", "-i", "rp0", "--preload-pcap",
                         "--topspeed", part], check=True, capture_output=True)
         # The HTTP server runs in the paused process too: scraping starts with the drain.
-        scraper = Scraper(base)
         began = time.monotonic()
         os.kill(proc.pid, signal.SIGCONT)
-        scraper.start()
+        scraper = Scraper(base, netns=ns)
         try:
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGINT)  # some were dropped: it never reaches its count
             proc.wait()
         took = time.monotonic() - began
-        scraper.stop.set()
-        scraper.join()
+        scraper.finish()
         s = json.load(open(stats))
         cap = s["capture"]
         print(f"  live burst: {cap['packets']} of {packets} packets queued while paused, drained in"
