@@ -43,13 +43,14 @@ pub struct Line {
     omitted: Vec<(u64, &'static str)>,
 }
 
-/// A key's length and first bytes in one word, to tell most keys apart without comparing them.
+/// A key's length and three of its bytes (first, middle, last) in one word, to tell most keys
+/// apart without comparing them: a few loads, no copy (this runs for every field set).
 fn key_tag(key: &[u8]) -> u64 {
-    let mut word = [0u8; 8];
-    let n = key.len().min(7);
-    word[..n].copy_from_slice(&key[..n]);
-    word[7] = key.len() as u8;
-    u64::from_le_bytes(word)
+    let Some((&last, _)) = key.split_last() else {
+        return 0;
+    };
+    let byte = |i: usize| u64::from(key[i]);
+    key.len() as u64 | byte(0) << 32 | byte(key.len() / 2) << 40 | u64::from(last) << 48
 }
 
 impl Line {
@@ -73,12 +74,8 @@ impl Line {
         self
     }
 
-    fn is_omitted(&self, key: &str) -> bool {
-        if self.omitted.is_empty() {
-            return false;
-        }
-        let tag = key_tag(key.as_bytes());
-        self.omitted.iter().any(|(t, k)| *t == tag && *k == key)
+    fn is_omitted(&self, key: &str, tag: u64) -> bool {
+        !self.omitted.is_empty() && self.omitted.iter().any(|(t, k)| *t == tag && *k == key)
     }
 
     /// The format values are rendered in.
@@ -93,8 +90,11 @@ impl Line {
     }
 
     fn position(&self, key: &str) -> Option<usize> {
+        self.position_tagged(key, key_tag(key.as_bytes()))
+    }
+
+    fn position_tagged(&self, key: &str, tag: u64) -> Option<usize> {
         let key = key.as_bytes();
-        let tag = key_tag(key);
         self.fields
             .iter()
             .position(|f| f.tag == tag && &self.buf[f.key.clone()] == key)
@@ -126,13 +126,14 @@ impl Line {
 
     /// Sets `key` to the value `render` writes: in place when the key is set already.
     fn set(&mut self, key: &str, render: impl FnOnce(&mut Vec<u8>) -> bool) {
-        if self.is_omitted(key) {
+        let tag = key_tag(key.as_bytes());
+        if self.is_omitted(key, tag) {
             return;
         }
         let start = self.buf.len();
         let null = render(&mut self.buf);
         let value = start..self.buf.len();
-        match self.position(key) {
+        match self.position_tagged(key, tag) {
             Some(i) => {
                 self.fields[i].value = value;
                 self.fields[i].null = null;
@@ -141,7 +142,7 @@ impl Line {
                 let k = self.buf.len();
                 self.buf.extend_from_slice(key.as_bytes());
                 self.fields.push(Field {
-                    tag: key_tag(key.as_bytes()),
+                    tag,
                     key: k..self.buf.len(),
                     value,
                     null,
@@ -316,7 +317,8 @@ impl Line {
     }
 
     fn merge_field<T: Serialize + ?Sized>(&mut self, key: &str, v: &T) {
-        if !self.is_omitted(key) && !self.contains(key) {
+        let tag = key_tag(key.as_bytes());
+        if !self.is_omitted(key, tag) && self.position_tagged(key, tag).is_none() {
             self.value(key, v);
         }
     }
@@ -410,7 +412,7 @@ pub(crate) fn push_addr(buf: &mut Vec<u8>, v: SocketAddr) {
 
 /// `0x` and the lower-case hex digits of `v`, without leading zeros.
 pub(crate) fn write_hex(buf: &mut Vec<u8>, v: u64) {
-    buf.extend_from_slice(Hex(v).as_str(&mut [0; 18]).as_bytes());
+    buf.extend_from_slice(Hex(v).as_bytes(&mut [0; 18]));
 }
 
 /// Seconds since the epoch with the capture's own resolution: `S.ffffff` when the time is a

@@ -26,14 +26,19 @@ impl Hex {
 
     /// The `0x…` text, written into `buf`.
     pub fn as_str(self, buf: &mut [u8; 18]) -> &str {
+        // Only ASCII is written.
+        std::str::from_utf8(self.as_bytes(buf)).unwrap_or("0x?")
+    }
+
+    /// The `0x…` text as bytes, written into `buf` (for a byte buffer: no UTF-8 check).
+    pub fn as_bytes(self, buf: &mut [u8; 18]) -> &[u8] {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let width = (64 - self.0.leading_zeros()).div_ceil(4).max(1) as usize;
         buf[..2].copy_from_slice(b"0x");
         for (i, d) in buf[2..2 + width].iter_mut().rev().enumerate() {
             *d = DIGITS[((self.0 >> (4 * i)) & 0xf) as usize];
         }
-        // Only ASCII was written.
-        std::str::from_utf8(&buf[..2 + width]).unwrap_or("0x?")
+        &buf[..2 + width]
     }
 }
 
