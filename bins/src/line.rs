@@ -171,10 +171,7 @@ impl Line {
                 Format::Json => {
                     let start = buf.len();
                     let _ = write!(buf, "{v}");
-                    if buf[start..]
-                        .iter()
-                        .any(|&b| b == b'"' || b == b'\\' || b < 0x20)
-                    {
+                    if any_needs_json_escape(&buf[start..]) {
                         // Rare: quote through serde_json, which escapes.
                         let text = String::from_utf8_lossy(&buf[start..]).into_owned();
                         buf.truncate(start);
@@ -331,7 +328,8 @@ impl Line {
                 out.push(b',');
             }
             let key = &self.buf[f.key.clone()];
-            if key.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_') {
+            // JSON escapes only control characters, quotes and backslashes.
+            if !any_needs_json_escape(key) {
                 out.push(b'"');
                 out.extend_from_slice(key);
                 out.push(b'"');
@@ -456,6 +454,17 @@ fn needs_escape(b: u8) -> bool {
 
 /// Whether any byte needs escaping, eight bytes at a time (every text value is checked).
 fn any_needs_escape(s: &[u8]) -> bool {
+    any_control_or(s, 0x7f, b'\\')
+}
+
+/// Whether a JSON string needs escaping (a control character, a quote or a backslash), eight
+/// bytes at a time: every key of every JSON line is checked.
+fn any_needs_json_escape(s: &[u8]) -> bool {
+    any_control_or(s, b'"', b'\\')
+}
+
+/// Whether any byte is a C0 control character (below 0x20), `a` or `b`, a word at a time.
+fn any_control_or(s: &[u8], a: u8, b: u8) -> bool {
     const ONES: u64 = u64::from_le_bytes([1; 8]);
     const HIGHS: u64 = ONES * 0x80;
     // Whether a byte of `v` is below `n` (≤ 0x80), resp. zero: exact as a yes/no answer.
@@ -466,13 +475,16 @@ fn any_needs_escape(s: &[u8]) -> bool {
         word.copy_from_slice(chunk);
         let v = u64::from_le_bytes(word);
         if has_below(v, 0x20)
-            || has_below(v ^ (ONES * 0x7f), 1)
-            || has_below(v ^ (ONES * u64::from(b'\\')), 1)
+            || has_below(v ^ (ONES * u64::from(a)), 1)
+            || has_below(v ^ (ONES * u64::from(b)), 1)
         {
             return true;
         }
     }
-    chunks.remainder().iter().any(|&b| needs_escape(b))
+    chunks
+        .remainder()
+        .iter()
+        .any(|&c| c < 0x20 || c == a || c == b)
 }
 
 /// Writes a string as a text value: as it is, but for `\n`, `\r`, `\t`, `\\` and `\xNN`
@@ -1288,6 +1300,12 @@ mod tests {
                     assert_eq!(
                         any_needs_escape(&s[..pos + 1]),
                         s[..pos + 1].iter().any(|&c| needs_escape(c))
+                    );
+                    let json = s.iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\');
+                    assert_eq!(
+                        any_needs_json_escape(&s),
+                        json,
+                        "byte {b:#x} at {pos} (JSON)"
                     );
                 }
             }
