@@ -200,12 +200,18 @@ impl Line {
     /// address on the wire, is written digit by digit: through `Display` it was a fifth of the
     /// cost of a printed line.
     pub fn addr(&mut self, key: &str, v: SocketAddr) {
+        self.plain_str(key, |buf| push_addr(buf, v));
+    }
+
+    /// Sets a string field whose text needs no escaping in either format (digits, `.:[]/x`):
+    /// written straight into the line, quoted in JSON, bare in text.
+    fn plain_str(&mut self, key: &str, write: impl FnOnce(&mut Vec<u8>)) {
         let quoted = self.format == Format::Json;
         self.set(key, |buf| {
             if quoted {
                 buf.push(b'"');
             }
-            push_addr(buf, v);
+            write(buf);
             if quoted {
                 buf.push(b'"');
             }
@@ -214,37 +220,19 @@ impl Line {
     }
 
     /// Sets a string field of two integers and a separator (a zxid's `epoch/counter`),
-    /// written without `core::fmt`.
+    /// written without `core::fmt`; the separator must need no escaping.
     pub fn pair(&mut self, key: &str, a: impl itoa::Integer, sep: char, b: impl itoa::Integer) {
-        let quoted = self.format == Format::Json;
-        self.set(key, |buf| {
-            if quoted {
-                buf.push(b'"');
-            }
+        self.plain_str(key, |buf| {
             let mut digits = itoa::Buffer::new();
             buf.extend_from_slice(digits.format(a).as_bytes());
             buf.extend_from_slice(sep.encode_utf8(&mut [0; 4]).as_bytes());
             buf.extend_from_slice(digits.format(b).as_bytes());
-            if quoted {
-                buf.push(b'"');
-            }
-            false
         });
     }
 
     /// Sets a `0x…` field (lower-case hex digits, no leading zeros), as a string.
     pub fn hex(&mut self, key: &str, v: u64) {
-        let quoted = self.format == Format::Json;
-        self.set(key, |buf| {
-            if quoted {
-                buf.push(b'"');
-            }
-            write_hex(buf, v);
-            if quoted {
-                buf.push(b'"');
-            }
-            false
-        });
+        self.plain_str(key, |buf| write_hex(buf, v));
     }
 
     /// Sets a capture time as seconds since the epoch, a number with exactly the digits the
