@@ -175,7 +175,11 @@ def live(capture):
               f" {took:.3f} s = {cap['packets'] / took / 1e6:.2f} M pkt/s on one core;"
               f" kernel drops {cap['kernel_drops']}; {scraper.summary()}")
     finally:
-        subprocess.run(["ip", "netns", "pids", ns], capture_output=True)
+        # Whatever still runs in the namespace (a daemon that never reached its count) ends
+        # with it.
+        pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True)
+        for pid in pids.stdout.split():
+            os.kill(int(pid), signal.SIGKILL)
         subprocess.run(["ip", "netns", "del", ns])
 
 
