@@ -181,16 +181,7 @@ impl Line {
                         buf.push(b'"');
                     }
                 }
-                Format::Text => {
-                    let start = buf.len();
-                    let _ = write!(buf, "{v}");
-                    if buf[start..].iter().any(|&b| needs_escape(b)) {
-                        // Rare: written again, escaped.
-                        let text = String::from_utf8_lossy(&buf[start..]).into_owned();
-                        buf.truncate(start);
-                        text_str(buf, &text);
-                    }
-                }
+                Format::Text => text_display(buf, &v),
             }
             false
         });
@@ -473,6 +464,18 @@ fn any_control_or(s: &[u8], a: u8, b: u8) -> bool {
         .remainder()
         .iter()
         .any(|&c| c < 0x20 || c == a || c == b)
+}
+
+/// Writes anything printable as a text value, in place (escaped as [`text_str`] escapes).
+fn text_display<T: Display + ?Sized>(buf: &mut Vec<u8>, v: &T) {
+    let start = buf.len();
+    let _ = write!(buf, "{v}");
+    if any_needs_escape(&buf[start..]) {
+        // Rare: written again, escaped.
+        let text = String::from_utf8_lossy(&buf[start..]).into_owned();
+        buf.truncate(start);
+        text_str(buf, &text);
+    }
 }
 
 /// Writes a string as a text value: as it is, but for `\n`, `\r`, `\t`, `\\` and `\xNN`
@@ -933,14 +936,7 @@ impl<'b> ser::Serializer for Text<'b> {
     }
     /// Written in place: serde's default builds a `String` first.
     fn collect_str<T: Display + ?Sized>(self, v: &T) -> Result<(), LineError> {
-        let start = self.out.len();
-        let _ = write!(self.out, "{v}");
-        if self.out[start..].iter().any(|&b| needs_escape(b)) {
-            // Rare: written again, escaped.
-            let text = String::from_utf8_lossy(&self.out[start..]).into_owned();
-            self.out.truncate(start);
-            text_str(self.out, &text);
-        }
+        text_display(self.out, v);
         Ok(())
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<(), LineError> {

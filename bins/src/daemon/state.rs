@@ -85,24 +85,17 @@ impl Window {
             self.other.clear();
             self.other.push_str(group_of(&self.key));
             self.other.push_str("/other");
-            match self.counts.get_mut(self.other.as_str()) {
-                Some(n) => *n += by,
-                None => {
-                    self.counts.insert(self.other.clone(), by);
-                }
-            }
+            bump_str(&mut self.counts, &self.other, by);
         }
     }
 }
 
 /// Adds `by` to `map[key]`, allocating the key only when it is new.
-fn bump_str<V: Default + std::ops::AddAssign<u64>>(map: &mut Map<String, V>, key: &str, by: u64) {
+fn bump_str(map: &mut Map<String, u64>, key: &str, by: u64) {
     match map.get_mut(key) {
-        Some(v) => *v += by,
+        Some(n) => *n += by,
         None => {
-            let mut v = V::default();
-            v += by;
-            map.insert(key.to_string(), v);
+            map.insert(key.to_string(), by);
         }
     }
 }
