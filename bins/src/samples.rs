@@ -1,28 +1,55 @@
-//! Latency samples of one group of a table (`--measure-latency`, `--trace-writes`), kept small:
-//! an HDR histogram over 1 µs–1 h at three significant digits costs about 190 KB, so one per
-//! group made a capture of `load_gen` (every create a new path, grouped by path) take 780 MB
-//! and 8× the time. A group keeps its first [`FEW`] samples as they are and becomes a histogram
-//! only past that; its figures are always read through a histogram of the same kind (a scratch
-//! one for the few), so they are the same numbers to the last digit.
+//! Latency samples of one group of a table (`--measure-latency`, `--trace-writes`), kept small.
+//!
+//! An HDR histogram over 1 µs–1 h at three significant digits costs about 190 KB, so one per
+//! group made a capture of `load_gen` (every create a new path, grouped by path) take 780 MB.
+//! A group therefore keeps only its occupied buckets: the lowest value of each bucket the
+//! histogram would count a sample in, with how many samples fell in it, 8 bytes a bucket. A
+//! group's memory is then bounded by the spread of its latencies, not by how many there were
+//! (keeping the first samples as they were, as an earlier version did, grew with every sample
+//! and turned each group into a whole histogram past 512: 800 MB on ten copies of `loadgen`).
+//! Only a group with more than [`MAX_BUCKETS`] occupied buckets becomes a whole histogram.
+//!
+//! The figures are always read through a histogram of the same kind (a scratch one for the
+//! sparse form), and a histogram's figures depend only on its bucket counts, so they are the
+//! same numbers to the last digit whatever the form.
 
 use hdrhistogram::Histogram;
+use std::sync::OnceLock;
 
-/// Samples a group keeps as plain values before it turns into a histogram (4 KiB).
-const FEW: usize = 512;
+/// Occupied buckets a group keeps before it turns into a whole histogram (64 KiB).
+const MAX_BUCKETS: usize = 8192;
 
 /// A new histogram of the range and precision zk-dump's latency tables use.
 pub(crate) fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
 }
 
-/// Makes the empty histogram a group turns into.
+/// Makes the empty histogram a group turns into. Every kind used has a lowest discernible
+/// value of 1 and three significant digits, so its buckets are [`bucket_of`]'s.
 pub(crate) type NewHistogram = fn() -> Histogram<u64>;
+
+/// The lowest value of the bucket a histogram of 1 as lowest value and three significant
+/// digits counts `us` in (hdrhistogram's own arithmetic, from a histogram of the smallest range:
+/// the bucket of a value does not depend on the range).
+fn bucket_of(us: u64) -> u64 {
+    static SCALE: OnceLock<Histogram<u64>> = OnceLock::new();
+    SCALE
+        .get_or_init(|| Histogram::new_with_bounds(1, 2, 3).expect("valid histogram bounds"))
+        .lowest_equivalent(us)
+}
+
+/// One occupied bucket: its lowest value and how many samples it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Bucket {
+    low: u32,
+    n: u32,
+}
 
 /// One group's latencies, in microseconds.
 #[derive(Debug, Clone)]
 pub(crate) enum Samples {
-    /// Fewer than [`FEW`] samples, as recorded.
-    Few(Vec<u64>),
+    /// The occupied buckets, by value, and the number of samples in all of them.
+    Sparse { buckets: Vec<Bucket>, total: u64 },
     /// A histogram of them.
     Many(Box<Histogram<u64>>),
 }
@@ -40,45 +67,74 @@ pub(crate) struct Figures {
 
 impl Default for Samples {
     fn default() -> Self {
-        Samples::Few(Vec::new())
+        Samples::Sparse {
+            buckets: Vec::new(),
+            total: 0,
+        }
     }
 }
 
 impl Samples {
-    /// Records one latency; past [`FEW`] samples the group turns into a `new()` histogram.
+    /// Records one latency.
     pub(crate) fn record(&mut self, us: u64, new: NewHistogram) {
-        match self {
-            Samples::Few(values) => {
-                values.push(us);
-                if values.len() >= FEW {
-                    let mut h = new();
-                    for v in values.drain(..) {
-                        let _ = h.record(v);
-                    }
-                    *self = Samples::Many(Box::new(h));
-                }
+        self.record_n(us, 1, new);
+    }
+
+    /// Records `n` samples of `us` (or of its bucket: the same to a histogram). A group turns
+    /// into a `new()` histogram when it would hold too many buckets, or a bucket or count it
+    /// cannot (over 71 minutes, over 4 billion samples).
+    fn record_n(&mut self, us: u64, n: u64, new: NewHistogram) {
+        let Samples::Sparse { buckets, total } = self else {
+            if let Samples::Many(h) = self {
+                let _ = h.record_n(us, n);
             }
-            Samples::Many(h) => {
-                let _ = h.record(us);
+            return;
+        };
+        let low = bucket_of(us);
+        let fits = |low: u64, n: u64| u32::try_from(low).is_ok() && u32::try_from(n).is_ok();
+        match buckets.binary_search_by_key(&low, |b| u64::from(b.low)) {
+            Ok(at) if fits(low, u64::from(buckets[at].n) + n) => {
+                buckets[at].n += n as u32;
+                *total += n;
+                return;
             }
+            Err(at) if fits(low, n) && buckets.len() < MAX_BUCKETS => {
+                buckets.insert(
+                    at,
+                    Bucket {
+                        low: low as u32,
+                        n: n as u32,
+                    },
+                );
+                *total += n;
+                return;
+            }
+            _ => {}
         }
+        let mut h = new();
+        for b in buckets.iter() {
+            let _ = h.record_n(u64::from(b.low), u64::from(b.n));
+        }
+        let _ = h.record_n(us, n);
+        *self = Samples::Many(Box::new(h));
     }
 
     /// Adds the samples of `other` (the same group in another shard).
     pub(crate) fn merge(&mut self, other: Samples, new: NewHistogram) {
         match other {
-            Samples::Few(values) => values.into_iter().for_each(|v| self.record(v, new)),
-            Samples::Many(theirs) => match self {
+            Samples::Sparse { buckets, .. } => buckets
+                .iter()
+                .for_each(|b| self.record_n(u64::from(b.low), u64::from(b.n), new)),
+            Samples::Many(mut theirs) => match self {
                 Samples::Many(mine) => {
                     // Same bounds and precision on both sides: adding cannot fail.
                     let _ = mine.add(&*theirs);
                 }
-                Samples::Few(values) => {
-                    let mut h = theirs;
-                    for v in values.drain(..) {
-                        let _ = h.record(v);
+                Samples::Sparse { buckets, .. } => {
+                    for b in buckets.iter() {
+                        let _ = theirs.record_n(u64::from(b.low), u64::from(b.n));
                     }
-                    *self = Samples::Many(h);
+                    *self = Samples::Many(theirs);
                 }
             },
         }
@@ -87,20 +143,20 @@ impl Samples {
     /// Samples recorded.
     pub(crate) fn len(&self) -> u64 {
         match self {
-            Samples::Few(values) => values.len() as u64,
+            Samples::Sparse { total, .. } => *total,
             Samples::Many(h) => h.len(),
         }
     }
 
     /// The group's figures, read through a histogram: `scratch` (of the kind `record` was
-    /// given; emptied here) for a group of few samples.
+    /// given; emptied here) for a sparse group.
     pub(crate) fn figures(&self, scratch: &mut Histogram<u64>) -> Figures {
         let h: &Histogram<u64> = match self {
             Samples::Many(h) => h,
-            Samples::Few(values) => {
+            Samples::Sparse { buckets, .. } => {
                 scratch.reset();
-                for &v in values {
-                    let _ = scratch.record(v);
+                for b in buckets {
+                    let _ = scratch.record_n(u64::from(b.low), u64::from(b.n));
                 }
                 scratch
             }
@@ -120,27 +176,55 @@ impl Samples {
 mod tests {
     use super::*;
 
-    /// Few or many, merged or not: the figures are a histogram's own.
+    fn reference_figures(values: &[u64], new: NewHistogram) -> Figures {
+        let mut reference = new();
+        for &v in values {
+            let _ = reference.record(v);
+        }
+        Figures {
+            count: reference.len(),
+            mean: reference.mean(),
+            p50: reference.value_at_quantile(0.5),
+            p95: reference.value_at_quantile(0.95),
+            p99: reference.value_at_quantile(0.99),
+            max: reference.max(),
+        }
+    }
+
+    fn growing() -> Histogram<u64> {
+        Histogram::new(3).expect("valid")
+    }
+
+    /// Sparse or whole, merged or not: the figures are a histogram's own.
     #[test]
     fn figures_are_the_histograms_whatever_the_form() {
         let mut scratch = histogram();
-        for n in [1usize, 7, FEW - 1, FEW, FEW + 1, 3 * FEW] {
-            let values: Vec<u64> = (0..n as u64).map(|i| 1 + (i * 7919) % 250_000).collect();
-            let mut reference = histogram();
+        let mut saw_whole = false;
+        // Scattered over 1 µs–0.25 s, and every value of 1 µs–0.3 s (9,364 buckets, past
+        // MAX_BUCKETS).
+        let scattered = |n: u64| {
+            (0..n)
+                .map(|i| 1 + (i * 7919) % 250_000)
+                .collect::<Vec<u64>>()
+        };
+        let sets = [1, 7, 511, 512, 513, 3_000, 30_000]
+            .map(scattered)
+            .into_iter()
+            .chain([(1..=300_000).collect()]);
+        for values in sets {
+            let n = values.len();
+            let expected = reference_figures(&values, histogram);
             let mut samples = Samples::default();
-            for &v in &values {
-                let _ = reference.record(v);
-                samples.record(v, histogram);
-            }
-            assert_eq!(matches!(samples, Samples::Many(_)), n >= FEW, "{n}");
-            let expected = Figures {
-                count: reference.len(),
-                mean: reference.mean(),
-                p50: reference.value_at_quantile(0.5),
-                p95: reference.value_at_quantile(0.95),
-                p99: reference.value_at_quantile(0.99),
-                max: reference.max(),
-            };
+            values.iter().for_each(|&v| samples.record(v, histogram));
+            let buckets: std::collections::HashSet<u64> =
+                values.iter().map(|&v| bucket_of(v)).collect();
+            assert_eq!(
+                matches!(samples, Samples::Many(_)),
+                buckets.len() > MAX_BUCKETS,
+                "{n}"
+            );
+            saw_whole |= matches!(samples, Samples::Many(_));
+            assert_eq!(samples.len(), n as u64);
             assert_eq!(samples.figures(&mut scratch), expected, "{n}");
             // Split in two shards, merged either way round.
             for cut in [0, n / 3, n] {
@@ -156,5 +240,55 @@ mod tests {
                 assert_eq!(right.figures(&mut scratch), expected, "{n} cut {cut}");
             }
         }
+        assert!(saw_whole, "no case went past MAX_BUCKETS");
+    }
+
+    /// The buckets kept are those of every histogram kind the tables use.
+    #[test]
+    fn buckets_are_those_of_every_histogram_kind() {
+        for new in [histogram as NewHistogram, growing] {
+            let h = new();
+            let mut v = 0u64;
+            while v < 4_000_000_000 {
+                assert_eq!(bucket_of(v), h.lowest_equivalent(v), "{v}");
+                assert_eq!(bucket_of(v + 1), h.lowest_equivalent(v + 1), "{v}");
+                v = v * 3 / 2 + 7;
+            }
+        }
+    }
+
+    /// A group's memory follows the spread of its latencies, not their number: a million
+    /// samples between 1 and 2 ms occupy the 1,000 buckets of that range and stay sparse.
+    #[test]
+    fn many_samples_over_a_narrow_spread_stay_small() {
+        let mut samples = Samples::default();
+        for i in 0..1_000_000u64 {
+            samples.record(1_000 + (i * 7919) % 1_000, histogram);
+        }
+        let Samples::Sparse { buckets, total } = &samples else {
+            panic!("turned into a whole histogram");
+        };
+        assert_eq!(*total, 1_000_000);
+        assert!(buckets.len() <= 1_000, "{}", buckets.len());
+    }
+
+    /// Values past what a bucket of the sparse form holds go to a whole histogram, which keeps
+    /// or drops them as its range says (the growing one keeps them).
+    #[test]
+    fn values_beyond_the_sparse_form_go_to_a_histogram() {
+        let values = [5, 70, 9_000_000_000, 12];
+        let mut samples = Samples::default();
+        values.iter().for_each(|&v| samples.record(v, growing));
+        assert!(matches!(samples, Samples::Many(_)));
+        assert_eq!(
+            samples.figures(&mut growing()),
+            reference_figures(&values, growing)
+        );
+        let mut bounded = Samples::default();
+        values.iter().for_each(|&v| bounded.record(v, histogram));
+        assert_eq!(
+            bounded.figures(&mut histogram()),
+            reference_figures(&values, histogram)
+        );
     }
 }
