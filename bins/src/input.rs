@@ -124,6 +124,20 @@ pub fn open_source(
     })
 }
 
+/// The file `-r` names when each of several threads can read it for itself
+/// (`zkwire_capture::sharded::run_sharded_reads`): one regular file, read whole (no
+/// `--max-packets`); not standard input, a pipe or a live interface.
+pub fn rereadable_file(args: &InputArgs) -> Option<&Path> {
+    if args.iface.is_some() || args.max_packets.is_some() {
+        return None;
+    }
+    let [path] = args.read.as_slice() else {
+        return None;
+    };
+    let regular = std::fs::metadata(path).is_ok_and(|m| m.is_file());
+    (path.as_os_str() != "-" && regular).then_some(path.as_path())
+}
+
 /// Checks `--tls-keylog` before reading: a capture file is decoded at once, so its key log
 /// must be readable now; a live capture may start before the client that writes the key log,
 /// so a missing one is only noted, and read once it appears.

@@ -1112,7 +1112,8 @@ fn a_memory_budget_bounds_stuck_partial_messages() {
 
 /// Issue 15: `--threads N` deals connections out to N threads and merges their tables; the
 /// output and every counter must be exactly one thread's, in every grouping, on the shipped
-/// captures and on a lossy copy met mid-stream (gaps, resyncs, holes given up).
+/// captures and on a lossy copy met mid-stream (gaps, resyncs, holes given up), whether the
+/// threads read the file themselves or one reads standard input for them.
 #[test]
 fn threads_give_exactly_what_one_thread_gives() {
     let dir = scratch("zk-threads");
@@ -1165,14 +1166,22 @@ fn threads_give_exactly_what_one_thread_gives() {
     ];
     for (file, ports) in &files {
         for mode in modes {
-            let run = |threads: &str| {
+            // From the file, each thread reads it for itself; from standard input, one thread
+            // reads and deals the packets out to the others.
+            let run = |threads: &str, piped: bool| {
                 let stats = dir.join(format!("stats-{threads}.json"));
-                let mut args = vec!["-r", file.as_str(), "--threads", threads];
+                let input = if piped { "-" } else { file.as_str() };
+                let mut args = vec!["-r", input, "--threads", threads];
                 args.extend_from_slice(ports);
                 args.extend_from_slice(mode);
                 let stats_arg = stats.display().to_string();
                 args.extend_from_slice(&["--stats-json", &stats_arg]);
-                let out = zk_dump(&args);
+                let stdin = std::fs::File::open(file).expect("capture");
+                let out = Command::new(zkwire_tests::bin("zk-dump"))
+                    .args(&args)
+                    .stdin(Stdio::from(stdin))
+                    .output()
+                    .expect("run zk-dump");
                 assert!(out.status.success(), "{args:?}");
                 let mut stats: Value =
                     serde_json::from_str(&std::fs::read_to_string(&stats).expect("stats"))
@@ -1187,16 +1196,16 @@ fn threads_give_exactly_what_one_thread_gives() {
                     stats,
                 )
             };
-            let one = run("1");
+            let one = run("1", false);
             assert!(!one.0.is_empty(), "{file} {mode:?}");
-            for threads in ["2", "5"] {
-                let many = run(threads);
+            for (threads, piped) in [("2", false), ("5", false), ("2", true), ("3", true)] {
+                let many = run(threads, piped);
                 assert!(
                     one.0 == many.0,
-                    "{file} {mode:?}: {threads} threads' tables differ"
+                    "{file} {mode:?}: {threads} threads' tables differ (piped: {piped})"
                 );
-                assert_eq!(one.1, many.1, "{file} {mode:?}: summary line");
-                assert_eq!(one.2, many.2, "{file} {mode:?}: --stats-json");
+                assert_eq!(one.1, many.1, "{file} {mode:?}: summary line ({piped})");
+                assert_eq!(one.2, many.2, "{file} {mode:?}: --stats-json ({piped})");
             }
         }
     }

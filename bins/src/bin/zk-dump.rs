@@ -6,7 +6,7 @@ use zkwire::analysis::{Analysis, AnalysisSink, Analytics, GroupBy, SortBy};
 use zkwire::exit;
 use zkwire::input::{
     add_stats, conclude, open_source, port_filter, progress_bar, read_input, read_input_ticking,
-    report_open_error, InputArgs,
+    report_open_error, rereadable_file, InputArgs,
 };
 use zkwire::output::{Format, OutputArgs};
 use zkwire::trace::{
@@ -153,10 +153,11 @@ struct Args {
     #[arg(long, value_name = "SECONDS", help_heading = "Analysis")]
     interval: Option<f64>,
 
-    /// Threads decoding --count-requests 0 and --measure-latency 0 on a capture file, besides
-    /// the one reading it (default: one per core but the reader's): connections are dealt out
-    /// to them and their tables merged, the same tables as one thread gives. Other modes,
-    /// limits, --interval and live capture read on one thread.
+    /// Threads decoding --count-requests 0 and --measure-latency 0, each a share of the
+    /// connections, their tables merged: the same tables as one thread gives. On a capture
+    /// file each thread reads the file itself (default: one per core); from standard input
+    /// one more thread reads and deals the packets out (default: one per core but the
+    /// reader's). Other modes, limits, --interval and live capture read on one thread.
     #[arg(long, value_name = "N", help_heading = "Analysis")]
     threads: Option<usize>,
 }
@@ -267,11 +268,16 @@ fn main() -> ExitCode {
 /// How many threads an analysis reads with: more than one only where the shards' tables merge
 /// into exactly one thread's (see `--threads`).
 fn shards(args: &Args, analytics: &Analytics) -> Option<usize> {
-    // By default every core: the reader takes one, the shards the others (on two cores the
-    // reader would compete with its shards, and copying packets for them then costs more than
-    // the second core gives on captures of few connections or large packets).
+    // By default every core. Shards that read a file for themselves take one each; behind a
+    // reader, which takes one, the shards take the others (on two cores the reader would
+    // compete with its shards, and copying packets for them then costs more than the second
+    // core gives on captures of few connections or large packets).
     let threads = args.threads.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1))
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        match rereadable_file(&args.input) {
+            Some(_) => cores,
+            None => cores.saturating_sub(1),
+        }
     });
     let eligible =
         analytics.is_mergeable() && args.interval.is_none() && args.input.iface.is_none();
@@ -283,8 +289,9 @@ fn shards(args: &Args, analytics: &Analytics) -> Option<usize> {
 /// printed as one thread would print them.
 fn analyse_sharded(args: &Args, opts: ZkOptions, analytics: Analytics, shards: usize) -> ExitCode {
     use zkwire::output::Printer;
-    use zkwire_capture::sharded::{run_sharded, ShardOptions};
+    use zkwire_capture::sharded::{run_sharded, run_sharded_reads, ShardOptions};
     use zkwire_capture::tls::TlsLayer;
+    use zkwire_capture::FileSource;
     let mut source = match open_source("zk-dump", &args.input, &port_filter(&args.ports)) {
         Ok(s) => s,
         Err(e) => {
@@ -307,13 +314,22 @@ fn analyse_sharded(args: &Args, opts: ZkOptions, analytics: Analytics, shards: u
     };
     let mut options = ShardOptions::default();
     options.progress = Some(&mut progress);
-    let (mut outcome, layers) = run_sharded(
-        source.as_mut(),
-        shards,
-        args.input.reassembly_config(),
-        make,
-        options,
-    );
+    let config = args.input.reassembly_config();
+    let (mut outcome, layers) = match rereadable_file(&args.input) {
+        // Each shard reads the file itself: nothing is copied between threads.
+        Some(path) => {
+            let sources: Result<Vec<FileSource>, _> =
+                (0..shards).map(|_| FileSource::open(path)).collect();
+            match sources {
+                Ok(sources) => run_sharded_reads(sources, config, make, options),
+                Err(e) => {
+                    report_open_error("zk-dump", &e);
+                    return ExitCode::from(exit::FATAL as u8);
+                }
+            }
+        }
+        None => run_sharded(source.as_mut(), shards, config, make, options),
+    };
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }

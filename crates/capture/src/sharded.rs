@@ -10,6 +10,12 @@
 //! once-a-second sweep (idle connections, old holes) is due, with the same rule, and every shard
 //! sweeps at that point of its own stream. The limits of [`ReassemblyConfig`] (flows, memory)
 //! are divided between the shards.
+//!
+//! A capture *file* can go faster still with [`run_sharded_reads`]: every shard thread reads
+//! the file itself (the kernel caches its pages once for all of them) and skips the
+//! connections of the other shards, so no packet is copied or handed between threads and no
+//! thread only reads. Each thread pays for reading and slicing every packet, and decodes only
+//! its share.
 
 use crate::link::{decode_tcp, LinkType};
 use crate::pipeline::{count_read, count_skip, note_drops, RunOutcome, StopFlag};
@@ -102,6 +108,24 @@ impl Lane {
         let full = std::mem::replace(&mut self.filling, next);
         // A shard that panicked has hung up; its panic is raised when it is joined.
         let _ = self.to_shard.send(full);
+    }
+}
+
+/// When the reassembler's once-a-second sweep is due, by its own rule: once the capture time of
+/// a TCP segment passes the next due time.
+#[derive(Default)]
+struct SweepClock(Option<Timestamp>);
+
+impl SweepClock {
+    /// Whether a sweep is due before the segment captured at `ts`.
+    fn due(&mut self, ts: Timestamp) -> bool {
+        match self.0 {
+            Some(at) if ts < at => false,
+            next => {
+                self.0 = Some(ts.plus_nanos(SWEEP_NS));
+                next.is_some()
+            }
+        }
     }
 }
 
@@ -207,7 +231,7 @@ fn read<S: PacketSource + ?Sized>(
         stopped: false,
         error: None,
     };
-    let mut next_sweep: Option<Timestamp> = None;
+    let mut sweeps = SweepClock::default();
     loop {
         if options.stop.is_stopped() {
             out.stopped = true;
@@ -227,16 +251,10 @@ fn read<S: PacketSource + ?Sized>(
         out.last_ts = Some(ts);
         match decode_tcp(packet.link, packet.data) {
             Ok(segment) => {
-                // The reassembler's rule: a sweep once the capture time passes the next due time.
-                match next_sweep {
-                    None => next_sweep = Some(ts.plus_nanos(SWEEP_NS)),
-                    Some(at) if ts >= at => {
-                        next_sweep = Some(ts.plus_nanos(SWEEP_NS));
-                        for lane in lanes.iter_mut() {
-                            lane.filling.items.push(Item::Sweep(ts));
-                        }
+                if sweeps.due(ts) {
+                    for lane in lanes.iter_mut() {
+                        lane.filling.items.push(Item::Sweep(ts));
                     }
-                    Some(_) => {}
                 }
                 let lane = &mut lanes[shard_of(&hasher, segment.src, segment.dst, n)];
                 let start = lane.filling.bytes.len();
@@ -301,6 +319,154 @@ fn shard<H: StreamHandler>(
     }
     reassembler.finish(last_ts.unwrap_or_default(), &mut handler);
     (handler, reassembler.stats)
+}
+
+/// Reads the same capture once per shard, on as many threads: `sources[i]` is shard `i`'s own
+/// reader of it (a file opened once per shard). Each thread slices every packet, keeps the
+/// sweeps on the one-thread schedule, and reassembles only the connections [`run_sharded`]
+/// would deal to it, into the handler `make(i)` gives. Returns how shard 0's reading ended,
+/// with the packet counters of shard 0 (all of them read every packet) and the connection
+/// counters of all shards added up, and the shards' handlers, in order, to merge their results.
+///
+/// Nothing passes between the threads, so on a machine of few cores this is the faster way
+/// to spread a file over them; a stream that can be read only once (standard input, a live
+/// interface) needs [`run_sharded`].
+pub fn run_sharded_reads<S, H, F>(
+    sources: Vec<S>,
+    config: ReassemblyConfig,
+    mut make: F,
+    mut options: ShardOptions<'_>,
+) -> (RunOutcome, Vec<H>)
+where
+    S: PacketSource + Send,
+    H: StreamHandler + Send,
+    F: FnMut(usize) -> H,
+{
+    let n = sources.len().max(1);
+    let per_shard = ReassemblyConfig {
+        max_flows: (config.max_flows / n).max(1),
+        max_memory: config.max_memory / n,
+        max_buffered_total: config.max_buffered_total / n,
+        ..config
+    };
+    let mut jobs: Vec<(S, H)> = Vec::with_capacity(n);
+    for (i, source) in sources.into_iter().enumerate() {
+        jobs.push((source, make(i)));
+    }
+    let mut jobs = jobs.into_iter();
+    let Some((mut first, first_handler)) = jobs.next() else {
+        let outcome = RunOutcome {
+            last_ts: None,
+            stopped: false,
+            error: None,
+            capture: CaptureStats::default(),
+        };
+        return (outcome, Vec::new());
+    };
+    std::thread::scope(|scope| {
+        let mut joins = Vec::with_capacity(n - 1);
+        for (i, (mut source, handler)) in jobs.enumerate() {
+            let config = per_shard.clone();
+            let stop = options.stop.clone();
+            joins.push(
+                scope.spawn(move || {
+                    read_share((i + 1, n), config, &mut source, handler, &stop, None)
+                }),
+            );
+        }
+        // Shard 0 reads on this thread, which reports the progress.
+        let every = options.progress_every.max(1);
+        let progress = options.progress.take().map(|report| (report, every));
+        let (handler, read, shard_stats) = read_share(
+            (0, n),
+            per_shard.clone(),
+            &mut first,
+            first_handler,
+            &options.stop,
+            progress,
+        );
+        let mut capture = read.stats;
+        capture.add(&shard_stats);
+        let mut handlers = vec![handler];
+        for join in joins {
+            let (handler, _, stats) = join
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            capture.add(&stats);
+            handlers.push(handler);
+        }
+        let outcome = RunOutcome {
+            last_ts: read.last_ts,
+            stopped: read.stopped,
+            error: read.error,
+            capture,
+        };
+        (outcome, handlers)
+    })
+}
+
+/// Progress reporting of the thread that reports it: the callback and every how many packets.
+type Progress<'a> = (&'a mut dyn FnMut(u64, Option<u64>), u64);
+
+/// One thread of [`run_sharded_reads`]: reads all of `source`, reassembling shard `index`'s
+/// connections into `handler`. Returns the handler, what was read (packet counters) and the
+/// reassembler's counters (this shard's connections).
+fn read_share<S: PacketSource + ?Sized, H: StreamHandler>(
+    (index, shards): (usize, usize),
+    config: ReassemblyConfig,
+    source: &mut S,
+    mut handler: H,
+    stop: &StopFlag,
+    mut progress: Option<Progress<'_>>,
+) -> (H, Read, CaptureStats) {
+    let hasher = foldhash::fast::FixedState::with_seed(0x5eed);
+    let mut reassembler = Reassembler::new(config);
+    reassembler.shard(index as u64, shards as u64);
+    let mut read = Read {
+        stats: CaptureStats::default(),
+        last_ts: None,
+        stopped: false,
+        error: None,
+    };
+    let mut sweeps = SweepClock::default();
+    loop {
+        if stop.is_stopped() {
+            read.stopped = true;
+            break;
+        }
+        let packet = match source.next_packet() {
+            Ok(Next::Packet(p)) => p,
+            Ok(Next::Idle) => continue,
+            Ok(Next::End) => break,
+            Err(e) => {
+                read.error = Some(e);
+                break;
+            }
+        };
+        count_read(&mut read.stats, &packet);
+        let ts = packet.ts;
+        read.last_ts = Some(ts);
+        match decode_tcp(packet.link, packet.data) {
+            Ok(segment) => {
+                if sweeps.due(ts) {
+                    reassembler.sweep(ts, &mut handler);
+                }
+                if shard_of(&hasher, segment.src, segment.dst, shards) == index {
+                    reassembler.segment(&segment, ts, &mut handler);
+                }
+            }
+            Err(skip) => count_skip(&mut read.stats, skip),
+        }
+        if let Some((report, every)) = progress.as_mut() {
+            if read.stats.packets % *every == 0 {
+                let (done, total) = source.progress();
+                report(done, total);
+            }
+        }
+    }
+    note_drops(&mut read.stats, source);
+    reassembler.finish(read.last_ts.unwrap_or_default(), &mut handler);
+    (handler, read, reassembler.stats)
 }
 
 #[cfg(test)]
@@ -445,6 +611,54 @@ mod tests {
             assert_eq!(merged, one.0, "{shards} shards");
             assert_eq!(outcome.capture, single.capture, "{shards} shards");
             assert_eq!(outcome.last_ts, single.last_ts);
+        }
+    }
+
+    /// Each shard reading the whole capture itself gives what one thread gives, counters
+    /// included (the packets counted once), and reports progress from one thread.
+    #[test]
+    fn shards_reading_for_themselves_deliver_what_one_thread_delivers() {
+        let mut one = Streams::default();
+        let mut reassembler = Reassembler::new(ReassemblyConfig::default());
+        let mut source = Packets {
+            list: capture(),
+            next: 0,
+        };
+        let single = run(
+            &mut source,
+            &mut reassembler,
+            &mut one,
+            PipelineOptions::default(),
+        );
+        for shards in [1, 2, 3, 8] {
+            let sources = (0..shards)
+                .map(|_| Packets {
+                    list: capture(),
+                    next: 0,
+                })
+                .collect();
+            let mut reports = 0;
+            let mut progress = |_: u64, _: Option<u64>| reports += 1;
+            let options = ShardOptions {
+                progress: Some(&mut progress),
+                progress_every: 100,
+                ..Default::default()
+            };
+            let (outcome, handlers) = run_sharded_reads(
+                sources,
+                ReassemblyConfig::default(),
+                |_| Streams::default(),
+                options,
+            );
+            assert_eq!(handlers.len(), shards);
+            let mut merged = BTreeMap::new();
+            for h in handlers {
+                merged.extend(h.0);
+            }
+            assert_eq!(merged, one.0, "{shards} shards");
+            assert_eq!(outcome.capture, single.capture, "{shards} shards");
+            assert_eq!(outcome.last_ts, single.last_ts);
+            assert_eq!(reports, capture().len() / 100, "{shards} shards");
         }
     }
 }
