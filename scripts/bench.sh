@@ -50,7 +50,7 @@ measure() { # prints "seconds peak_kb" of the best of 3 runs (wall time to the n
   echo "$best $kb"
 }
 # The analysis modes, each on one thread and (zk-dump's count and latency, which shard by
-# connection) with as many decoding shards as cores besides the reading thread: --threads N.
+# connection) with one shard per core, each reading the file itself: --threads N.
 cores=$(nproc)
 for file in "${captures[@]}" "$x4"; do
   size=$(stat -c %s "$file")
@@ -80,7 +80,7 @@ base = float(rows[0][2])
 print(f"{f}: {size/1e6:.0f} MB, {pkts} packets")
 for name, threads, t, kb in rows:
     t, kb = float(t), float(kb)
-    label = name if name.startswith("tcpdump") else f"{name} ({'1 thread' if threads == '1' else threads + ' shards + reader'})"
+    label = name if name.startswith("tcpdump") else f"{name} ({'1 thread' if threads == '1' else threads + ' shards'})"
     ratio = "" if name.startswith("tcpdump") else f"ratio {t/base:4.2f}"
     rate = f"{pkts/t/1e6:5.2f} M pkt/s" if pkts else ""
     print(f"  {label:<42} {t:6.3f} s  {ratio:10}  {size/t/1e6:6.0f} MB/s  {rate}  peak RSS {kb/1024:6.1f} MiB")

@@ -139,6 +139,8 @@ where
     let mut stopped = false;
     let mut error = None;
     let every = options.progress_every.max(1);
+    // The packet count of the next periodic call (a comparison per packet, not a division).
+    let mut next_call = every;
     loop {
         if options.stop.is_stopped() || !handler.wants_more() {
             stopped = true;
@@ -169,7 +171,11 @@ where
         // a live consumer's periodic work, or a slow trickle of packets, is not held back).
         let second_passed =
             last_tick.is_none_or(|t: Timestamp| ts.0.saturating_sub(t.0) >= TICK_NS);
-        if reassembler.stats.packets % every == 0 || second_passed {
+        let count_reached = reassembler.stats.packets == next_call;
+        if count_reached {
+            next_call += every;
+        }
+        if count_reached || second_passed {
             last_tick = Some(ts);
             if let Some(progress) = options.progress.as_mut() {
                 let (done, total) = source.progress();

@@ -348,8 +348,23 @@ impl Half {
         }
     }
 
-    /// Delivers buffered segments that have become contiguous.
+    /// Delivers buffered segments that have become contiguous. Inlined for the common case of
+    /// nothing buffered.
+    #[inline]
     fn drain(&mut self, stats: &mut CaptureStats, total: &mut usize, emit: &mut dyn FnMut(Ev<'_>)) {
+        if self.pending.is_empty() {
+            self.hole_since = None;
+        } else {
+            self.drain_pending(stats, total, emit);
+        }
+    }
+
+    fn drain_pending(
+        &mut self,
+        stats: &mut CaptureStats,
+        total: &mut usize,
+        emit: &mut dyn FnMut(Ev<'_>),
+    ) {
         while let Some(entry) = self.pending.first_entry() {
             let at = *entry.key();
             if at > self.offset {
@@ -763,11 +778,19 @@ impl<C> Reassembler<C> {
     /// the table) is not repeated packet after packet: flows that never carried data go first
     /// (a SYN flood), then the oldest partial messages are given up as gaps, then the oldest
     /// flows.
+    ///
+    /// The check runs for every segment and is inlined; the work, rare, is not.
+    #[inline]
     fn enforce_budget<H: StreamHandler<Conn = C>>(&mut self, ts: Timestamp, handler: &mut H) {
-        let budget = self.config.max_memory;
-        if self.memory() <= budget {
-            return;
+        if self.memory() > self.config.max_memory {
+            self.make_room(ts, handler);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn make_room<H: StreamHandler<Conn = C>>(&mut self, ts: Timestamp, handler: &mut H) {
+        let budget = self.config.max_memory;
         self.stats.memory_budget_hits += 1;
         let target = budget - budget / 8;
         let oldest = |flows: &FlowMap<FlowKey, Box<Flow<C>>>, pick: &dyn Fn(&Flow<C>) -> bool| {

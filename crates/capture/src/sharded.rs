@@ -232,6 +232,7 @@ fn read<S: PacketSource + ?Sized>(
         error: None,
     };
     let mut sweeps = SweepClock::default();
+    let mut next_report = every;
     loop {
         if options.stop.is_stopped() {
             out.stopped = true;
@@ -271,7 +272,8 @@ fn read<S: PacketSource + ?Sized>(
             }
             Err(skip) => count_skip(&mut out.stats, skip),
         }
-        if out.stats.packets % every == 0 {
+        if out.stats.packets == next_report {
+            next_report += every;
             if let Some(progress) = options.progress.as_mut() {
                 let (done, total) = source.progress();
                 progress(done, total);
@@ -376,7 +378,7 @@ where
         }
         // Shard 0 reads on this thread, which reports the progress.
         let every = options.progress_every.max(1);
-        let progress = options.progress.take().map(|report| (report, every));
+        let progress = options.progress.take().map(|report| (report, every, every));
         let (handler, read, shard_stats) = read_share(
             (0, n),
             per_shard.clone(),
@@ -405,8 +407,9 @@ where
     })
 }
 
-/// Progress reporting of the thread that reports it: the callback and every how many packets.
-type Progress<'a> = (&'a mut dyn FnMut(u64, Option<u64>), u64);
+/// Progress reporting of the thread that reports it: the callback, the packet count of the
+/// next report, and every how many packets.
+type Progress<'a> = (&'a mut dyn FnMut(u64, Option<u64>), u64, u64);
 
 /// One thread of [`run_sharded_reads`]: reads all of `source`, reassembling shard `index`'s
 /// connections into `handler`. Returns the handler, what was read (packet counters) and the
@@ -457,8 +460,10 @@ fn read_share<S: PacketSource + ?Sized, H: StreamHandler>(
             }
             Err(skip) => count_skip(&mut read.stats, skip),
         }
-        if let Some((report, every)) = progress.as_mut() {
-            if read.stats.packets % *every == 0 {
+        if let Some((report, next, every)) = progress.as_mut() {
+            // A comparison per packet, not a division.
+            if read.stats.packets == *next {
+                *next += *every;
                 let (done, total) = source.progress();
                 report(done, total);
             }
