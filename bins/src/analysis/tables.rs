@@ -4,7 +4,7 @@
 use super::{Analysis, Analytics, GroupBy, SortBy, Tally, Watcher};
 use crate::line::Line;
 use crate::output::{Clock, Format};
-use crate::samples::{histogram, Figures};
+use crate::samples::Figures;
 use std::collections::{BTreeSet, HashMap};
 
 /// A JSON row from (key, value) pairs in order.
@@ -104,12 +104,11 @@ impl Analytics {
     }
 
     fn latency_table(&self, format: Format, group_by: GroupBy, sort_by: SortBy) -> Vec<String> {
-        // Each group's figures once (one scratch histogram serves the small groups).
-        let mut scratch = histogram();
+        // Each group's figures once.
         let mut rows: Vec<(&String, Figures)> = self
             .latencies
             .iter()
-            .map(|(k, samples)| (k, samples.figures(&mut scratch)))
+            .map(|(k, samples)| (k, samples.figures()))
             .collect();
         let metric = |h: &Figures| match sort_by {
             SortBy::Avg => h.mean,

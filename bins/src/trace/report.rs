@@ -156,9 +156,8 @@ impl WriteStats {
     fn stage_table(&self) -> Vec<String> {
         let mut rows: Vec<(&String, &Row)> = self.rows.iter().collect();
         rows.sort_by(|a, b| b.1.total.len().cmp(&a.1.total.len()).then(a.0.cmp(b.0)));
-        let mut scratch = histogram();
-        let mut cell = |samples: &Samples| {
-            let h = samples.figures(&mut scratch);
+        let cell = |samples: &Samples| {
+            let h = samples.figures();
             if h.count == 0 {
                 "-".to_string()
             } else {
