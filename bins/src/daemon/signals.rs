@@ -54,13 +54,14 @@ struct ZxidState {
 /// Everything behind the playbook's signals.
 #[derive(Debug, Default)]
 pub(super) struct Signals {
-    /// Open connections and their outstanding requests.
-    conns: HashMap<(SocketAddr, SocketAddr), usize>,
+    /// Open connections and their outstanding requests (looked up for every message: a fast
+    /// hasher, seeded, as the flow table's).
+    conns: HashMap<(SocketAddr, SocketAddr), usize, foldhash::fast::RandomState>,
     untracked_connections: u64,
     /// Per server: open connections, outstanding requests.
     servers: BTreeMap<SocketAddr, (u64, u64)>,
     /// Open connections per client host.
-    clients: HashMap<IpAddr, u64>,
+    clients: HashMap<IpAddr, u64, foldhash::fast::RandomState>,
     /// Client hosts with their own label, in the order first seen (sticky: never re-ranked).
     labelled_clients: BTreeSet<IpAddr>,
     /// Watches held, by watcher, and the server each watcher's session was last seen on.
