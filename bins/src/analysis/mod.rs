@@ -121,7 +121,7 @@ pub struct Analytics {
     /// Count (or bytes) per key, with when the key was first seen (ties in the tables go to
     /// the key seen first, as zktraffic's do; then by name).
     counts: FastMap<String, Tally>,
-    latencies: HashMap<String, Samples>,
+    latencies: FastMap<String, Samples>,
     samples: u64,
     watches: Watches,
     sessions: Sessions,
@@ -168,7 +168,7 @@ impl Analytics {
             depth,
             top,
             counts: FastMap::default(),
-            latencies: HashMap::new(),
+            latencies: FastMap::default(),
             samples: 0,
             watches: Watches::default(),
             sessions: Sessions::default(),
