@@ -17,10 +17,10 @@
 //! thread only reads. Each thread pays for reading and slicing every packet, and decodes only
 //! its share.
 
-use crate::link::{decode_tcp, LinkType};
+use crate::link::{decode_tcp, LinkType, TcpSegment};
 use crate::pipeline::{count_read, count_skip, note_drops, RunOutcome, StopFlag};
 use crate::reassembly::{Reassembler, ReassemblyConfig, StreamHandler};
-use crate::source::{Next, PacketSource};
+use crate::source::{Next, PacketSource, RawPacket};
 use crate::stats::CaptureStats;
 use crate::time::Timestamp;
 use std::hash::{BuildHasher, Hash, Hasher};
@@ -188,23 +188,36 @@ where
             lane.send();
         }
         drop(lanes);
-        let mut capture = read.stats;
-        let mut handlers = Vec::with_capacity(n);
-        for join in joins {
-            let (handler, stats) = join
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            capture.add(&stats);
-            handlers.push(handler);
-        }
-        let outcome = RunOutcome {
-            last_ts: read.last_ts,
-            stopped: read.stopped,
-            error: read.error,
-            capture,
-        };
-        (outcome, handlers)
+        conclude(read, joins.into_iter().map(join))
     })
+}
+
+/// A shard thread's result; its panic, if it panicked, is raised here.
+fn join<T>(thread: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    thread
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// How a sharded run ended: the reading's outcome, with each shard's connection counters added
+/// to the packet counters, and the shards' handlers, in order.
+fn conclude<H>(
+    read: Read,
+    shards: impl IntoIterator<Item = (H, CaptureStats)>,
+) -> (RunOutcome, Vec<H>) {
+    let mut capture = read.stats;
+    let mut handlers = Vec::new();
+    for (handler, stats) in shards {
+        capture.add(&stats);
+        handlers.push(handler);
+    }
+    let outcome = RunOutcome {
+        last_ts: read.last_ts,
+        stopped: read.stopped,
+        error: read.error,
+        capture,
+    };
+    (outcome, handlers)
 }
 
 /// What the reader saw.
@@ -215,26 +228,28 @@ struct Read {
     error: Option<crate::source::SourceError>,
 }
 
-/// The reader: decodes each packet far enough to know its connection and appends it to that
-/// shard's batch; counts what is not TCP; tells every shard when a sweep is due.
-fn read<S: PacketSource + ?Sized>(
+/// Progress reporting: the callback and every how many packets.
+type Progress<'a> = (&'a mut dyn FnMut(u64, Option<u64>), u64);
+
+/// Reads `source` to its end (or until `stop`), counting every packet and what is not TCP, and
+/// hands each TCP segment to `each` with its capture time and raw packet. Both ways of sharding
+/// read this way: the reader of [`run_sharded`] and every thread of [`run_sharded_reads`].
+fn read_packets<S: PacketSource + ?Sized>(
     source: &mut S,
-    lanes: &mut [Lane],
-    mut options: ShardOptions<'_>,
+    stop: &StopFlag,
+    mut progress: Option<Progress<'_>>,
+    mut each: impl FnMut(Timestamp, &RawPacket<'_>, &TcpSegment<'_>),
 ) -> Read {
-    let hasher = foldhash::fast::FixedState::with_seed(0x5eed);
-    let n = lanes.len();
-    let every = options.progress_every.max(1);
     let mut out = Read {
         stats: CaptureStats::default(),
         last_ts: None,
         stopped: false,
         error: None,
     };
-    let mut sweeps = SweepClock::default();
-    let mut next_report = every;
+    // The packet count of the next report: a comparison per packet, not a division.
+    let mut next_report = progress.as_ref().map_or(0, |p| p.1.max(1));
     loop {
-        if options.stop.is_stopped() {
+        if stop.is_stopped() {
             out.stopped = true;
             break;
         }
@@ -251,37 +266,52 @@ fn read<S: PacketSource + ?Sized>(
         let ts = packet.ts;
         out.last_ts = Some(ts);
         match decode_tcp(packet.link, packet.data) {
-            Ok(segment) => {
-                if sweeps.due(ts) {
-                    for lane in lanes.iter_mut() {
-                        lane.filling.items.push(Item::Sweep(ts));
-                    }
-                }
-                let lane = &mut lanes[shard_of(&hasher, segment.src, segment.dst, n)];
-                let start = lane.filling.bytes.len();
-                lane.filling.bytes.extend_from_slice(packet.data);
-                lane.filling.items.push(Item::Packet {
-                    ts,
-                    link: packet.link,
-                    start,
-                    end: lane.filling.bytes.len(),
-                });
-                if lane.filling.is_full() {
-                    lane.send();
-                }
-            }
+            Ok(segment) => each(ts, &packet, &segment),
             Err(skip) => count_skip(&mut out.stats, skip),
         }
-        if out.stats.packets == next_report {
-            next_report += every;
-            if let Some(progress) = options.progress.as_mut() {
+        if let Some((report, every)) = progress.as_mut() {
+            if out.stats.packets == next_report {
+                next_report += (*every).max(1);
                 let (done, total) = source.progress();
-                progress(done, total);
+                report(done, total);
             }
         }
     }
     note_drops(&mut out.stats, source);
     out
+}
+
+/// The reader: decodes each packet far enough to know its connection and appends it to that
+/// shard's batch; counts what is not TCP; tells every shard when a sweep is due.
+fn read<S: PacketSource + ?Sized>(
+    source: &mut S,
+    lanes: &mut [Lane],
+    mut options: ShardOptions<'_>,
+) -> Read {
+    let hasher = foldhash::fast::FixedState::with_seed(0x5eed);
+    let n = lanes.len();
+    let every = options.progress_every;
+    let progress = options.progress.take().map(|report| (report, every));
+    let mut sweeps = SweepClock::default();
+    read_packets(source, &options.stop, progress, |ts, packet, segment| {
+        if sweeps.due(ts) {
+            for lane in lanes.iter_mut() {
+                lane.filling.items.push(Item::Sweep(ts));
+            }
+        }
+        let lane = &mut lanes[shard_of(&hasher, segment.src, segment.dst, n)];
+        let start = lane.filling.bytes.len();
+        lane.filling.bytes.extend_from_slice(packet.data);
+        lane.filling.items.push(Item::Packet {
+            ts,
+            link: packet.link,
+            start,
+            end: lane.filling.bytes.len(),
+        });
+        if lane.filling.is_full() {
+            lane.send();
+        }
+    })
 }
 
 /// A shard: reassembles its connections into its handler, sweeping when told, and hands back
@@ -377,8 +407,8 @@ where
             );
         }
         // Shard 0 reads on this thread, which reports the progress.
-        let every = options.progress_every.max(1);
-        let progress = options.progress.take().map(|report| (report, every, every));
+        let every = options.progress_every;
+        let progress = options.progress.take().map(|report| (report, every));
         let (handler, read, shard_stats) = read_share(
             (0, n),
             per_shard.clone(),
@@ -387,29 +417,14 @@ where
             &options.stop,
             progress,
         );
-        let mut capture = read.stats;
-        capture.add(&shard_stats);
-        let mut handlers = vec![handler];
-        for join in joins {
-            let (handler, _, stats) = join
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            capture.add(&stats);
-            handlers.push(handler);
-        }
-        let outcome = RunOutcome {
-            last_ts: read.last_ts,
-            stopped: read.stopped,
-            error: read.error,
-            capture,
-        };
-        (outcome, handlers)
+        // Every thread read every packet: the packet counters are shard 0's alone.
+        let others = joins.into_iter().map(|thread| {
+            let (handler, _, stats) = join(thread);
+            (handler, stats)
+        });
+        conclude(read, std::iter::once((handler, shard_stats)).chain(others))
     })
 }
-
-/// Progress reporting of the thread that reports it: the callback, the packet count of the
-/// next report, and every how many packets.
-type Progress<'a> = (&'a mut dyn FnMut(u64, Option<u64>), u64, u64);
 
 /// One thread of [`run_sharded_reads`]: reads all of `source`, reassembling shard `index`'s
 /// connections into `handler`. Returns the handler, what was read (packet counters) and the
@@ -420,56 +435,20 @@ fn read_share<S: PacketSource + ?Sized, H: StreamHandler>(
     source: &mut S,
     mut handler: H,
     stop: &StopFlag,
-    mut progress: Option<Progress<'_>>,
+    progress: Option<Progress<'_>>,
 ) -> (H, Read, CaptureStats) {
     let hasher = foldhash::fast::FixedState::with_seed(0x5eed);
     let mut reassembler = Reassembler::new(config);
     reassembler.shard(index as u64, shards as u64);
-    let mut read = Read {
-        stats: CaptureStats::default(),
-        last_ts: None,
-        stopped: false,
-        error: None,
-    };
     let mut sweeps = SweepClock::default();
-    loop {
-        if stop.is_stopped() {
-            read.stopped = true;
-            break;
+    let read = read_packets(source, stop, progress, |ts, _, segment| {
+        if sweeps.due(ts) {
+            reassembler.sweep(ts, &mut handler);
         }
-        let packet = match source.next_packet() {
-            Ok(Next::Packet(p)) => p,
-            Ok(Next::Idle) => continue,
-            Ok(Next::End) => break,
-            Err(e) => {
-                read.error = Some(e);
-                break;
-            }
-        };
-        count_read(&mut read.stats, &packet);
-        let ts = packet.ts;
-        read.last_ts = Some(ts);
-        match decode_tcp(packet.link, packet.data) {
-            Ok(segment) => {
-                if sweeps.due(ts) {
-                    reassembler.sweep(ts, &mut handler);
-                }
-                if shard_of(&hasher, segment.src, segment.dst, shards) == index {
-                    reassembler.segment(&segment, ts, &mut handler);
-                }
-            }
-            Err(skip) => count_skip(&mut read.stats, skip),
+        if shard_of(&hasher, segment.src, segment.dst, shards) == index {
+            reassembler.segment(segment, ts, &mut handler);
         }
-        if let Some((report, next, every)) = progress.as_mut() {
-            // A comparison per packet, not a division.
-            if read.stats.packets == *next {
-                *next += *every;
-                let (done, total) = source.progress();
-                report(done, total);
-            }
-        }
-    }
-    note_drops(&mut read.stats, source);
+    });
     reassembler.finish(read.last_ts.unwrap_or_default(), &mut handler);
     (handler, read, reassembler.stats)
 }
@@ -581,20 +560,31 @@ mod tests {
         list
     }
 
-    #[test]
-    fn shards_deliver_what_one_thread_delivers() {
+    /// What one thread delivers from the capture, and how its run ended.
+    fn one_thread() -> (Streams, RunOutcome) {
         let mut one = Streams::default();
         let mut reassembler = Reassembler::new(ReassemblyConfig::default());
         let mut source = Packets {
             list: capture(),
             next: 0,
         };
-        let single = run(
+        let outcome = run(
             &mut source,
             &mut reassembler,
             &mut one,
             PipelineOptions::default(),
         );
+        (one, outcome)
+    }
+
+    /// The shards' streams, together.
+    fn merged(handlers: Vec<Streams>) -> BTreeMap<SocketAddr, Delivered> {
+        handlers.into_iter().flat_map(|h| h.0).collect()
+    }
+
+    #[test]
+    fn shards_deliver_what_one_thread_delivers() {
+        let (one, single) = one_thread();
         assert!(one.0.values().any(|s| !s.2.is_empty()), "some holes");
         for shards in [1, 2, 3, 8] {
             let mut source = Packets {
@@ -609,11 +599,7 @@ mod tests {
                 ShardOptions::default(),
             );
             assert_eq!(handlers.len(), shards);
-            let mut merged = BTreeMap::new();
-            for h in handlers {
-                merged.extend(h.0);
-            }
-            assert_eq!(merged, one.0, "{shards} shards");
+            assert_eq!(merged(handlers), one.0, "{shards} shards");
             assert_eq!(outcome.capture, single.capture, "{shards} shards");
             assert_eq!(outcome.last_ts, single.last_ts);
         }
@@ -623,18 +609,7 @@ mod tests {
     /// included (the packets counted once), and reports progress from one thread.
     #[test]
     fn shards_reading_for_themselves_deliver_what_one_thread_delivers() {
-        let mut one = Streams::default();
-        let mut reassembler = Reassembler::new(ReassemblyConfig::default());
-        let mut source = Packets {
-            list: capture(),
-            next: 0,
-        };
-        let single = run(
-            &mut source,
-            &mut reassembler,
-            &mut one,
-            PipelineOptions::default(),
-        );
+        let (one, single) = one_thread();
         for shards in [1, 2, 3, 8] {
             let sources = (0..shards)
                 .map(|_| Packets {
@@ -656,11 +631,7 @@ mod tests {
                 options,
             );
             assert_eq!(handlers.len(), shards);
-            let mut merged = BTreeMap::new();
-            for h in handlers {
-                merged.extend(h.0);
-            }
-            assert_eq!(merged, one.0, "{shards} shards");
+            assert_eq!(merged(handlers), one.0, "{shards} shards");
             assert_eq!(outcome.capture, single.capture, "{shards} shards");
             assert_eq!(outcome.last_ts, single.last_ts);
             assert_eq!(reports, capture().len() / 100, "{shards} shards");
