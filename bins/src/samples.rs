@@ -6,7 +6,7 @@
 //! histogram would count a sample in, with how many samples fell in it, 8 bytes a bucket. A
 //! group's memory is then bounded by the spread of its latencies, not by how many there were
 //! (keeping the first samples as they were, as an earlier version did, grew with every sample
-//! and turned each group into a whole histogram past 512: 800 MB on ten copies of `loadgen`).
+//! and turned each group into a whole histogram past 512: 805 MB on ten copies of `loadgen`).
 //! Only a group with more than [`MAX_BUCKETS`] occupied buckets becomes a whole histogram.
 //!
 //! A histogram's figures depend only on its bucket counts, so the sparse form computes them
@@ -90,7 +90,7 @@ impl Samples {
 
     /// Records `n` samples of `us` (or of its bucket: the same to a histogram). A group turns
     /// into a `new()` histogram when it would hold too many buckets, or a bucket or count it
-    /// cannot (over 71 minutes, over 4 billion samples).
+    /// cannot (over an hour, over 4 billion samples).
     fn record_n(&mut self, us: u64, n: u64, new: NewHistogram) {
         let Samples::Sparse { buckets, total } = self else {
             if let Samples::Many(h) = self {
