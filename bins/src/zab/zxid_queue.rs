@@ -31,18 +31,23 @@ impl<V> ZxidQueue<V> {
     }
 
     /// The entry for `zxid`, made with `make` if there is none; the oldest entries are
-    /// forgotten beyond [`MAX_IN_FLIGHT`].
+    /// forgotten beyond [`MAX_IN_FLIGHT`]. Room is made before the new entry goes in, so a new
+    /// entry older than all the others is the one returned, not its neighbour.
     pub(super) fn entry(&mut self, zxid: i64, make: impl FnOnce() -> V) -> &mut V {
         let at = match self.position(zxid) {
             Ok(at) => at,
-            Err(at) => {
-                self.items.insert(at, (zxid, make()));
-                if self.items.len() > MAX_IN_FLIGHT {
+            Err(mut at) => {
+                if self.items.len() >= MAX_IN_FLIGHT {
                     self.items.pop_front();
-                    at.saturating_sub(1)
-                } else {
-                    at
+                    at = at.saturating_sub(1);
                 }
+                if at == self.items.len() {
+                    // The usual case, a new newest zxid: no shifting.
+                    self.items.push_back((zxid, make()));
+                } else {
+                    self.items.insert(at, (zxid, make()));
+                }
+                at
             }
         };
         &mut self.items[at].1
@@ -104,5 +109,20 @@ mod tests {
             Some(10),
             "the oldest went first"
         );
+    }
+
+    /// A full queue given an entry older than all it holds returns that new entry (it used to
+    /// drop it at once and hand back its neighbour, whose times the caller then overwrote).
+    #[test]
+    fn a_new_oldest_entry_in_a_full_queue_is_the_one_returned() {
+        let mut q: ZxidQueue<i64> = ZxidQueue::default();
+        for z in 100..(100 + MAX_IN_FLIGHT as i64) {
+            q.entry(z, || z);
+        }
+        assert_eq!(*q.entry(5, || -5), -5, "the new entry, made by make()");
+        assert_eq!(q.items.len(), MAX_IN_FLIGHT);
+        assert_eq!(q.get_mut(100), None, "the oldest made room");
+        assert_eq!(q.get_mut(101), Some(&mut 101), "its neighbour untouched");
+        assert_eq!(q.get_mut(5), Some(&mut -5));
     }
 }
