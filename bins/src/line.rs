@@ -170,13 +170,8 @@ impl Line {
             match format {
                 Format::Json => {
                     let start = buf.len();
-                    let _ = write!(buf, "{v}");
-                    if any_needs_json_escape(&buf[start..]) {
-                        // Rare: quote through serde_json, which escapes.
-                        let text = String::from_utf8_lossy(&buf[start..]).into_owned();
-                        buf.truncate(start);
-                        json_str(buf, &text);
-                    } else {
+                    // Rare: what needs escaping is quoted through serde_json.
+                    if display_escaped(buf, &v, any_needs_json_escape, json_str) {
                         buf.insert(start, b'"');
                         buf.push(b'"');
                     }
@@ -466,16 +461,28 @@ fn any_control_or(s: &[u8], a: u8, b: u8) -> bool {
         .any(|&c| c < 0x20 || c == a || c == b)
 }
 
-/// Writes anything printable as a text value, in place (escaped as [`text_str`] escapes).
-fn text_display<T: Display + ?Sized>(buf: &mut Vec<u8>, v: &T) {
+/// Writes anything printable in place; when what was written holds a byte `needs` says must be
+/// escaped (rare), writes it again through `escaped`. Returns whether it was kept as written.
+fn display_escaped<T: Display + ?Sized>(
+    buf: &mut Vec<u8>,
+    v: &T,
+    needs: fn(&[u8]) -> bool,
+    escaped: fn(&mut Vec<u8>, &str),
+) -> bool {
     let start = buf.len();
     let _ = write!(buf, "{v}");
-    if any_needs_escape(&buf[start..]) {
-        // Rare: written again, escaped.
-        let text = String::from_utf8_lossy(&buf[start..]).into_owned();
-        buf.truncate(start);
-        text_str(buf, &text);
+    if !needs(&buf[start..]) {
+        return true;
     }
+    let text = String::from_utf8_lossy(&buf[start..]).into_owned();
+    buf.truncate(start);
+    escaped(buf, &text);
+    false
+}
+
+/// Writes anything printable as a text value, in place (escaped as [`text_str`] escapes).
+fn text_display<T: Display + ?Sized>(buf: &mut Vec<u8>, v: &T) {
+    display_escaped(buf, v, any_needs_escape, text_str);
 }
 
 /// Writes a string as a text value: as it is, but for `\n`, `\r`, `\t`, `\\` and `\xNN`

@@ -73,6 +73,20 @@ pub(crate) struct Figures {
     pub(crate) max: u64,
 }
 
+impl Figures {
+    /// A histogram's own figures.
+    fn of(h: &Histogram<u64>) -> Figures {
+        Figures {
+            count: h.len(),
+            mean: h.mean(),
+            p50: h.value_at_quantile(0.5),
+            p95: h.value_at_quantile(0.95),
+            p99: h.value_at_quantile(0.99),
+            max: h.max(),
+        }
+    }
+}
+
 impl Default for Samples {
     fn default() -> Self {
         Samples::Sparse {
@@ -92,11 +106,12 @@ impl Samples {
     /// into a `new()` histogram when it would hold too many buckets, or a bucket or count it
     /// cannot (over an hour, over 4 billion samples).
     fn record_n(&mut self, us: u64, n: u64, new: NewHistogram) {
-        let Samples::Sparse { buckets, total } = self else {
-            if let Samples::Many(h) = self {
+        let (buckets, total) = match self {
+            Samples::Many(h) => {
                 let _ = h.record_n(us, n);
+                return;
             }
-            return;
+            Samples::Sparse { buckets, total } => (buckets, total),
         };
         let low = bucket_of(us);
         let fits = |low: u64, n: u64| low <= SPARSE_MAX && u32::try_from(n).is_ok();
@@ -159,14 +174,7 @@ impl Samples {
     /// The group's figures, as its histogram gives them.
     pub(crate) fn figures(&self) -> Figures {
         match self {
-            Samples::Many(h) => Figures {
-                count: h.len(),
-                mean: h.mean(),
-                p50: h.value_at_quantile(0.5),
-                p95: h.value_at_quantile(0.95),
-                p99: h.value_at_quantile(0.99),
-                max: h.max(),
-            },
+            Samples::Many(h) => Figures::of(h),
             Samples::Sparse { buckets, total } => sparse_figures(buckets, *total),
         }
     }
@@ -217,14 +225,7 @@ mod tests {
         for &v in values {
             let _ = reference.record(v);
         }
-        Figures {
-            count: reference.len(),
-            mean: reference.mean(),
-            p50: reference.value_at_quantile(0.5),
-            p95: reference.value_at_quantile(0.95),
-            p99: reference.value_at_quantile(0.99),
-            max: reference.max(),
-        }
+        Figures::of(&reference)
     }
 
     fn growing() -> Histogram<u64> {

@@ -221,6 +221,7 @@ fn conclude<H>(
 }
 
 /// What the reader saw.
+#[derive(Default)]
 struct Read {
     stats: CaptureStats,
     last_ts: Option<Timestamp>,
@@ -240,12 +241,7 @@ fn read_packets<S: PacketSource + ?Sized>(
     mut progress: Option<Progress<'_>>,
     mut each: impl FnMut(Timestamp, &RawPacket<'_>, &TcpSegment<'_>),
 ) -> Read {
-    let mut out = Read {
-        stats: CaptureStats::default(),
-        last_ts: None,
-        stopped: false,
-        error: None,
-    };
+    let mut out = Read::default();
     // The packet count of the next report: a comparison per packet, not a division.
     let mut next_report = progress.as_ref().map_or(0, |p| p.1.max(1));
     loop {
@@ -387,13 +383,7 @@ where
     }
     let mut jobs = jobs.into_iter();
     let Some((mut first, first_handler)) = jobs.next() else {
-        let outcome = RunOutcome {
-            last_ts: None,
-            stopped: false,
-            error: None,
-            capture: CaptureStats::default(),
-        };
-        return (outcome, Vec::new());
+        return conclude(Read::default(), std::iter::empty());
     };
     std::thread::scope(|scope| {
         let mut joins = Vec::with_capacity(n - 1);
