@@ -169,7 +169,8 @@ fn capture_of_a_failover_matches_the_servers_and_clients_own_records() {
     while metric(&metrics_at, "zkwire_leader_id") != Some(f64::from(second)) {
         assert!(
             Instant::now() < deadline,
-            "zk-stats-daemon never named leader {second}: {:?}",
+            "zk-stats-daemon never named leader {second}: leader {:?}, {:?} changes",
+            metric(&metrics_at, "zkwire_leader_id"),
             metric(&metrics_at, "zkwire_leader_changes_total")
         );
         std::thread::sleep(Duration::from_millis(200));

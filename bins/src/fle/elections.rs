@@ -106,32 +106,41 @@ impl Episode {
         }
     }
 
-    /// The leader the servers' last votes settle on: one named by a majority of them (in any
-    /// state), else the one named by the servers that already follow or lead. Votes from
-    /// earlier in the episode do not count: a follower of a leader that just died may still
-    /// answer FOLLOWING for it before it notices and starts looking itself.
+    /// The leader the servers' last votes settle on ([`settled_leader`]).
     fn winner(&self, majority: usize) -> Option<i64> {
-        let tally = |decided_only: bool| {
-            let mut tally: BTreeMap<i64, usize> = BTreeMap::new();
-            for v in self
-                .votes
-                .values()
-                .filter(|v| v.leader != fle_proto::NO_VOTE)
-            {
-                if !decided_only || v.state != ServerState::Looking.name() {
-                    *tally.entry(v.leader).or_default() += 1;
-                }
-            }
-            tally
-        };
-        if let Some((leader, _)) = tally(false).into_iter().find(|(_, n)| *n >= majority) {
-            return Some(leader);
-        }
-        tally(true)
-            .into_iter()
-            .max_by_key(|(_, n)| *n)
-            .map(|(leader, _)| leader)
+        let decided = |v: &Vote| v.state != ServerState::Looking.name();
+        settled_leader(
+            self.votes.values().map(|v| (decided(v), v.leader)),
+            majority,
+        )
     }
+}
+
+/// The leader that the servers' last votes (`(decided, leader)`: `decided` for FOLLOWING or
+/// LEADING) settle on: one named by `majority` of them in any state, else the one named by the
+/// most servers that already follow or lead. Only each server's last vote counts: a follower of
+/// a leader that just died may still answer FOLLOWING for it before it notices and starts
+/// looking itself. Shared by fle-dump's reconstruction and the daemon's live tracker.
+pub(crate) fn settled_leader(
+    last_votes: impl Iterator<Item = (bool, i64)> + Clone,
+    majority: usize,
+) -> Option<i64> {
+    let tally = |decided_only: bool| {
+        let mut tally: BTreeMap<i64, usize> = BTreeMap::new();
+        for (decided, leader) in last_votes.clone() {
+            if leader != fle_proto::NO_VOTE && (decided || !decided_only) {
+                *tally.entry(leader).or_default() += 1;
+            }
+        }
+        tally
+    };
+    if let Some((leader, _)) = tally(false).into_iter().find(|(_, n)| *n >= majority) {
+        return Some(leader);
+    }
+    tally(true)
+        .into_iter()
+        .max_by_key(|(_, n)| *n)
+        .map(|(leader, _)| leader)
 }
 
 impl ElectionTracker {

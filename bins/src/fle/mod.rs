@@ -21,5 +21,6 @@ mod elections;
 mod handler;
 mod senders;
 
+pub(crate) use elections::settled_leader;
 pub use elections::{Election, ElectionTracker, Vote};
 pub use handler::{FleConn, FleCounts, FleDump, FleOptions, Initiator};
