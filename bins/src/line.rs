@@ -16,7 +16,9 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::ops::Range;
 use zkwire_capture::Timestamp;
+use zkwire_jute::jute::UString;
 use zkwire_jute::ser::Hex;
+use zkwire_jute::{JuteStr, JuteVec};
 
 /// A field: where its key and rendered value sit in the line's buffer.
 #[derive(Debug, Clone)]
@@ -41,6 +43,14 @@ pub struct Line {
     /// Keys never rendered (the fields a text line leaves out), with their [`key_tag`]s:
     /// setting one does nothing.
     omitted: Vec<(u64, &'static str)>,
+    /// One bit per omitted key ([`tag_bit`]): most keys set are not omitted, and this tells
+    /// so without scanning the list.
+    omitted_bits: u64,
+}
+
+/// A bit of a 64-bit set, chosen by a key's tag.
+fn tag_bit(tag: u64) -> u64 {
+    1 << (tag.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58)
 }
 
 /// A key's length and three of its bytes (first, middle, last) in one word, to tell most keys
@@ -63,6 +73,7 @@ impl Line {
             pending_key: String::new(),
             key_text: Vec::new(),
             omitted: Vec::new(),
+            omitted_bits: 0,
         }
     }
 
@@ -71,11 +82,16 @@ impl Line {
     /// them.
     pub fn omitting(mut self, keys: &'static [&'static str]) -> Line {
         self.omitted = keys.iter().map(|k| (key_tag(k.as_bytes()), *k)).collect();
+        self.omitted_bits = self
+            .omitted
+            .iter()
+            .fold(0, |bits, (t, _)| bits | tag_bit(*t));
         self
     }
 
     fn is_omitted(&self, key: &str, tag: u64) -> bool {
-        !self.omitted.is_empty() && self.omitted.iter().any(|(t, k)| *t == tag && *k == key)
+        self.omitted_bits & tag_bit(tag) != 0
+            && self.omitted.iter().any(|(t, k)| *t == tag && *k == key)
     }
 
     /// The format values are rendered in.
@@ -250,6 +266,39 @@ impl Line {
                 (Format::Text, true) => b"True",
                 (Format::Text, false) => b"False",
             });
+            false
+        });
+    }
+
+    /// Sets a list of Jute strings (a `getChildren` reply's children), written straight into
+    /// the line as serde would write it (`[a, b]` in text, `["a","b"]` in JSON, a null vector
+    /// or element `None`/`null`): through serde a child cost about 200 instructions, and a
+    /// reply can list thousands.
+    pub fn strings(&mut self, key: &str, v: &JuteVec<'_, UString<'_>>) {
+        let json = self.format == Format::Json;
+        let null: &[u8] = if json { b"null" } else { b"None" };
+        self.set(key, |buf| {
+            if v.is_null() {
+                buf.extend_from_slice(null);
+                return true;
+            }
+            // Room for every child that needs no escaping: each takes at most its length and
+            // the four bytes of its length on the wire.
+            buf.reserve(v.raw_bytes().len() + 2);
+            buf.push(b'[');
+            for (i, s) in v.iter().enumerate() {
+                // Constant-length writes, so no call to memcpy.
+                match (i, json) {
+                    (0, _) => {}
+                    (_, true) => buf.push(b','),
+                    (_, false) => buf.extend_from_slice(b", "),
+                }
+                match s {
+                    None => buf.extend_from_slice(null),
+                    Some(s) => jute_str(buf, s.as_bytes(), json),
+                }
+            }
+            buf.push(b']');
             false
         });
     }
@@ -443,22 +492,68 @@ fn any_control_or(s: &[u8], a: u8, b: u8) -> bool {
     const HIGHS: u64 = ONES * 0x80;
     // Whether a byte of `v` is below `n` (≤ 0x80), resp. zero: exact as a yes/no answer.
     let has_below = |v: u64, n: u64| v.wrapping_sub(ONES * n) & !v & HIGHS != 0;
+    let hit = |chunk: &[u8]| {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let v = u64::from_le_bytes(word);
+        has_below(v, 0x20)
+            || has_below(v ^ (ONES * u64::from(a)), 1)
+            || has_below(v ^ (ONES * u64::from(b)), 1)
+    };
+    if s.len() < 8 {
+        return s.iter().any(|&c| c < 0x20 || c == a || c == b);
+    }
+    let mut chunks = s.chunks_exact(8);
+    // The rest is checked as the last eight bytes, overlapping the last whole word: one word
+    // test instead of up to seven byte tests.
+    chunks.any(hit) || (!chunks.remainder().is_empty() && hit(&s[s.len() - 8..]))
+}
+
+/// Writes a Jute string's bytes as a JSON or text string value, as `JuteStr`'s serde form does
+/// (invalid UTF-8 replaced by U+FFFD): ASCII that needs no escaping, nearly every name, is
+/// copied as it is.
+fn jute_str(buf: &mut Vec<u8>, bytes: &[u8], json: bool) {
+    match (plain_ascii(bytes, json), json) {
+        (true, true) => {
+            buf.push(b'"');
+            buf.extend_from_slice(bytes);
+            buf.push(b'"');
+        }
+        (true, false) => buf.extend_from_slice(bytes),
+        (false, true) => json_str(buf, &JuteStr(bytes).to_string_lossy()),
+        (false, false) => text_str(buf, &JuteStr(bytes).to_string_lossy()),
+    }
+}
+
+/// Whether `s` is ASCII that needs no escaping in JSON (`json`) or in text: one pass, a word at
+/// a time (names are short, so the byte loop over the rest matters as much).
+fn plain_ascii(s: &[u8], json: bool) -> bool {
+    // Both escape control characters and backslashes; JSON quotes too, text DEL.
+    let (quote, top) = if json { (b'"', 0x80) } else { (0x7f, 0x7f) };
     let mut chunks = s.chunks_exact(8);
     for chunk in &mut chunks {
         let mut word = [0; 8];
         word.copy_from_slice(chunk);
-        let v = u64::from_le_bytes(word);
-        if has_below(v, 0x20)
-            || has_below(v ^ (ONES * u64::from(a)), 1)
-            || has_below(v ^ (ONES * u64::from(b)), 1)
-        {
-            return true;
+        if high_or_escaped(u64::from_le_bytes(word), quote) {
+            return false;
         }
     }
     chunks
         .remainder()
         .iter()
-        .any(|&c| c < 0x20 || c == a || c == b)
+        .all(|&c| c >= 0x20 && c < top && c != b'\\' && c != quote)
+}
+
+/// Whether a byte of `v` is non-ASCII, a C0 control character, a backslash or `quote` (the
+/// tests of [`any_control_or`], and the high bits).
+fn high_or_escaped(v: u64, quote: u8) -> bool {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGHS: u64 = ONES * 0x80;
+    let has_below = |v: u64, n: u64| v.wrapping_sub(ONES * n) & !v & HIGHS != 0;
+    v & HIGHS != 0
+        || has_below(v, 0x20)
+        || has_below(v ^ (ONES * u64::from(b'\\')), 1)
+        || has_below(v ^ (ONES * u64::from(quote)), 1)
 }
 
 /// Writes anything printable in place; when what was written holds a byte `needs` says must be
@@ -1292,13 +1387,59 @@ mod tests {
                         any_needs_escape(&s[..pos + 1]),
                         s[..pos + 1].iter().any(|&c| needs_escape(c))
                     );
-                    let json = s.iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\');
+                    let json = |s: &[u8]| s.iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\');
                     assert_eq!(
                         any_needs_json_escape(&s),
-                        json,
+                        json(&s),
                         "byte {b:#x} at {pos} (JSON)"
                     );
+                    let prefix = &s[..pos + 1];
+                    assert_eq!(any_needs_json_escape(prefix), json(prefix));
+                    for (is_json, escaped) in
+                        [(true, json(prefix)), (false, any_needs_escape(prefix))]
+                    {
+                        assert_eq!(
+                            plain_ascii(prefix, is_json),
+                            prefix.is_ascii() && !escaped,
+                            "byte {b:#x} at {pos} (plain, JSON {is_json})"
+                        );
+                    }
                 }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// A list of Jute strings written directly reads as serde writes it, in both formats:
+        /// null lists and elements, escapes, non-ASCII and invalid UTF-8.
+        #[test]
+        fn strings_are_written_as_serde_writes_them(
+            items in proptest::option::of(proptest::collection::vec(
+                proptest::option::of(proptest::collection::vec(
+                    proptest::sample::select(vec![b'a', b'Z', b'0', b'/', b'"', b'\\', b'\n', 0, 0x7f, 0xc3, 0xa9, 0xff]),
+                    0..20,
+                )),
+                0..6,
+            ))
+        ) {
+            let strs: Option<Vec<UString<'_>>> = items
+                .as_ref()
+                .map(|v| v.iter().map(|s| s.as_deref().map(JuteStr)).collect());
+            let mut wire = Vec::new();
+            zkwire_jute::jute::write_vector(&mut wire, strs.as_deref());
+            let (rest, list) =
+                zkwire_jute::jute::parse_vector::<UString<'_>>(&wire).expect("valid vector");
+            proptest::prop_assert!(rest.is_empty());
+            for format in [Format::Text, Format::Json] {
+                let (mut direct, mut serde) = (Line::new(format), Line::new(format));
+                direct.strings("children", &list);
+                serde.value("children", &list);
+                proptest::prop_assert_eq!(direct.to_json(), serde.to_json());
+                let skip = |_: &[u8], _: &[u8], null: bool| null;
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                direct.write_text(&mut a, "kind", skip, b"", 0);
+                serde.write_text(&mut b, "kind", skip, b"", 0);
+                proptest::prop_assert_eq!(a, b);
             }
         }
     }

@@ -148,6 +148,12 @@ pub fn describe(msg: &ZkMessage<'_>, line: &mut Line, opts: RenderOptions) {
             if let Some(ns) = latency_ns {
                 line.int("latency_us", ns / 1000);
             }
+            // The children, the records' first field, written directly (see `Line::strings`).
+            match reply.body {
+                ReplyBody::GetChildren(r) => line.strings("children", &r.children),
+                ReplyBody::GetChildren2(r) => line.strings("children", &r.children),
+                _ => {}
+            }
             line.merge(&reply.body);
             if let (true, ReplyBody::Sasl(t)) = (opts.show_secrets, reply.body) {
                 if let Some(tok) = t.token {
