@@ -415,20 +415,42 @@ impl Line {
 pub(crate) fn push_addr(buf: &mut Vec<u8>, v: SocketAddr) {
     match v {
         SocketAddr::V4(a) => {
-            let mut digits = itoa::Buffer::new();
+            // Written on the stack, then copied once: `255.255.255.255:65535` at most.
+            let mut text = [0u8; 21];
+            let mut n = 0;
             for (i, octet) in a.ip().octets().into_iter().enumerate() {
                 if i > 0 {
-                    buf.push(b'.');
+                    text[n] = b'.';
+                    n += 1;
                 }
-                buf.extend_from_slice(digits.format(octet).as_bytes());
+                n += put_decimal(&mut text[n..], u32::from(octet));
             }
-            buf.push(b':');
-            buf.extend_from_slice(digits.format(a.port()).as_bytes());
+            text[n] = b':';
+            n += 1;
+            n += put_decimal(&mut text[n..], u32::from(a.port()));
+            buf.extend_from_slice(&text[..n]);
         }
         SocketAddr::V6(a) => {
             let _ = write!(buf, "{a}");
         }
     }
+}
+
+/// Writes `v` (at most five digits) in decimal at the start of `out`; returns how many bytes.
+fn put_decimal(out: &mut [u8], v: u32) -> usize {
+    let width = match v {
+        0..=9 => 1,
+        10..=99 => 2,
+        100..=999 => 3,
+        1000..=9999 => 4,
+        _ => 5,
+    };
+    let mut rest = v;
+    for d in out[..width].iter_mut().rev() {
+        *d = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    width
 }
 
 /// `0x` and the lower-case hex digits of `v`, without leading zeros.
@@ -1410,6 +1432,22 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Addresses and hex numbers are written as `Display` writes them, whatever the value.
+        #[test]
+        fn any_address_and_hex_number_is_written_as_display_would(
+            ip: u32, port: u16, v: u64, shift in 0..64u32
+        ) {
+            let a = SocketAddr::from((std::net::Ipv4Addr::from(ip), port));
+            let mut buf = b"x".to_vec();
+            push_addr(&mut buf, a);
+            proptest::prop_assert_eq!(String::from_utf8(buf).expect("ascii"), format!("x{a}"));
+            for v in [v, v >> shift] {
+                let mut buf = Vec::new();
+                write_hex(&mut buf, v);
+                proptest::prop_assert_eq!(String::from_utf8(buf).expect("ascii"), format!("0x{v:x}"));
+            }
+        }
+
         /// A list of Jute strings written directly reads as serde writes it, in both formats:
         /// null lists and elements, escapes, non-ASCII and invalid UTF-8.
         #[test]

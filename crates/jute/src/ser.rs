@@ -33,12 +33,15 @@ impl Hex {
     /// The `0x…` text as bytes, written into `buf` (for a byte buffer: no UTF-8 check).
     pub fn as_bytes(self, buf: &mut [u8; 18]) -> &[u8] {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let width = (64 - self.0.leading_zeros()).div_ceil(4).max(1) as usize;
-        buf[..2].copy_from_slice(b"0x");
-        for (i, d) in buf[2..2 + width].iter_mut().rev().enumerate() {
-            *d = DIGITS[((self.0 >> (4 * i)) & 0xf) as usize];
+        // All sixteen digits (a loop of fixed length, unrolled), then `0x` just before the
+        // first significant one: no loop of variable length, no copy.
+        for (i, d) in buf[2..].iter_mut().enumerate() {
+            *d = DIGITS[((self.0 >> (60 - 4 * i)) & 0xf) as usize];
         }
-        &buf[..2 + width]
+        let width = (64 - self.0.leading_zeros()).div_ceil(4).max(1) as usize;
+        let start = 16 - width;
+        buf[start..start + 2].copy_from_slice(b"0x");
+        &buf[start..]
     }
 }
 
