@@ -13,7 +13,8 @@
 #   BENCH_BASE=DIR    also count another build's, to compare (e.g. a worktree's target/release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v valgrind > /dev/null || { echo "bench-top.sh: apt-get install valgrind" >&2; exit 1; }
+# shellcheck source=scripts/lib-instructions.sh
+source scripts/lib-instructions.sh
 mkdir -p target/bench
 captures=("$@")
 if [ ${#captures[@]} -eq 0 ]; then
@@ -28,17 +29,6 @@ bin=${BENCH_BIN:-target/release}
 [ -n "${BENCH_BIN:-}" ] || cargo build --release --bin zk-dump --bin zk-top
 dirs=("$bin")
 [ -z "${BENCH_BASE:-}" ] || dirs=("$BENCH_BASE" "$bin")
-
-instructions() { # command... ; prints the instructions it ran, or "-" if it failed
-  local log
-  log=$(mktemp)
-  if valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" > /dev/null 2> "$log"; then
-    sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$log"
-  else
-    echo -
-  fi
-  rm -f "$log"
-}
 
 printf '%-40s %-26s %-34s %14s %10s\n' capture binaries run instructions "per packet"
 for spec in "${captures[@]}"; do

@@ -46,6 +46,9 @@ pub struct Line {
     /// One bit per omitted key ([`tag_bit`]): most keys set are not omitted, and this tells
     /// so without scanning the list.
     omitted_bits: u64,
+    /// One bit per key set since the line was cleared ([`tag_bit`]; a removed key keeps its
+    /// bit): a key whose bit is clear is new, and is added without a scan of the fields.
+    set_bits: u64,
 }
 
 /// A bit of a 64-bit set, chosen by a key's tag.
@@ -74,6 +77,7 @@ impl Line {
             key_text: Vec::new(),
             omitted: Vec::new(),
             omitted_bits: 0,
+            set_bits: 0,
         }
     }
 
@@ -103,6 +107,7 @@ impl Line {
     pub fn clear(&mut self) {
         self.buf.clear();
         self.fields.clear();
+        self.set_bits = 0;
     }
 
     fn position(&self, key: &str) -> Option<usize> {
@@ -110,6 +115,9 @@ impl Line {
     }
 
     fn position_tagged(&self, key: &str, tag: u64) -> Option<usize> {
+        if self.set_bits & tag_bit(tag) == 0 {
+            return None;
+        }
         let key = key.as_bytes();
         self.fields
             .iter()
@@ -157,6 +165,7 @@ impl Line {
             None => {
                 let k = self.buf.len();
                 self.buf.extend_from_slice(key.as_bytes());
+                self.set_bits |= tag_bit(tag);
                 self.fields.push(Field {
                     tag,
                     key: k..self.buf.len(),
