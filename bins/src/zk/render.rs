@@ -2,7 +2,7 @@
 //! message (the JSON keys of the README's schema, in order), shown as a JSON object or as
 //! zktraffic's text; in paired text a request waits for its reply and the two print together.
 
-use super::message::{session_hex, Token, ZkBody, ZkMessage, ZkSink};
+use super::message::{Token, ZkBody, ZkMessage, ZkSink};
 use crate::holdback::Holdback;
 use crate::line::{push_addr, Line};
 use crate::output::{Format, Printer};
@@ -68,7 +68,7 @@ pub fn describe(msg: &ZkMessage<'_>, line: &mut Line, opts: RenderOptions) {
         }
         ZkBody::Connect { request, size } => {
             if request.session_id != 0 {
-                line.str("session", &session_hex(request.session_id));
+                line.hex("session", request.session_id as u64);
             }
             line.int("size", size);
             line.merge(request);
@@ -77,7 +77,7 @@ pub fn describe(msg: &ZkMessage<'_>, line: &mut Line, opts: RenderOptions) {
             }
         }
         ZkBody::ConnectReply { reply, size } => {
-            line.str("session", &session_hex(reply.session_id));
+            line.hex("session", reply.session_id as u64);
             line.int("size", size);
             line.merge(reply);
             if reply.time_out <= 0 {
