@@ -14,8 +14,9 @@
 #   `sudo scripts/record-corpus.sh` and then `scripts/bench.sh target/bench/corpus/*.pcap`.
 #   Without it, 100 copies of the shipped capture stand in. Every capture gets the offline
 #   table and the per-line costs; the first one also a 4x copy (scripts/make-big-capture.py),
-#   for flat memory. BENCH_CRITERION=0 skips the criterion benchmarks; BENCH_BIN=DIR times the
-#   binaries in DIR (another build, to compare) instead of building target/release.
+#   for flat memory. BENCH_CRITERION=0 skips the criterion benchmarks, BENCH_ANALYSIS=0 the
+#   analysis table (the per-line costs only); BENCH_BIN=DIR times the binaries in DIR (another
+#   build, to compare) instead of building target/release.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p target/bench
@@ -52,7 +53,9 @@ measure() { # prints "seconds peak_kb" of the best of 3 runs (wall time to the n
 # The analysis modes, each on one thread and (zk-dump's count and latency, which shard by
 # connection) with one shard per core, each reading the file itself: --threads N.
 cores=$(nproc)
-for file in "${captures[@]}" "$x4"; do
+analysed=("${captures[@]}" "$x4")
+[ "${BENCH_ANALYSIS:-1}" != 0 ] || analysed=()
+for file in "${analysed[@]}"; do
   size=$(stat -c %s "$file")
   cat "$file" > /dev/null # from the page cache, like the runs that follow
   "$bin"/zk-dump -q --no-progress --count-requests 0 --stats-json /tmp/zkwire-bench.json -r "$file" > /dev/null
