@@ -5,10 +5,11 @@
 //! An episode starts with a LOOKING notification and ends once a leader is decided (the
 //! senders' last votes name one server by a majority, or else the servers announcing LEADING
 //! or FOLLOWING name it: fle-dump's rule) and notifications stay quiet for 400 ms of capture
-//! time. The leader changed when the
-//! decided leader differs from the one known before, or, with none known, when every server
-//! taking part started out LOOKING (a leaderless ensemble electing one; a server rejoining an
-//! ensemble that kept its leader is answered FOLLOWING/LEADING straight away).
+//! time. The leader changed when the decided leader differs from the one known before, or,
+//! with none known, when every server taking part started out LOOKING (a leaderless ensemble
+//! electing one; a server rejoining an ensemble that kept its leader is answered
+//! FOLLOWING/LEADING straight away) or a server announced another leader during the episode
+//! (a follower answering for the leader that just died).
 
 use super::signals::{counter, histogram};
 use fle_proto::{Notification, ServerState};
