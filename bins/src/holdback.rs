@@ -9,7 +9,7 @@
 //! time (or while too many lines are held) is printed alone, so output never stalls on a
 //! request that gets no reply; its reply is then printed alone when it comes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use zkwire_capture::Timestamp;
 
 /// Where a held request's block sits in the queue.
@@ -31,11 +31,17 @@ struct Block {
 /// How many emptied line buffers are kept for the next lines.
 const SPARE_BUFFERS: usize = 256;
 
-/// The queue of blocks not yet printed. Lines are copied into buffers it recycles, so holding
-/// a line allocates nothing once enough buffers exist.
+/// The queue of blocks not yet printed, in slot order. Lines are copied into buffers it
+/// recycles, so holding a line allocates nothing once enough buffers exist.
+///
+/// Nearly every block comes after all the others (a capture is in time order), so blocks are
+/// queued at the back of a deque, and printed from its front, each in constant time; a block
+/// earlier than the newest queued (a capture whose clock stepped back) is kept apart in a
+/// sorted map, so no input makes a block cost more than a logarithm of the queue's length.
 #[derive(Debug, Default)]
 pub struct Holdback {
-    queue: BTreeMap<Slot, Block>,
+    queue: VecDeque<(Slot, Block)>,
+    late: BTreeMap<Slot, Block>,
     next: u64,
     spare: Vec<Vec<u8>>,
 }
@@ -51,8 +57,47 @@ impl Holdback {
             first: line.len(),
             waiting,
         };
-        self.queue.insert(slot, block);
+        if self.queue.back().is_none_or(|(newest, _)| *newest < slot) {
+            self.queue.push_back((slot, block));
+        } else {
+            self.late.insert(slot, block);
+        }
         slot
+    }
+
+    /// The block queued under `slot`, if it is still held.
+    fn block_mut(&mut self, slot: Slot) -> Option<&mut Block> {
+        match self.queue.binary_search_by(|(s, _)| s.cmp(&slot)) {
+            Ok(i) => self.queue.get_mut(i).map(|(_, block)| block),
+            Err(_) => self.late.get_mut(&slot),
+        }
+    }
+
+    /// The first block in slot order, and its slot.
+    fn first(&self) -> Option<(Slot, &Block)> {
+        let queued = self.queue.front().map(|(slot, block)| (*slot, block));
+        let late = self
+            .late
+            .first_key_value()
+            .map(|(slot, block)| (*slot, block));
+        match (queued, late) {
+            (Some(q), Some(l)) => Some(if l.0 < q.0 { l } else { q }),
+            (q, l) => q.or(l),
+        }
+    }
+
+    /// Takes the first block in slot order out of the queue.
+    fn pop_first(&mut self) -> Option<Block> {
+        let late_first = match (self.queue.front(), self.late.first_key_value()) {
+            (Some((q, _)), Some((l, _))) => l < q,
+            (None, Some(_)) => true,
+            _ => false,
+        };
+        if late_first {
+            self.late.pop_first().map(|(_, block)| block)
+        } else {
+            self.queue.pop_front().map(|(_, block)| block)
+        }
     }
 
     /// Queues a request's line until its reply completes the block.
@@ -68,7 +113,7 @@ impl Holdback {
     /// Completes a held request's block with its reply's line; `false` when the request was
     /// already printed alone, so the line is the caller's to queue.
     pub fn complete(&mut self, slot: Slot, line: &[u8]) -> bool {
-        match self.queue.get_mut(&slot) {
+        match self.block_mut(slot) {
             Some(block) if block.waiting => {
                 block.text.extend_from_slice(line);
                 block.waiting = false;
@@ -80,7 +125,7 @@ impl Holdback {
 
     /// Ends a held request that will get no reply: its line is marked so.
     pub fn unanswered(&mut self, slot: Slot) {
-        if let Some(block) = self.queue.get_mut(&slot) {
+        if let Some(block) = self.block_mut(slot) {
             if block.waiting {
                 block.text.extend_from_slice(b" (no reply)");
                 block.first = block.text.len();
@@ -105,23 +150,24 @@ impl Holdback {
     /// Hands `out` every line that can be printed at capture time `now`, in order.
     pub fn drain(&mut self, now: Timestamp, out: &mut dyn FnMut(&[u8])) {
         loop {
-            let crowded = self.queue.len() > MAX_HELD;
-            let Some(entry) = self.queue.first_entry() else {
+            let crowded = self.queue.len() + self.late.len() > MAX_HELD;
+            let Some((slot, block)) = self.first() else {
                 break;
             };
-            let overdue = now.0.saturating_sub(entry.key().0) >= HOLD_NS;
-            if entry.get().waiting && !overdue && !crowded {
+            let overdue = now.0.saturating_sub(slot.0) >= HOLD_NS;
+            if block.waiting && !overdue && !crowded {
                 break;
             }
             // A request still waiting past the bound is printed alone.
-            let block = entry.remove();
-            self.emit(block, out);
+            if let Some(block) = self.pop_first() {
+                self.emit(block, out);
+            }
         }
     }
 
     /// Hands `out` every line left, in order (the end of the input).
     pub fn drain_all(&mut self, out: &mut dyn FnMut(&[u8])) {
-        while let Some((_, block)) = self.queue.pop_first() {
+        while let Some(block) = self.pop_first() {
             self.emit(block, out);
         }
     }
@@ -157,6 +203,102 @@ mod tests {
         assert!(drained(&mut h, HOLD_NS - 1).is_empty());
         assert_eq!(drained(&mut h, HOLD_NS), ["req", "later"]);
         assert!(!h.complete(req, b"reply"));
+    }
+
+    /// A capture whose clock steps back: lines still come out in time order, and a held
+    /// request among them is completed wherever it sits.
+    #[test]
+    fn lines_earlier_than_the_newest_are_printed_in_time_order() {
+        let mut h = Holdback::default();
+        let req = h.hold(Timestamp(50), b"req 50");
+        h.ready(Timestamp(60), b"line 60");
+        h.ready(Timestamp(20), b"line 20");
+        let late_req = h.hold(Timestamp(30), b"req 30");
+        h.ready(Timestamp(55), b"line 55");
+        h.ready(Timestamp(10), b"line 10");
+        assert_eq!(drained(&mut h, 100), ["line 10", "line 20"]);
+        assert!(h.complete(late_req, b"reply 30"));
+        assert_eq!(drained(&mut h, 100), ["req 30", "reply 30"]);
+        assert!(h.complete(req, b"reply 50"));
+        assert_eq!(
+            drained(&mut h, 100),
+            ["req 50", "reply 50", "line 55", "line 60"]
+        );
+    }
+
+    /// The reference: every block in one sorted map, as the queue was kept before the deque.
+    #[derive(Default)]
+    struct Model {
+        queue: BTreeMap<Slot, (String, bool)>,
+        next: u64,
+    }
+
+    impl Model {
+        fn insert(&mut self, ts: i64, line: &str, waiting: bool) -> Slot {
+            let slot = (ts, self.next);
+            self.next += 1;
+            self.queue.insert(slot, (line.to_string(), waiting));
+            slot
+        }
+        fn complete(&mut self, slot: Slot, line: &str) -> bool {
+            match self.queue.get_mut(&slot) {
+                Some((text, waiting)) if *waiting => {
+                    text.push_str(line);
+                    *waiting = false;
+                    true
+                }
+                _ => false,
+            }
+        }
+        fn drain(&mut self, now: i64, out: &mut Vec<String>) {
+            while let Some(entry) = self.queue.first_entry() {
+                let overdue = now.saturating_sub(entry.key().0) >= HOLD_NS;
+                if entry.get().1 && !overdue {
+                    break;
+                }
+                out.push(entry.remove().0);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the order of the times, lines come out as from one sorted map.
+        #[test]
+        fn lines_come_out_as_from_one_sorted_map(
+            ops in proptest::collection::vec((0..4u8, 0..3 * HOLD_NS, 0..64usize), 0..200)
+        ) {
+            let (mut h, mut model) = (Holdback::default(), Model::default());
+            let (mut slots, mut got, mut want) = (Vec::new(), Vec::new(), Vec::new());
+            for (i, (op, ts, pick)) in ops.into_iter().enumerate() {
+                let line = format!("<{i}>");
+                match op {
+                    0 => {
+                        let slot = h.hold(Timestamp(ts), line.as_bytes());
+                        proptest::prop_assert_eq!(slot, model.insert(ts, &line, true));
+                        slots.push(slot);
+                    }
+                    1 => {
+                        h.ready(Timestamp(ts), line.as_bytes());
+                        model.insert(ts, &line, false);
+                    }
+                    2 if !slots.is_empty() => {
+                        let slot = slots[pick % slots.len()];
+                        proptest::prop_assert_eq!(
+                            h.complete(slot, line.as_bytes()),
+                            model.complete(slot, &line)
+                        );
+                    }
+                    _ => {
+                        h.drain(Timestamp(ts), &mut |l| {
+                            got.push(String::from_utf8(l.to_vec()).expect("utf-8"))
+                        });
+                        model.drain(ts, &mut want);
+                        // The holdback hands a block's lines one by one.
+                        proptest::prop_assert_eq!(got.concat(), want.concat());
+                    }
+                }
+            }
+        }
     }
 
     #[test]
