@@ -73,27 +73,28 @@ impl Holdback {
         }
     }
 
+    /// Whether the first block in slot order is a late one (also when none is held).
+    fn late_first(&self) -> bool {
+        match (self.queue.front(), self.late.first_key_value()) {
+            (Some((queued, _)), Some((late, _))) => late < queued,
+            (queued, _) => queued.is_none(),
+        }
+    }
+
     /// The first block in slot order, and its slot.
     fn first(&self) -> Option<(Slot, &Block)> {
-        let queued = self.queue.front().map(|(slot, block)| (*slot, block));
-        let late = self
-            .late
-            .first_key_value()
-            .map(|(slot, block)| (*slot, block));
-        match (queued, late) {
-            (Some(q), Some(l)) => Some(if l.0 < q.0 { l } else { q }),
-            (q, l) => q.or(l),
+        if self.late_first() {
+            self.late
+                .first_key_value()
+                .map(|(slot, block)| (*slot, block))
+        } else {
+            self.queue.front().map(|(slot, block)| (*slot, block))
         }
     }
 
     /// Takes the first block in slot order out of the queue.
     fn pop_first(&mut self) -> Option<Block> {
-        let late_first = match (self.queue.front(), self.late.first_key_value()) {
-            (Some((q, _)), Some((l, _))) => l < q,
-            (None, Some(_)) => true,
-            _ => false,
-        };
-        if late_first {
+        if self.late_first() {
             self.late.pop_first().map(|(_, block)| block)
         } else {
             self.queue.pop_front().map(|(_, block)| block)

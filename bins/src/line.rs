@@ -508,17 +508,18 @@ fn needs_escape(b: u8) -> bool {
 
 /// Whether any byte needs escaping, eight bytes at a time (every text value is checked).
 fn any_needs_escape(s: &[u8]) -> bool {
-    any_control_or(s, 0x7f, b'\\')
+    any_control_or::<false>(s, 0x7f, b'\\')
 }
 
 /// Whether a JSON string needs escaping (a control character, a quote or a backslash), eight
 /// bytes at a time: every key of every JSON line is checked.
 fn any_needs_json_escape(s: &[u8]) -> bool {
-    any_control_or(s, b'"', b'\\')
+    any_control_or::<false>(s, b'"', b'\\')
 }
 
-/// Whether any byte is a C0 control character (below 0x20), `a` or `b`, a word at a time.
-fn any_control_or(s: &[u8], a: u8, b: u8) -> bool {
+/// Whether any byte is a C0 control character (below 0x20), `a` or `b`, or with `NON_ASCII`
+/// also at or above 0x80, a word at a time.
+fn any_control_or<const NON_ASCII: bool>(s: &[u8], a: u8, b: u8) -> bool {
     const ONES: u64 = u64::from_le_bytes([1; 8]);
     const HIGHS: u64 = ONES * 0x80;
     // Whether a byte of `v` is below `n` (≤ 0x80), resp. zero: exact as a yes/no answer.
@@ -527,12 +528,15 @@ fn any_control_or(s: &[u8], a: u8, b: u8) -> bool {
         let mut word = [0; 8];
         word.copy_from_slice(chunk);
         let v = u64::from_le_bytes(word);
-        has_below(v, 0x20)
+        (NON_ASCII && v & HIGHS != 0)
+            || has_below(v, 0x20)
             || has_below(v ^ (ONES * u64::from(a)), 1)
             || has_below(v ^ (ONES * u64::from(b)), 1)
     };
     if s.len() < 8 {
-        return s.iter().any(|&c| c < 0x20 || c == a || c == b);
+        return s
+            .iter()
+            .any(|&c| c < 0x20 || c == a || c == b || (NON_ASCII && c >= 0x80));
     }
     let mut chunks = s.chunks_exact(8);
     // The rest is checked as the last eight bytes, overlapping the last whole word: one word
@@ -556,35 +560,11 @@ fn jute_str(buf: &mut Vec<u8>, bytes: &[u8], json: bool) {
     }
 }
 
-/// Whether `s` is ASCII that needs no escaping in JSON (`json`) or in text: one pass, a word at
-/// a time (names are short, so the byte loop over the rest matters as much).
+/// Whether `s` is ASCII that needs no escaping in JSON (`json`) or in text, in one pass.
 fn plain_ascii(s: &[u8], json: bool) -> bool {
     // Both escape control characters and backslashes; JSON quotes too, text DEL.
-    let (quote, top) = if json { (b'"', 0x80) } else { (0x7f, 0x7f) };
-    let mut chunks = s.chunks_exact(8);
-    for chunk in &mut chunks {
-        let mut word = [0; 8];
-        word.copy_from_slice(chunk);
-        if high_or_escaped(u64::from_le_bytes(word), quote) {
-            return false;
-        }
-    }
-    chunks
-        .remainder()
-        .iter()
-        .all(|&c| c >= 0x20 && c < top && c != b'\\' && c != quote)
-}
-
-/// Whether a byte of `v` is non-ASCII, a C0 control character, a backslash or `quote` (the
-/// tests of [`any_control_or`], and the high bits).
-fn high_or_escaped(v: u64, quote: u8) -> bool {
-    const ONES: u64 = u64::from_le_bytes([1; 8]);
-    const HIGHS: u64 = ONES * 0x80;
-    let has_below = |v: u64, n: u64| v.wrapping_sub(ONES * n) & !v & HIGHS != 0;
-    v & HIGHS != 0
-        || has_below(v, 0x20)
-        || has_below(v ^ (ONES * u64::from(b'\\')), 1)
-        || has_below(v ^ (ONES * u64::from(quote)), 1)
+    let quote = if json { b'"' } else { 0x7f };
+    !any_control_or::<true>(s, quote, b'\\')
 }
 
 /// Writes anything printable in place; when what was written holds a byte `needs` says must be
