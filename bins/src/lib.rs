@@ -15,6 +15,7 @@ pub mod daemon;
 pub mod fle;
 pub mod holdback;
 pub mod input;
+mod intern;
 pub mod lazy;
 pub mod line;
 pub mod output;

@@ -24,8 +24,7 @@ pub use tables::WATCH_ROWS;
 pub(crate) use tables::{aligned, group_name};
 pub use watches::{Watcher, Watches};
 
-/// Tables updated once per message: a fast hasher (keys are bounded by the input anyway).
-type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+use crate::intern::FastMap;
 
 /// How to group counts and latencies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -3,7 +3,7 @@
 //! watches, removeWatches, and the end of sessions.
 
 use crate::zk::{ZkBody, ZkMessage};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::fmt;
 use std::net::SocketAddr;
 use zk_proto::message::RequestBody;
@@ -44,7 +44,7 @@ impl fmt::Display for Watcher {
     }
 }
 
-type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+use crate::intern::FastMap as Map;
 
 /// The watch table: watcher (session, or client address when the session is unknown) → the
 /// (path, kind) pairs it holds.

@@ -23,7 +23,8 @@ impl Collector for Metrics {
         let st = self.0.lock();
         // Requests by type and path: sticky labels for at most N paths per type, the rest
         // under path="other", so label cardinality stays bounded and series never churn.
-        let by_type: BTreeMap<&String, &PathSeries> = st.requests.iter().collect();
+        let by_type: BTreeMap<&str, &PathSeries> =
+            st.requests.iter().map(|(t, s)| (*t, s)).collect();
         {
             let mut metric = encoder.encode_descriptor(
                 "zkwire_requests",
@@ -49,11 +50,12 @@ impl Collector for Metrics {
                 None,
                 MetricType::Counter,
             )?;
-            let mut rows: Vec<(&String, &u64)> = st.request_bytes.iter().collect();
+            let mut rows: Vec<(&str, &u64)> =
+                st.request_bytes.iter().map(|(t, n)| (*t, n)).collect();
             rows.sort();
             for (t, n) in rows {
                 ConstCounter::new(*n)
-                    .encode(metric.encode_family(&labels([("type", t.clone())]))?)?;
+                    .encode(metric.encode_family(&labels([("type", t.to_string())]))?)?;
             }
         }
         {
@@ -77,7 +79,7 @@ impl Collector for Metrics {
                 None,
                 MetricType::Histogram,
             )?;
-            for (t, lat) in &st.latency {
+            for (t, lat) in &st.latencies() {
                 let buckets = bucket_pairs(lat);
                 let l = labels([("type", t.clone())]);
                 metric
@@ -134,11 +136,11 @@ impl Collector for Metrics {
                 None,
                 MetricType::Counter,
             )?;
-            let mut rows: Vec<(&String, &u64)> = st.events.iter().collect();
+            let mut rows: Vec<(&str, &u64)> = st.events.iter().map(|(e, n)| (*e, n)).collect();
             rows.sort();
             for (e, n) in rows {
                 ConstCounter::new(*n)
-                    .encode(metric.encode_family(&labels([("event", e.clone())]))?)?;
+                    .encode(metric.encode_family(&labels([("event", e.to_string())]))?)?;
             }
         }
         let counters: [(&str, &str, u64); 13] = [

@@ -1,4 +1,5 @@
-//! zk-stats-daemon: its state over typed client messages (`state`), the signals operators
+//! zk-stats-daemon: its state over typed client messages (`state`, zktraffic's counters per
+//! window in `window`), the signals operators
 //! alert on (`signals`, `elections`), the Prometheus metrics (`metrics`) and the bounded HTTP
 //! server ([`http`]) that serves them.
 
@@ -7,6 +8,7 @@ pub mod http;
 mod metrics;
 mod signals;
 mod state;
+mod window;
 
 pub use http::{respond, HttpServer, Limits};
 pub use metrics::prometheus_text;

@@ -7,6 +7,7 @@
 //! `other` key per group) and latencies live in fixed buckets.
 
 use super::signals::{LargestRequest, Signals};
+use super::window::{group_of, Request, Window, MAX_KEYS, SEED_KEYS};
 use crate::zk::{session_hex, Token, ZkBody, ZkMessage, ZkSink};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -32,10 +33,8 @@ pub struct StatsOptions {
 }
 
 /// The daemon's hash maps: looked up several times per message, so with a fast hasher.
-pub(super) type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+pub(super) use crate::intern::FastMap as Map;
 
-/// Most distinct keys one window or table holds; further keys fold into `<group>/other`.
-const MAX_KEYS: usize = 200_000;
 /// Latency buckets, seconds.
 pub(super) const BUCKETS: [f64; 14] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -50,6 +49,14 @@ pub(super) struct Latency {
 }
 
 impl Latency {
+    fn merge(&mut self, other: &Latency) {
+        for (mine, theirs) in self.buckets.iter_mut().zip(other.buckets) {
+            *mine += theirs;
+        }
+        self.sum += other.sum;
+        self.count += other.count;
+    }
+
     fn observe(&mut self, seconds: f64) {
         let i = BUCKETS
             .iter()
@@ -61,58 +68,6 @@ impl Latency {
     }
 }
 
-/// zktraffic-style counters for one window.
-#[derive(Debug, Default, Clone)]
-struct Window {
-    counts: Map<String, u64>,
-    /// The key being looked up, written part by part: a key already counted (nearly every
-    /// one) costs no allocation.
-    key: String,
-    /// The `<group>/other` key of a full window.
-    other: String,
-}
-
-impl Window {
-    /// Adds `by` to the key the parts spell, one after the other.
-    fn bump(&mut self, parts: &[&str], by: u64) {
-        self.key.clear();
-        parts.iter().for_each(|p| self.key.push_str(p));
-        if let Some(n) = self.counts.get_mut(self.key.as_str()) {
-            *n += by;
-        } else if self.counts.len() < MAX_KEYS {
-            self.counts.insert(self.key.clone(), by);
-        } else {
-            self.other.clear();
-            self.other.push_str(group_of(&self.key));
-            self.other.push_str("/other");
-            bump_str(&mut self.counts, &self.other, by);
-        }
-    }
-}
-
-/// Adds `by` to `map[key]`, allocating the key only when it is new.
-fn bump_str(map: &mut Map<String, u64>, key: &str, by: u64) {
-    match map.get_mut(key) {
-        Some(n) => *n += by,
-        None => {
-            map.insert(key.to_string(), by);
-        }
-    }
-}
-
-/// The group a key belongs to for top-N: its operation name (with any `per_ip/`/`per_auth/`
-/// prefix), i.e. everything before the path.
-fn group_of(key: &str) -> &str {
-    let (prefix, rest) = match key.split_once('/') {
-        Some((p @ ("per_ip" | "per_auth"), rest)) => (p.len() + 1, rest),
-        _ => (0, key),
-    };
-    match rest.find('/') {
-        Some(i) => &key[..prefix + i],
-        None => key,
-    }
-}
-
 /// Everything the daemon knows.
 #[derive(Debug)]
 pub struct State {
@@ -121,18 +76,17 @@ pub struct State {
     pub(super) window_start: Option<i64>,
     current: Window,
     previous: Option<Window>,
-    pub(super) auths: Map<String, String>,
+    /// Each client's identity (`scheme:user`), once it authenticated.
+    pub(super) auths: Map<SocketAddr, String>,
     /// Clients that sent requests (bounded), for `/json/auths-dump`.
-    pub(super) clients: HashSet<String, foldhash::fast::RandomState>,
-    /// Each client's `ip:port` and zktraffic's form of its address, written once (bounded).
-    names: Map<SocketAddr, (String, String)>,
-    pub(super) requests: Map<String, PathSeries>,
-    pub(super) request_bytes: Map<String, u64>,
-    pub(super) replies: Map<(&'static str, Cow<'static, str>), u64>,
-    pub(super) latency: BTreeMap<String, Latency>,
-    /// The latency key being looked up (`…Request`).
-    latency_key: String,
-    pub(super) events: Map<String, u64>,
+    pub(super) clients: HashSet<SocketAddr, foldhash::fast::RandomState>,
+    pub(super) requests: Map<&'static str, PathSeries>,
+    pub(super) request_bytes: Map<&'static str, u64>,
+    /// Replies by type and error name.
+    pub(super) replies: Map<(&'static str, &'static str), u64>,
+    /// Latencies by reply type ([`State::latencies`] names them by request type).
+    latency: Map<&'static str, Latency>,
+    pub(super) events: Map<&'static str, u64>,
     pub(super) connections_opened: u64,
     pub(super) connections_closed: u64,
     pub(super) sessions: HashSet<String>,
@@ -191,6 +145,23 @@ fn zktraffic_write(op: zk_proto::OpCode) -> bool {
     op.is_write() && !matches!(op, zk_proto::OpCode::CloseSession | zk_proto::OpCode::Check)
 }
 
+/// zktraffic's identity of an auth request: `scheme:user` for a digest credential (never the
+/// password), `scheme:<redacted>` otherwise.
+fn identity(a: &zk_proto::records::AuthPacket<'_>) -> String {
+    let scheme = a.scheme.map(|s| s.to_string_lossy()).unwrap_or_default();
+    let user = (scheme == "digest")
+        .then_some(a.auth)
+        .flatten()
+        .map(|cred| {
+            let user = cred.split(|b| *b == b':').next().unwrap_or_default();
+            String::from_utf8_lossy(user).into_owned()
+        });
+    match user {
+        Some(user) => format!("{scheme}:{user}"),
+        None => format!("{scheme}:<redacted>"),
+    }
+}
+
 fn path_key(path: Option<&str>, depth: usize) -> Cow<'_, str> {
     // zktraffic files messages without a path under "/".
     match path {
@@ -199,35 +170,21 @@ fn path_key(path: Option<&str>, depth: usize) -> Cow<'_, str> {
     }
 }
 
-/// A client's `ip:port`, and its address as zktraffic writes it: without the port, IPv6 in
-/// brackets.
-fn client_names(client: SocketAddr) -> (String, String) {
-    let ip = match client {
-        SocketAddr::V4(a) => a.ip().to_string(),
-        SocketAddr::V6(a) => format!("[{}]", a.ip()),
-    };
-    (client.to_string(), ip)
-}
-
 impl Shared {
     /// Empty counters.
     pub fn new(opts: StatsOptions) -> Shared {
-        let mut current = Window::default();
-        seed(&mut current);
         Shared(Arc::new(Mutex::new(State {
             opts,
             started: Instant::now(),
             window_start: None,
-            current,
+            current: Window::seeded(),
             previous: None,
             auths: Map::default(),
             clients: HashSet::default(),
-            names: Map::default(),
             requests: Map::default(),
             request_bytes: Map::default(),
             replies: Map::default(),
-            latency: BTreeMap::new(),
-            latency_key: String::new(),
+            latency: Map::default(),
             events: Map::default(),
             connections_opened: 0,
             connections_closed: 0,
@@ -291,15 +248,6 @@ impl Shared {
     }
 }
 
-/// zktraffic's always-present keys of `/json/paths`.
-const SEED_KEYS: [&str; 4] = ["writes/", "reads/", "writesBytes/", "readsBytes/"];
-
-fn seed(w: &mut Window) {
-    for k in SEED_KEYS {
-        w.counts.insert(k.to_string(), 0);
-    }
-}
-
 impl State {
     /// Starts a new window when `--window` of capture time has passed since the current one
     /// began (`now` in nanoseconds).
@@ -310,8 +258,7 @@ impl State {
         match self.window_start {
             None => self.window_start = Some(now),
             Some(start) if now - start >= len => {
-                let mut fresh = Window::default();
-                seed(&mut fresh);
+                let fresh = Window::seeded();
                 self.previous = Some(std::mem::replace(&mut self.current, fresh));
                 // Windows stay aligned to the first one, skipping empty ones.
                 self.window_start = Some(start + (now - start) / len * len);
@@ -334,33 +281,20 @@ impl State {
         let path = path.as_ref();
         match msg.body {
             ZkBody::Request { .. } | ZkBody::Connect { .. } => self.request(msg, kind, path),
-            ZkBody::Reply { .. } => {
-                self.current.bump(&[kind, path], 1);
-                let error = msg.error_text().unwrap_or_default();
+            ZkBody::Reply { reply, .. } => {
+                self.current.count(kind, path);
+                let error = zk_proto::error_name(reply.header.err).unwrap_or("UNKNOWN");
                 *self.replies.entry((kind, error)).or_default() += 1;
                 if let Some(us) = msg.latency_us() {
-                    let key = &mut self.latency_key;
-                    key.clear();
-                    match kind.strip_suffix("Reply") {
-                        Some(k) => {
-                            key.push_str(k);
-                            key.push_str("Request");
-                        }
-                        None => key.push_str(kind),
-                    }
-                    let seconds = us as f64 / 1e6;
-                    match self.latency.get_mut(key.as_str()) {
-                        Some(l) => l.observe(seconds),
-                        None => self
-                            .latency
-                            .entry(key.clone())
-                            .or_default()
-                            .observe(seconds),
-                    }
+                    // Reply types are a fixed set: no cap needed.
+                    self.latency
+                        .entry(kind)
+                        .or_default()
+                        .observe(us as f64 / 1e6);
                 }
             }
             ZkBody::ConnectReply { .. } => {
-                self.current.bump(&[kind, path], 1);
+                self.current.count(kind, path);
                 if let Some(s) = msg.session.map(session_hex) {
                     if self.sessions.len() < MAX_KEYS {
                         self.sessions.insert(s);
@@ -372,8 +306,8 @@ impl State {
             ZkBody::Watch { event, .. } => {
                 let event =
                     zk_proto::event_type_name(event.event_type).unwrap_or("UnknownWatchEvent");
-                self.current.bump(&[event, path], 1);
-                bump_str(&mut self.events, event, 1);
+                self.current.count(event, path);
+                *self.events.entry(event).or_default() += 1;
             }
             ZkBody::Opened => self.connections_opened += 1,
             ZkBody::Closed => self.connections_closed += 1,
@@ -387,49 +321,25 @@ impl State {
     /// zktraffic's request keys: by type, read/write, IP and identity, with and without bytes.
     fn request(&mut self, msg: &ZkMessage<'_>, kind: &'static str, path: &str) {
         let size = msg.size();
-        if self.names.len() >= MAX_KEYS && !self.names.contains_key(&msg.client) {
-            self.names.clear(); // bounded: written again as clients come back
+        let client = msg.client;
+        if self.clients.len() < MAX_KEYS && !self.clients.contains(&client) {
+            self.clients.insert(client);
         }
-        let (client, ip) = &*self
-            .names
-            .entry(msg.client)
-            .or_insert_with(|| client_names(msg.client));
-        let bytes = !self.opts.exclude_bytes;
-        if self.clients.len() < MAX_KEYS && !self.clients.contains(client) {
-            self.clients.insert(client.clone());
-        }
-        let rw = if msg.opcode().is_some_and(zktraffic_write) {
-            "writes"
-        } else {
-            "reads"
-        };
+        let writes = msg.opcode().is_some_and(zktraffic_write);
         let body = match msg.body {
             ZkBody::Request { request, .. } => Some(request.body),
             _ => None,
         };
         if let Some(RequestBody::Auth(a)) = body {
-            let scheme = a.scheme.map(|s| s.to_string_lossy()).unwrap_or_default();
-            // The identity part of a digest credential (`user:password`); never the password.
-            let user = (scheme == "digest")
-                .then_some(a.auth)
-                .flatten()
-                .map(|cred| {
-                    let user = cred.split(|b| *b == b':').next().unwrap_or_default();
-                    String::from_utf8_lossy(user).into_owned()
-                });
-            let identity = match user {
-                Some(user) => format!("{scheme}:{user}"),
-                None => format!("{scheme}:<redacted>"),
-            };
-            if self.auths.len() < MAX_KEYS || self.auths.contains_key(client) {
-                self.auths.insert(client.clone(), identity);
+            if self.auths.len() < MAX_KEYS || self.auths.contains_key(&client) {
+                self.auths.insert(client, identity(&a));
             }
         }
         // zktraffic files SetAuth itself under an empty identity.
         let auth = if kind == "SetAuthRequest" {
             ""
         } else {
-            self.auths.get(client).map_or("noauth", String::as_str)
+            self.auths.get(&client).map_or("noauth", String::as_str)
         };
         let watch = matches!(
             body,
@@ -440,38 +350,36 @@ impl State {
                     | RequestBody::GetChildren2(r)
             ) if r.watch
         );
-        let w = &mut self.current;
-        w.bump(&[kind, path], 1);
-        w.bump(&[rw, path], 1);
-        w.bump(&["total/", rw], 1);
-        if bytes {
-            w.bump(&[kind, "Bytes", path], size);
-            w.bump(&[rw, "Bytes", path], size);
-            let total = if rw == "writes" {
-                "writeBytes"
-            } else {
-                "readBytes"
-            };
-            w.bump(&["total/", total], size);
-        }
+        self.current.request(&Request {
+            kind,
+            writes,
+            path,
+            ip: client.ip(),
+            identity: auth,
+            size,
+            bytes: !self.opts.exclude_bytes,
+            watch,
+        });
         if watch {
-            w.bump(&["watches", path], 1);
             self.watches_set += 1;
         }
-        w.bump(&["per_ip/", kind, path, ":", ip], 1);
-        w.bump(&["per_ip/", rw, path, ":", ip], 1);
-        w.bump(&["per_auth/", kind, path, ":", auth], 1);
-        w.bump(&["per_auth/", rw, path, ":", auth], 1);
         let cap = self.opts.max_results.min(MAX_KEYS);
-        if let Some(series) = self.requests.get_mut(kind) {
-            series.count(path, cap);
-        } else if self.requests.len() < MAX_KEYS {
-            self.requests
-                .entry(kind.to_string())
-                .or_default()
-                .count(path, cap);
+        // Request types are a fixed set: no cap needed.
+        self.requests.entry(kind).or_default().count(path, cap);
+        *self.request_bytes.entry(kind).or_default() += size;
+    }
+
+    /// The request latencies by request type (`…Request`), in name order.
+    pub(super) fn latencies(&self) -> BTreeMap<String, Latency> {
+        let mut out: BTreeMap<String, Latency> = BTreeMap::new();
+        for (kind, lat) in &self.latency {
+            let name = match kind.strip_suffix("Reply") {
+                Some(k) => format!("{k}Request"),
+                None => kind.to_string(),
+            };
+            out.entry(name).or_default().merge(lat);
         }
-        bump_str(&mut self.request_bytes, kind, size);
+        out
     }
 
     fn served_window(&self) -> &Window {
@@ -480,7 +388,7 @@ impl State {
             (Some(_), None) => {
                 // No complete window yet: zktraffic serves nothing during the first minute.
                 static EMPTY: std::sync::OnceLock<Window> = std::sync::OnceLock::new();
-                EMPTY.get_or_init(Window::default)
+                EMPTY.get_or_init(|| Window::with_max_keys(0))
             }
             (None, _) => &self.current,
         }
@@ -489,17 +397,10 @@ impl State {
     /// `/json/paths`, `/json/ips` or `/json/auths`: the keys of one family, top-N paths per
     /// key, in key order.
     pub fn json_family(&self, family: &str) -> BTreeMap<String, u64> {
-        let w = self.served_window();
+        let counts = self.served_window().family(family);
         let mut groups: HashMap<&str, Vec<(&String, u64)>> = HashMap::new();
-        for (k, n) in &w.counts {
-            let is_family = match family {
-                "ips" => k.starts_with("per_ip/"),
-                "auths" => k.starts_with("per_auth/"),
-                _ => !k.starts_with("per_ip/") && !k.starts_with("per_auth/"),
-            };
-            if is_family {
-                groups.entry(group_of(k)).or_default().push((k, *n));
-            }
+        for (k, n) in &counts {
+            groups.entry(group_of(k)).or_default().push((k, *n));
         }
         let mut out = BTreeMap::new();
         for (group, mut rows) in groups {
@@ -526,9 +427,9 @@ impl State {
         let mut out: BTreeMap<String, String> = self
             .clients
             .iter()
-            .map(|c| (c.clone(), "noauth".to_string()))
+            .map(|c| (c.to_string(), "noauth".to_string()))
             .collect();
-        out.extend(self.auths.iter().map(|(c, a)| (c.clone(), a.clone())));
+        out.extend(self.auths.iter().map(|(c, a)| (c.to_string(), a.clone())));
         out
     }
 
@@ -608,17 +509,6 @@ pub fn rss_bytes() -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn keys_group_by_operation() {
-        assert_eq!(group_of("GetDataRequest/a/b"), "GetDataRequest");
-        assert_eq!(
-            group_of("per_ip/GetDataRequest/a:1.2.3.4"),
-            "per_ip/GetDataRequest"
-        );
-        assert_eq!(group_of("total/reads"), "total");
-        assert_eq!(group_of("writes/"), "writes");
-    }
 
     /// A request message of `kind`'s opcode on `path` from `client`, decoded from its bytes.
     fn with_request(

@@ -15,6 +15,7 @@ pub mod ui;
 pub mod view;
 
 use crate::analysis::aggregate_path;
+use crate::intern::{FastMap, Interner};
 use crate::trace::{Stage, WriteTrace};
 use crate::zk::{Token, ZkBody, ZkMessage, ZkSink};
 use hdrhistogram::Histogram;
@@ -25,9 +26,6 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use zk_proto::message::RequestBody;
 use zkwire_capture::{CaptureStats, Timestamp};
-
-/// Tables updated once per message: a fast hasher.
-type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// A path, interned ([`Paths`]): counting a message hashes and allocates no string.
 type PathId = u32;
@@ -84,83 +82,53 @@ const MAX_INTERNED: usize = 1 << 20;
 const NO_PATH: PathId = 0;
 const OTHER_PATH: PathId = 1;
 
-/// Values seen, once each, by number: the per-period tables key on the number, so counting a
-/// message hashes and allocates no string. The first numbers are reserved values; past
-/// [`MAX_INTERNED`] values, a new one gets the `overflow` id.
-#[derive(Debug, Clone)]
-struct Interner<K> {
-    ids: FastMap<K, u32>,
-    values: Vec<K>,
-    overflow: u32,
-}
-
-impl<K: std::hash::Hash + Eq> Interner<K> {
-    fn new(reserved: Vec<K>, overflow: u32) -> Interner<K> {
-        Interner {
-            ids: FastMap::default(),
-            values: reserved,
-            overflow,
-        }
-    }
-
-    /// The id of `key` (`owned` makes the value to keep, the first time).
-    fn id<Q>(&mut self, key: &Q, owned: impl Fn(&Q) -> K) -> u32
-    where
-        K: std::borrow::Borrow<Q>,
-        Q: std::hash::Hash + Eq + ?Sized,
-    {
-        if let Some(id) = self.ids.get(key) {
-            return *id;
-        }
-        if self.values.len() >= MAX_INTERNED {
-            return self.overflow;
-        }
-        let id = self.values.len() as u32;
-        self.values.push(owned(key));
-        self.ids.insert(owned(key), id);
-        id
-    }
-
-    /// The value of an id (the overflow's for one never given).
-    fn get(&self, id: u32) -> Option<&K> {
-        self.values
-            .get(id as usize)
-            .or_else(|| self.values.get(self.overflow as usize))
-    }
-}
-
 /// Every path seen: 0 is "no path", 1 is `(other)`.
-type Paths = Interner<Box<str>>;
+#[derive(Debug, Clone)]
+struct Paths(Interner<Box<str>>);
 
 impl Paths {
-    fn paths() -> Paths {
-        Interner::new(vec!["".into(), "(other)".into()], OTHER_PATH)
+    fn new() -> Paths {
+        Paths(Interner::new(vec!["".into(), "(other)".into()]))
     }
 
-    /// The path's id (an empty or absent path is "no path").
+    /// The path's id (an empty or absent path is "no path"; past [`MAX_INTERNED`] paths, a new
+    /// one is `(other)`).
     fn path_id(&mut self, path: Option<&str>) -> PathId {
         match path.filter(|p| !p.is_empty()) {
-            Some(path) => self.id(path, |p: &str| Box::from(p)),
+            Some(path) => {
+                let room = self.0.len() < MAX_INTERNED;
+                self.0
+                    .id(path, room, |p: &str| Box::from(p))
+                    .unwrap_or(OTHER_PATH)
+            }
             None => NO_PATH,
         }
     }
 
     /// The path of an id (`None`: no path).
     fn name(&self, id: PathId) -> Option<&str> {
-        (id != NO_PATH).then(|| self.get(id).map_or("(other)", |n| &**n))
+        (id != NO_PATH).then(|| self.0.get(id).map_or("(other)", |n| &**n))
     }
 }
 
 /// Every client and server address seen: 0 is the overflow's, `0.0.0.0:0`.
-type Addrs = Interner<SocketAddr>;
+#[derive(Debug, Clone)]
+struct Addrs(Interner<SocketAddr>);
 
 impl Addrs {
-    fn addrs() -> Addrs {
-        Interner::new(vec![SocketAddr::from(([0, 0, 0, 0], 0))], OTHER_ADDR)
+    fn new() -> Addrs {
+        Addrs(Interner::new(vec![SocketAddr::from(([0, 0, 0, 0], 0))]))
+    }
+
+    /// The address's id (past [`MAX_INTERNED`] addresses, a new one is the overflow's).
+    fn id(&mut self, addr: &SocketAddr) -> AddrId {
+        let room = self.0.len() < MAX_INTERNED;
+        self.0.id(addr, room, |a| *a).unwrap_or(OTHER_ADDR)
     }
 
     fn addr(&self, id: AddrId) -> SocketAddr {
-        self.get(id)
+        self.0
+            .get(id)
             .copied()
             .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)))
     }
@@ -408,8 +376,8 @@ impl Top {
             capture: CaptureStats::default(),
             finished: false,
             connecting: HashMap::new(),
-            paths: Paths::paths(),
-            addrs: Addrs::addrs(),
+            paths: Paths::new(),
+            addrs: Addrs::new(),
         }
     }
 
@@ -518,8 +486,8 @@ impl ZkSink for Top {
         }
         let at = Where {
             path: self.paths.path_id(msg.path),
-            client: self.addrs.id(&msg.client, |a| *a),
-            server: self.addrs.id(&msg.server, |a| *a),
+            client: self.addrs.id(&msg.client),
+            server: self.addrs.id(&msg.server),
         };
         self.current.observe(msg, at, new_session);
         self.total.observe(msg, at, new_session);
