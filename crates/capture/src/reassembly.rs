@@ -234,7 +234,7 @@ const MAX_SEQ_JUMP: i64 = 1 << 30;
 /// A connection's addresses, either way round, packed into plain integers so that hashing it
 /// (once per packet) is three word-sized writes rather than a walk over two `SocketAddr`s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-struct FlowKey {
+pub(crate) struct FlowKey {
     lo_ip: u128,
     hi_ip: u128,
     /// Low end's port, high end's port, and whether the addresses are IPv6.
@@ -242,7 +242,7 @@ struct FlowKey {
 }
 
 impl FlowKey {
-    fn of(a: SocketAddr, b: SocketAddr) -> FlowKey {
+    pub(crate) fn of(a: SocketAddr, b: SocketAddr) -> FlowKey {
         let (a, b) = (endpoint(a), endpoint(b));
         let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
         FlowKey {
