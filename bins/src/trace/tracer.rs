@@ -15,7 +15,7 @@
 //! is unknown (was the client's server the leader?), is absent, and a stage whose end came
 //! before its start (clock skew between captures) is absent too.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use zk_proto::OpCode;
 use zkwire_capture::Timestamp;
@@ -306,7 +306,10 @@ pub struct WriteTracer {
     /// Voting members, when the user said; else 1 + the largest PROPOSAL fan-out seen.
     voters: Option<usize>,
     max_fanout: usize,
-    records: BTreeMap<i64, Record>,
+    /// Records by zxid (looked up by several quorum packets each: hashed), and their zxids in
+    /// order, for expiry.
+    records: HashMap<i64, Record, Fast>,
+    zxids: BTreeSet<i64>,
     /// The zxid proposed for each (session, xid), first proposal first.
     proposed: HashMap<(i64, i32), i64, Fast>,
     forwards: HashMap<(i64, i32), (Timestamp, SocketAddr), Fast>,
@@ -453,23 +456,35 @@ impl WriteTracer {
 
     fn record(&mut self, zxid: i64, ts: Timestamp) -> &mut Record {
         if self.records.len() >= MAX_RECORDS && !self.records.contains_key(&zxid) {
-            self.records.pop_first();
+            if let Some(first) = self.zxids.pop_first() {
+                self.records.remove(&first);
+            }
             self.counts.records_expired += 1;
         }
-        self.records.entry(zxid).or_insert_with(|| Record::new(ts))
+        self.records.entry(zxid).or_insert_with(|| {
+            self.zxids.insert(zxid);
+            Record::new(ts)
+        })
     }
 
     /// Drops records first seen before `before` (zxids grow with time, so the oldest are
     /// first), and forwarded requests seen before it.
     fn expire(&mut self, before: i64) {
-        while let Some(entry) = self.records.first_entry() {
-            if entry.get().first.0 >= before {
+        while let Some(&zxid) = self.zxids.first() {
+            let Some(rec) = self.records.get(&zxid) else {
+                self.zxids.pop_first();
+                continue;
+            };
+            if rec.first.0 >= before {
                 break;
             }
-            if !entry.get().traced {
+            if !rec.traced {
                 self.counts.records_expired += 1;
             }
-            let (zxid, rec) = entry.remove_entry();
+            self.zxids.pop_first();
+            let Some(rec) = self.records.remove(&zxid) else {
+                continue;
+            };
             if let Some((_, session, cxid)) = rec.proposed {
                 if self.proposed.get(&(session, cxid)) == Some(&zxid) {
                     self.proposed.remove(&(session, cxid));
@@ -860,6 +875,41 @@ mod tests {
         ]);
         assert_eq!((tracer.counts.traced, tracer.counts.duplicates), (1, 1));
         assert_eq!(tracer.counts.writes, 1);
+    }
+
+    /// Records expire oldest zxid first once older than the window (counted when no trace used
+    /// them), and only those: a reply then finds a newer record, not an expired one.
+    #[test]
+    fn records_expire_in_zxid_order_after_the_window() {
+        let proposal_of = |ms: i64, zxid: i64, cxid: i32| {
+            at(
+                ms,
+                Seen::Proposal {
+                    link: link(1),
+                    zxid,
+                    session: 5,
+                    cxid,
+                },
+            )
+        };
+        let mut late_reply = reply(1, Some(10_400), 10_500);
+        if let Seen::Reply(r) = &mut late_reply.seen {
+            r.zxid = 0x1_0000_000a;
+            r.xid = 8;
+        }
+        let tracer = run(vec![
+            proposal_of(0, 0x1_0000_0009, 7),
+            proposal_of(1_000, 0x1_0000_000a, 8),
+            // 10.5 s later: the first record is past the window, the second not.
+            late_reply,
+            reply(1, Some(10_400), 10_500),
+        ]);
+        assert_eq!(tracer.counts.records_expired, 1, "{:?}", tracer.counts);
+        assert_eq!(tracer.counts.traced, 1);
+        assert_eq!(tracer.done[0].zxid, 0x1_0000_000a);
+        assert_eq!(tracer.counts.proposal_not_seen, 1);
+        assert_eq!(tracer.records.len(), 1);
+        assert_eq!(tracer.zxids.len(), 1);
     }
 
     /// A stage whose end comes before its start (clocks of two captures badly aligned) is
