@@ -21,6 +21,7 @@ as it drains the ring with /metrics scraped every 10 ms: its live rate on one co
 drops (which must be 0) and the scrape latency while it works.
 
 Speed targets live here, never in tests. Build first: cargo build --release -p zkwire
+(BENCH_BIN=DIR runs DIR/zk-stats-daemon instead, to compare another build).
 """
 import glob
 import json
@@ -36,7 +37,8 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DAEMON = os.path.join(ROOT, "target/release/zk-stats-daemon")
+# BENCH_BIN=DIR times another build (its zk-stats-daemon), e.g. a copy of an earlier one.
+DAEMON = os.path.join(os.environ.get("BENCH_BIN", os.path.join(ROOT, "target/release")), "zk-stats-daemon")
 PORTS = ["--port", "2181", "--quorum-port", "2888", "--election-port", "3888"]
 CORES = os.cpu_count() or 1
 DAEMON_CORE = str(CORES - 1)

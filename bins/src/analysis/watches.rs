@@ -2,6 +2,7 @@
 //! their replies' outcome), setWatches after a reconnect, the events that fire one-shot
 //! watches, removeWatches, and the end of sessions.
 
+use crate::intern::FastMap as Map;
 use crate::zk::{ZkBody, ZkMessage};
 use std::collections::BTreeSet;
 use std::fmt;
@@ -43,8 +44,6 @@ impl fmt::Display for Watcher {
         }
     }
 }
-
-use crate::intern::FastMap as Map;
 
 /// The watch table: watcher (session, or client address when the session is unknown) → the
 /// (path, kind) pairs it holds.
@@ -147,11 +146,18 @@ impl Watches {
             }
             _ => (false, 0, 3),
         };
+        // Only a request that can set or remove a watch needs its path at the reply; the others
+        // are asked too (their reply files the watcher), without copying the path.
+        let path_used = watch || matches!(request.opcode, OpCode::AddWatch | OpCode::RemoveWatches);
+        let path = match msg.path {
+            Some(path) if path_used => path.to_string(),
+            _ => String::new(),
+        };
         self.asked.insert(
             (msg.client, request.xid),
             Asked {
                 opcode: request.opcode,
-                path: msg.path.unwrap_or("").to_string(),
+                path,
                 watch,
                 add_mode,
                 watcher_type,
