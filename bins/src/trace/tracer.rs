@@ -306,9 +306,9 @@ pub struct WriteTracer {
     /// Voting members, when the user said; else 1 + the largest PROPOSAL fan-out seen.
     voters: Option<usize>,
     max_fanout: usize,
-    /// Records by zxid (looked up by several quorum packets each: hashed), and their zxids in
-    /// order, for expiry.
-    records: HashMap<i64, Record, Fast>,
+    /// Records by zxid (looked up by several quorum packets each: hashed; boxed, so the table's
+    /// spare slots cost a pointer each, not a record), and their zxids in order, for expiry.
+    records: HashMap<i64, Box<Record>, Fast>,
     zxids: BTreeSet<i64>,
     /// The zxid proposed for each (session, xid), first proposal first.
     proposed: HashMap<(i64, i32), i64, Fast>,
@@ -463,7 +463,7 @@ impl WriteTracer {
         }
         self.records.entry(zxid).or_insert_with(|| {
             self.zxids.insert(zxid);
-            Record::new(ts)
+            Box::new(Record::new(ts))
         })
     }
 
