@@ -10,7 +10,7 @@ use super::signals::{LargestRequest, Signals};
 use super::window::{group_of, Request, Window, MAX_KEYS, SEED_KEYS};
 use crate::zk::{session_hex, Token, ZkBody, ZkMessage, ZkSink};
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
@@ -398,7 +398,7 @@ impl State {
     /// key, in key order.
     pub fn json_family(&self, family: &str) -> BTreeMap<String, u64> {
         let counts = self.served_window().family(family);
-        let mut groups: HashMap<&str, Vec<(&String, u64)>> = HashMap::new();
+        let mut groups: Map<&str, Vec<(&String, u64)>> = Map::default();
         for (k, n) in &counts {
             groups.entry(group_of(k)).or_default().push((k, *n));
         }

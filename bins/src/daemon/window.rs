@@ -11,7 +11,6 @@
 
 use super::state::Map;
 use crate::intern::Interner;
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
@@ -150,6 +149,8 @@ pub(super) struct Window {
     names: Interner<&'static str>,
     paths: Interner<Box<str>>,
     ips: Interner<IpAddr>,
+    /// Each numbered address as zktraffic writes it, by number: written once, not per key served.
+    ip_texts: Vec<Box<str>>,
     identities: Interner<Box<str>>,
     /// Counts of keys past `max_keys`, by their `<group>/other` key.
     other: Map<String, u64>,
@@ -201,7 +202,13 @@ impl Window {
     /// A client address's part (`None`: the window is full; the address is written then).
     fn ip(&mut self, ip: IpAddr) -> Option<u32> {
         let room = self.room();
-        self.ips.id(&ip, room, |a| *a)
+        let id = self.ips.id(&ip, room, |a| *a)?;
+        if id as usize == self.ip_texts.len() {
+            let mut text = String::new();
+            write_ip(&mut text, ip);
+            self.ip_texts.push(text.into());
+        }
+        Some(id)
     }
 
     /// An identity's part.
@@ -306,14 +313,9 @@ impl Window {
         match slot.family {
             Family::PerIp => {
                 out.push(':');
-                match slot.who {
-                    Ok(id) => {
-                        if let Some(ip) = self.ips.get(id) {
-                            write_ip(out, *ip);
-                        }
-                    }
-                    Err(text) => out.push_str(text),
-                }
+                push(out, slot.who, |id| {
+                    self.ip_texts.get(id as usize).map(|t| &**t)
+                });
             }
             Family::PerAuth => {
                 out.push(':');
@@ -325,16 +327,19 @@ impl Window {
 
     /// Every key of a family (`paths`, `ips`, `auths`) as zktraffic names it, with its count
     /// (keys that read the same are summed).
-    pub(super) fn family(&self, family: &str) -> HashMap<String, u64> {
+    pub(super) fn family(&self, family: &str) -> Map<String, u64> {
         let wanted = |f: Family| match family {
             "ips" => f == Family::PerIp,
             "auths" => f == Family::PerAuth,
             _ => matches!(f, Family::Paths | Family::Total),
         };
-        let mut out: HashMap<String, u64> = HashMap::new();
+        let mut out: Map<String, u64> =
+            Map::with_capacity_and_hasher(self.counts.len(), Default::default());
+        // Written into one buffer, then copied at its size: one allocation per key.
+        let mut text = String::with_capacity(256);
         for (key, n) in &self.counts {
             if wanted(key.family) {
-                let mut text = String::new();
+                text.clear();
                 let slot = Slot {
                     family: key.family,
                     name: Ok(key.name),
@@ -343,7 +348,12 @@ impl Window {
                     who: Ok(key.who),
                 };
                 self.write(slot, &mut text);
-                *out.entry(text).or_default() += n;
+                match out.get_mut(text.as_str()) {
+                    Some(sum) => *sum += n,
+                    None => {
+                        out.insert(text.as_str().into(), *n);
+                    }
+                }
             }
         }
         for (key, n) in &self.other {
@@ -405,7 +415,7 @@ mod tests {
 
     /// The counters as zktraffic kept them, by key text: the model the typed keys must match.
     struct Model {
-        counts: HashMap<String, u64>,
+        counts: std::collections::HashMap<String, u64>,
         max_keys: usize,
     }
 
@@ -446,8 +456,8 @@ mod tests {
             self.bump(format!("per_auth/{rw}{path}:{}", r.identity), 1);
         }
 
-        fn family(&self, family: &str) -> HashMap<String, u64> {
-            let mut out = self.counts.clone();
+        fn family(&self, family: &str) -> Map<String, u64> {
+            let mut out: Map<String, u64> = self.counts.clone().into_iter().collect();
             out.retain(|k, _| string_family(k) == family);
             out
         }
@@ -504,7 +514,7 @@ mod tests {
             max_keys in 1usize..60,
         ) {
             let mut typed = Window::with_max_keys(max_keys);
-            let mut model = Model { counts: HashMap::new(), max_keys };
+            let mut model = Model { counts: std::collections::HashMap::new(), max_keys };
             for (kind, path, who, identity, size, bytes, watch) in ops {
                 let (kind, path) = (KINDS[kind], PATHS[path]);
                 match identity {
