@@ -12,6 +12,7 @@
 #   BENCH_PACKETS=N   packets of each capture (default 100000)
 #   BENCH_BIN=DIR     the daemon to count (default: target/release, built first)
 #   BENCH_BASE=DIR    also count another build's, to compare (e.g. a copy of an earlier one)
+#   BENCH_PROFILE=DIR keep each run's callgrind profile there (callgrind_annotate reads it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind > /dev/null || { echo "$0: apt-get install valgrind" >&2; exit 1; }
@@ -28,10 +29,10 @@ dirs=("$bin")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-count() { # daemon capture ; prints the instructions of its replay
+count() { # daemon capture profile ; prints the instructions of its replay
   local log=$work/valgrind.log port
   port=$((20000 + RANDOM % 20000))
-  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$1" -r "$2" --no-progress -q \
+  valgrind --tool=callgrind --callgrind-out-file="$3" "$1" -r "$2" --no-progress -q \
     --port 2181 --quorum-port 2888 --election-port 3888 --http-addr "127.0.0.1:$port" \
     > /dev/null 2> "$log" &
   local pid=$! done=
@@ -53,7 +54,12 @@ for file in "${captures[@]}"; do
   editcap -F pcap -r "$file" "$work/cut.pcap" "1-${BENCH_PACKETS:-100000}"
   packets=$(capinfos -c -M "$work/cut.pcap" | sed -n 's/.*packets: *\([0-9]*\).*/\1/p')
   for dir in "${dirs[@]}"; do
-    n=$(count "$dir/zk-stats-daemon" "$work/cut.pcap")
+    profile=/dev/null
+    if [ -n "${BENCH_PROFILE:-}" ]; then
+      mkdir -p "$BENCH_PROFILE"
+      profile=$BENCH_PROFILE/callgrind.$(basename "$file" .pcap).$(echo "$dir" | tr / _)
+    fi
+    n=$(count "$dir/zk-stats-daemon" "$work/cut.pcap" "$profile")
     per=-
     [ "$n" = - ] || per=$(python3 -c "print(round($n / $packets))")
     printf '%-16s %-22s %9s %16s %12s\n' "$(basename "$file" .pcap)" "$dir" "$packets" "$n" "$per"
