@@ -19,7 +19,12 @@ struct Daemon {
 
 impl Daemon {
     fn start(extra: &[&str]) -> Daemon {
-        let daemon = Daemon::spawn(extra);
+        Daemon::start_reading(&data_dir().join("zk38-mtu1500.pcap"), extra)
+    }
+
+    /// The daemon replaying `capture`, once the replay has been read to its end.
+    fn start_reading(capture: &Path, extra: &[&str]) -> Daemon {
+        let daemon = Daemon::spawn_reading(capture, extra);
         // Wait (polling the daemon itself) until the replay has been read to its end.
         let deadline = Instant::now() + Duration::from_secs(60);
         while !daemon.replay_done() {
@@ -35,8 +40,12 @@ impl Daemon {
 
     /// The daemon replaying the shipped capture, once it serves HTTP.
     fn spawn(extra: &[&str]) -> Daemon {
+        Daemon::spawn_reading(&data_dir().join("zk38-mtu1500.pcap"), extra)
+    }
+
+    fn spawn_reading(capture: &Path, extra: &[&str]) -> Daemon {
         let mut cmd = Command::new(zkwire_tests::bin("zk-stats-daemon"));
-        cmd.arg("-r").arg(data_dir().join("zk38-mtu1500.pcap"));
+        cmd.arg("-r").arg(capture);
         cmd.args(["--http-addr", "127.0.0.1:0"]);
         if !extra.contains(&"--max-results") {
             cmd.args(["--max-results", "100000"]);
@@ -611,4 +620,125 @@ fn alerting_signals_match_the_other_tools_and_cover_the_rules() {
         assert!(served, "{name} is used by deploy/ but not served");
     }
     daemon.stop();
+}
+
+/// A client asking for far more distinct paths than a window holds (200,000 keys): the keys
+/// past the cap fold into each group's `<group>/other`, and no request goes uncounted.
+#[test]
+fn a_flood_of_distinct_paths_folds_into_other_and_loses_no_request() {
+    const REQUESTS: u32 = 40_000; // 8 keys a path: the window fills after about 25,000
+    let capture = common::scratch("a_flood_of_distinct_paths").join("flood.pcap");
+    write_getdata_flood(&capture, REQUESTS);
+    let daemon = Daemon::start_reading(
+        &capture,
+        &["--aggregation-depth", "0", "--max-results", "1000000"],
+    );
+    let paths = daemon.json("/json/paths");
+    let ips = daemon.json("/json/ips");
+    let auths = daemon.json("/json/auths");
+    daemon.stop();
+    let sum = |family: &Value, prefix: &str| -> u64 {
+        family
+            .as_object()
+            .expect("object")
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(_, n)| n.as_u64().expect("count"))
+            .sum()
+    };
+    assert_eq!(paths["total/reads"], u64::from(REQUESTS));
+    assert_eq!(sum(&paths, "GetDataRequest/"), u64::from(REQUESTS));
+    assert_eq!(sum(&ips, "per_ip/GetDataRequest/"), u64::from(REQUESTS));
+    assert_eq!(sum(&auths, "per_auth/reads/"), u64::from(REQUESTS));
+    for (family, other) in [
+        (&paths, "GetDataRequest/other"),
+        (&ips, "per_ip/GetDataRequest/other"),
+        (&auths, "per_auth/reads/other"),
+    ] {
+        assert!(family[other].as_u64().unwrap_or(0) > 0, "{other} missing");
+    }
+    let keys: usize = [&paths, &ips, &auths]
+        .iter()
+        .map(|f| f.as_object().expect("object").len())
+        .sum();
+    assert!(keys <= 200_000 + 16, "{keys} keys served");
+}
+
+/// A classic pcap of one client (10.0.0.1:5000) sending `n` getData requests, each on its own
+/// path, to 10.0.0.9:2181, forty to a segment, the connection already open.
+fn write_getdata_flood(path: &Path, n: u32) {
+    let mut pcap = common::Pcap {
+        header: pcap_header(),
+        records: Vec::new(),
+    };
+    let mut seq: u32 = 1;
+    let requests: Vec<u32> = (0..n).collect();
+    for (i, chunk) in requests.chunks(40).enumerate() {
+        let mut payload = Vec::new();
+        for &xid in chunk {
+            let name = format!("/flood/{xid:06}");
+            let body_len = 4 + 4 + 4 + name.len() + 1;
+            payload.extend_from_slice(&(body_len as i32).to_be_bytes());
+            payload.extend_from_slice(&(xid as i32 + 1).to_be_bytes());
+            payload.extend_from_slice(&4i32.to_be_bytes()); // getData
+            payload.extend_from_slice(&(name.len() as i32).to_be_bytes());
+            payload.extend_from_slice(name.as_bytes());
+            payload.push(0); // no watch
+        }
+        let frame = tcp_frame([10, 0, 0, 1], 5000, [10, 0, 0, 9], 2181, seq, &payload);
+        seq = seq.wrapping_add(payload.len() as u32);
+        pcap.records.push(common::Record {
+            sec: 1_700_000_000,
+            frac: i as u32,
+            orig_len: frame.len() as u32,
+            data: frame,
+        });
+    }
+    pcap.write(path);
+}
+
+/// A little-endian microsecond pcap header, Ethernet.
+fn pcap_header() -> Vec<u8> {
+    let mut h = Vec::new();
+    h.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    h.extend_from_slice(&2u16.to_le_bytes());
+    h.extend_from_slice(&4u16.to_le_bytes());
+    h.extend_from_slice(&0i32.to_le_bytes());
+    h.extend_from_slice(&0u32.to_le_bytes());
+    h.extend_from_slice(&262_144u32.to_le_bytes());
+    h.extend_from_slice(&1u32.to_le_bytes());
+    h
+}
+
+/// An Ethernet, IPv4 and TCP (ACK|PSH) frame carrying `payload`.
+fn tcp_frame(
+    src: [u8; 4],
+    sport: u16,
+    dst: [u8; 4],
+    dport: u16,
+    seq: u32,
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut f = vec![0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00];
+    let total = (20 + 20 + payload.len()) as u16;
+    let mut ip = vec![0x45, 0];
+    ip.extend_from_slice(&total.to_be_bytes());
+    ip.extend_from_slice(&[0, 0, 0x40, 0, 64, 6, 0, 0]);
+    ip.extend_from_slice(&src);
+    ip.extend_from_slice(&dst);
+    let sum = ip
+        .chunks(2)
+        .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
+        .sum::<u32>();
+    let sum = (sum & 0xffff) + (sum >> 16);
+    let checksum = !((sum & 0xffff) + (sum >> 16)) as u16;
+    ip[10..12].copy_from_slice(&checksum.to_be_bytes());
+    f.extend_from_slice(&ip);
+    f.extend_from_slice(&sport.to_be_bytes());
+    f.extend_from_slice(&dport.to_be_bytes());
+    f.extend_from_slice(&seq.to_be_bytes());
+    f.extend_from_slice(&1u32.to_be_bytes()); // ack
+    f.extend_from_slice(&[0x50, 0x18, 0xff, 0xff, 0, 0, 0, 0]);
+    f.extend_from_slice(payload);
+    f
 }
