@@ -15,7 +15,8 @@
 #   BENCH_PROFILE=DIR keep each run's callgrind profile there (callgrind_annotate reads it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v valgrind > /dev/null || { echo "$0: apt-get install valgrind" >&2; exit 1; }
+# shellcheck source=scripts/lib-instructions.sh
+source scripts/lib-instructions.sh
 command -v editcap > /dev/null || { echo "$0: apt-get install wireshark-common" >&2; exit 1; }
 captures=("$@")
 if [ ${#captures[@]} -eq 0 ]; then
@@ -46,7 +47,7 @@ count() { # daemon capture profile ; prints the instructions of its replay
   done
   kill -INT "$pid" 2> /dev/null || true
   wait "$pid" || true
-  if [ -n "$done" ]; then sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$log"; else echo -; fi
+  if [ -n "$done" ]; then collected "$log"; else echo -; fi
 }
 
 printf '%-16s %-22s %9s %16s %12s\n' capture daemon packets instructions "per packet"
