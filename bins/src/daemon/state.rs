@@ -322,7 +322,7 @@ impl State {
     fn request(&mut self, msg: &ZkMessage<'_>, kind: &'static str, path: &str) {
         let size = msg.size();
         let client = msg.client;
-        if self.clients.len() < MAX_KEYS && !self.clients.contains(&client) {
+        if self.clients.len() < MAX_KEYS {
             self.clients.insert(client);
         }
         let writes = msg.opcode().is_some_and(zktraffic_write);
@@ -341,15 +341,7 @@ impl State {
         } else {
             self.auths.get(&client).map_or("noauth", String::as_str)
         };
-        let watch = matches!(
-            body,
-            Some(
-                RequestBody::Exists(r)
-                    | RequestBody::GetData(r)
-                    | RequestBody::GetChildren(r)
-                    | RequestBody::GetChildren2(r)
-            ) if r.watch
-        );
+        let watch = body.is_some_and(|b| b.sets_watch());
         self.current.request(&Request {
             kind,
             writes,

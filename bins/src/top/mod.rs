@@ -269,14 +269,8 @@ impl Period {
         }
         match msg.body {
             ZkBody::Request { request, .. } => {
-                let watch = match &request.body {
-                    RequestBody::Exists(r)
-                    | RequestBody::GetData(r)
-                    | RequestBody::GetChildren(r)
-                    | RequestBody::GetChildren2(r) => r.watch,
-                    RequestBody::AddWatch(_) => true,
-                    _ => false,
-                };
+                let watch =
+                    request.body.sets_watch() || matches!(request.body, RequestBody::AddWatch(_));
                 if watch {
                     bump(&mut self.watches_set, (path, client), || {
                         (OTHER_PATH, OTHER_ADDR)

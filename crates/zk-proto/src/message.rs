@@ -129,6 +129,13 @@ impl<'a> RequestBody<'a> {
             _ => None,
         }
     }
+
+    /// Whether it is a read asking for a one-shot watch (exists, getData, getChildren or
+    /// getChildren2 with its watch flag set); addWatch's persistent watches are not included.
+    pub fn sets_watch(&self) -> bool {
+        use RequestBody::*;
+        matches!(self, Exists(r) | GetData(r) | GetChildren(r) | GetChildren2(r) if r.watch)
+    }
 }
 
 impl Encode for RequestBody<'_> {
@@ -531,6 +538,24 @@ mod tests {
         let reply = decode_reply(&rp, None).unwrap();
         assert_eq!(reply.opcode, Some(OpCode::Ping));
         assert_eq!(reply.body, ReplyBody::Empty);
+    }
+
+    /// Only the four watching reads with their flag set ask for a one-shot watch.
+    #[test]
+    fn reads_with_the_watch_flag_set_a_watch() {
+        let request = |opcode: i32, tail: &[u8]| {
+            let mut p = vec![0, 0, 0, 1];
+            p.extend_from_slice(&opcode.to_be_bytes());
+            p.extend_from_slice(&[0, 0, 0, 2, b'/', b'a']);
+            p.extend_from_slice(tail);
+            decode_request(&p).expect("decodes").body.sets_watch()
+        };
+        for opcode in [3, 4, 8, 12] {
+            assert!(request(opcode, &[1]), "opcode {opcode}");
+            assert!(!request(opcode, &[0]), "opcode {opcode}");
+        }
+        assert!(!request(2, &[0xff, 0xff, 0xff, 0xff]), "delete");
+        assert!(!request(106, &[0, 0, 0, 1]), "addWatch is persistent");
     }
 
     #[test]
