@@ -9,12 +9,15 @@
 //! first position they were given; [`Line::insert`] replaces a value in place, [`Line::merge`]
 //! never overrides a key already set (the common keys every tool puts first win).
 
+mod text;
+
 use crate::output::Format;
 use serde::ser::{self, Serialize};
 use std::fmt::Display;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::ops::Range;
+use text::Text;
 use zkwire_capture::Timestamp;
 use zkwire_jute::jute::UString;
 use zkwire_jute::ser::Hex;
@@ -36,10 +39,8 @@ pub struct Line {
     format: Format,
     buf: Vec<u8>,
     fields: Vec<Field>,
-    /// A map key being serialized (see [`FlattenMap`]).
-    pending_key: String,
-    /// The text of a map key as it is written, before it becomes `pending_key`.
-    key_text: Vec<u8>,
+    /// The text of a map key being serialized (see [`FlattenMap`]), kept from key to key.
+    pending_key: Vec<u8>,
     /// Keys never rendered (the fields a text line leaves out), with their [`key_tag`]s:
     /// setting one does nothing.
     omitted: Vec<(u64, &'static str)>,
@@ -73,8 +74,7 @@ impl Line {
             format,
             buf: Vec::with_capacity(512),
             fields: Vec::with_capacity(32),
-            pending_key: String::new(),
-            key_text: Vec::new(),
+            pending_key: Vec::new(),
             omitted: Vec::new(),
             omitted_bits: 0,
             set_bits: 0,
@@ -93,9 +93,12 @@ impl Line {
         self
     }
 
-    fn is_omitted(&self, key: &str, tag: u64) -> bool {
+    fn is_omitted(&self, key: &[u8], tag: u64) -> bool {
         self.omitted_bits & tag_bit(tag) != 0
-            && self.omitted.iter().any(|(t, k)| *t == tag && *k == key)
+            && self
+                .omitted
+                .iter()
+                .any(|(t, k)| *t == tag && k.as_bytes() == key)
     }
 
     /// The format values are rendered in.
@@ -111,14 +114,14 @@ impl Line {
     }
 
     fn position(&self, key: &str) -> Option<usize> {
-        self.position_tagged(key, key_tag(key.as_bytes()))
+        let key = key.as_bytes();
+        self.position_tagged(key, key_tag(key))
     }
 
-    fn position_tagged(&self, key: &str, tag: u64) -> Option<usize> {
+    fn position_tagged(&self, key: &[u8], tag: u64) -> Option<usize> {
         if self.set_bits & tag_bit(tag) == 0 {
             return None;
         }
-        let key = key.as_bytes();
         self.fields
             .iter()
             .position(|f| f.tag == tag && &self.buf[f.key.clone()] == key)
@@ -150,21 +153,35 @@ impl Line {
 
     /// Sets `key` to the value `render` writes: in place when the key is set already.
     fn set(&mut self, key: &str, render: impl FnOnce(&mut Vec<u8>) -> bool) {
-        let tag = key_tag(key.as_bytes());
+        let key = key.as_bytes();
+        let tag = key_tag(key);
         if self.is_omitted(key, tag) {
             return;
         }
+        let at = self.position_tagged(key, tag);
+        self.set_at(key, tag, at, render);
+    }
+
+    /// Sets `key` (its tag `tag`, its field `at` when it is set already) to what `render`
+    /// writes.
+    fn set_at(
+        &mut self,
+        key: &[u8],
+        tag: u64,
+        at: Option<usize>,
+        render: impl FnOnce(&mut Vec<u8>) -> bool,
+    ) {
         let start = self.buf.len();
         let null = render(&mut self.buf);
         let value = start..self.buf.len();
-        match self.position_tagged(key, tag) {
+        match at {
             Some(i) => {
                 self.fields[i].value = value;
                 self.fields[i].null = null;
             }
             None => {
                 let k = self.buf.len();
-                self.buf.extend_from_slice(key.as_bytes());
+                self.buf.extend_from_slice(key);
                 self.set_bits |= tag_bit(tag);
                 self.fields.push(Field {
                     tag,
@@ -345,10 +362,11 @@ impl Line {
         let _ = record.serialize(Flatten { line: self });
     }
 
-    fn merge_field<T: Serialize + ?Sized>(&mut self, key: &str, v: &T) {
-        let tag = key_tag(key.as_bytes());
+    fn merge_field<T: Serialize + ?Sized>(&mut self, key: &[u8], v: &T) {
+        let tag = key_tag(key);
         if !self.is_omitted(key, tag) && self.position_tagged(key, tag).is_none() {
-            self.value(key, v);
+            let format = self.format;
+            self.set_at(key, tag, None, |buf| render_value(format, buf, v));
         }
     }
 
@@ -495,8 +513,16 @@ pub(crate) fn push_digits<const N: usize>(buf: &mut Vec<u8>, mut v: u64) {
     buf.extend_from_slice(&digits);
 }
 
+/// Writes a JSON string as serde_json writes it: quoted as it is when nothing in it needs
+/// escaping (nearly every string), through serde_json otherwise.
 fn json_str(buf: &mut Vec<u8>, s: &str) {
-    let _ = serde_json::to_writer(&mut *buf, s);
+    if any_needs_json_escape(s.as_bytes()) {
+        let _ = serde_json::to_writer(&mut *buf, s);
+        return;
+    }
+    buf.push(b'"');
+    buf.extend_from_slice(s.as_bytes());
+    buf.push(b'"');
 }
 
 /// Whether a text value needs escaping: a control character (a path or a config with a newline
@@ -524,19 +550,31 @@ fn any_control_or<const NON_ASCII: bool>(s: &[u8], a: u8, b: u8) -> bool {
     const HIGHS: u64 = ONES * 0x80;
     // Whether a byte of `v` is below `n` (≤ 0x80), resp. zero: exact as a yes/no answer.
     let has_below = |v: u64, n: u64| v.wrapping_sub(ONES * n) & !v & HIGHS != 0;
-    let hit = |chunk: &[u8]| {
-        let mut word = [0; 8];
-        word.copy_from_slice(chunk);
-        let v = u64::from_le_bytes(word);
+    let test = |v: u64| {
         (NON_ASCII && v & HIGHS != 0)
             || has_below(v, 0x20)
             || has_below(v ^ (ONES * u64::from(a)), 1)
             || has_below(v ^ (ONES * u64::from(b)), 1)
     };
+    let hit = |chunk: &[u8]| {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        test(u64::from_le_bytes(word))
+    };
     if s.len() < 8 {
-        return s
-            .iter()
-            .any(|&c| c < 0x20 || c == a || c == b || (NON_ASCII && c >= 0x80));
+        if s.len() < 4 {
+            return s
+                .iter()
+                .any(|&c| c < 0x20 || c == a || c == b || (NON_ASCII && c >= 0x80));
+        }
+        // Four to seven bytes (keys, numbers, hex) are one word too: the first four and the
+        // last four, overlapping.
+        let half = |at: usize| {
+            let mut word = [0; 4];
+            word.copy_from_slice(&s[at..at + 4]);
+            u64::from(u32::from_le_bytes(word))
+        };
+        return test(half(0) | half(s.len() - 4) << 32);
     }
     let mut chunks = s.chunks_exact(8);
     // The rest is checked as the last eight bytes, overlapping the last whole word: one word
@@ -671,7 +709,7 @@ impl ser::SerializeStruct for FlattenMap<'_> {
         key: &'static str,
         value: &T,
     ) -> Result<(), LineError> {
-        self.line.merge_field(key, value);
+        self.line.merge_field(key.as_bytes(), value);
         Ok(())
     }
     fn end(self) -> Result<(), LineError> {
@@ -683,22 +721,15 @@ impl ser::SerializeMap for FlattenMap<'_> {
     type Ok = ();
     type Error = LineError;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), LineError> {
-        // Into buffers kept from key to key: a record serialized as a map names every field
+        // Into a buffer kept from key to key: a record serialized as a map names every field
         // this way (zab-dump's packets), and a new `String` per key cost a fifth of a line.
-        let mut text = std::mem::take(&mut self.line.key_text);
+        // The text serializer writes UTF-8 only, so the bytes are the key as they are.
+        let text = &mut self.line.pending_key;
         text.clear();
-        let written = key.serialize(Text {
-            out: &mut text,
+        key.serialize(Text {
+            out: text,
             null: None,
-        });
-        let key_text = &mut self.line.pending_key;
-        key_text.clear();
-        match std::str::from_utf8(&text) {
-            Ok(k) => key_text.push_str(k),
-            Err(_) => key_text.push_str(&String::from_utf8_lossy(&text)),
-        }
-        self.line.key_text = text;
-        written
+        })
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), LineError> {
         let key = std::mem::take(&mut self.line.pending_key);
@@ -778,7 +809,7 @@ impl<'l> ser::Serializer for Flatten<'l> {
         v: &T,
     ) -> Result<(), LineError> {
         // serde_json's form: {"Variant": value}.
-        self.line.merge_field(variant, v);
+        self.line.merge_field(variant.as_bytes(), v);
         Ok(())
     }
     fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, LineError> {
@@ -817,326 +848,6 @@ impl<'l> ser::Serializer for Flatten<'l> {
         _: usize,
     ) -> Result<Self::SerializeStructVariant, LineError> {
         Err(ser::Error::custom("a struct variant is not flattened"))
-    }
-}
-
-/// zktraffic's text form of a value: bare strings, Python-style `True`/`False`/`None`, numbers
-/// as JSON writes them, `[a, b]` lists and `{k: v}` maps.
-struct Text<'b> {
-    out: &'b mut Vec<u8>,
-    /// Set when the value itself (not a part of it) is null.
-    null: Option<&'b mut bool>,
-}
-
-impl Text<'_> {
-    fn raw(self, bytes: &[u8]) -> Result<(), LineError> {
-        self.out.extend_from_slice(bytes);
-        Ok(())
-    }
-    fn int(self, v: impl itoa::Integer) -> Result<(), LineError> {
-        self.out
-            .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
-        Ok(())
-    }
-    fn none(self) -> Result<(), LineError> {
-        if let Some(null) = self.null {
-            *null = true;
-        }
-        self.out.extend_from_slice(b"None");
-        Ok(())
-    }
-}
-
-/// A list or map being written as text.
-struct TextCompound<'b> {
-    out: &'b mut Vec<u8>,
-    first: bool,
-    /// What closes it: `]`, `}`, or `]}`/`}}` for a variant wrapped as `{Variant: …}`.
-    close: &'static [u8],
-}
-
-impl<'b> TextCompound<'b> {
-    fn open(out: &'b mut Vec<u8>, open: &[u8], close: &'static [u8]) -> Self {
-        out.extend_from_slice(open);
-        TextCompound {
-            out,
-            first: true,
-            close,
-        }
-    }
-    fn separate(&mut self) {
-        if !self.first {
-            self.out.extend_from_slice(b", ");
-        }
-        self.first = false;
-    }
-    fn item<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), LineError> {
-        self.separate();
-        v.serialize(Text {
-            out: self.out,
-            null: None,
-        })
-    }
-    fn entry<T: Serialize + ?Sized>(&mut self, key: &str, v: &T) -> Result<(), LineError> {
-        self.separate();
-        self.out.extend_from_slice(key.as_bytes());
-        self.out.extend_from_slice(b": ");
-        v.serialize(Text {
-            out: self.out,
-            null: None,
-        })
-    }
-    fn close(self) -> Result<(), LineError> {
-        self.out.extend_from_slice(self.close);
-        Ok(())
-    }
-}
-
-impl ser::SerializeSeq for TextCompound<'_> {
-    type Ok = ();
-    type Error = LineError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), LineError> {
-        self.item(v)
-    }
-    fn end(self) -> Result<(), LineError> {
-        self.close()
-    }
-}
-
-impl ser::SerializeTuple for TextCompound<'_> {
-    type Ok = ();
-    type Error = LineError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), LineError> {
-        self.item(v)
-    }
-    fn end(self) -> Result<(), LineError> {
-        self.close()
-    }
-}
-
-impl ser::SerializeTupleStruct for TextCompound<'_> {
-    type Ok = ();
-    type Error = LineError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), LineError> {
-        self.item(v)
-    }
-    fn end(self) -> Result<(), LineError> {
-        self.close()
-    }
-}
-
-impl ser::SerializeTupleVariant for TextCompound<'_> {
-    type Ok = ();
-    type Error = LineError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), LineError> {
-        self.item(v)
-    }
-    fn end(self) -> Result<(), LineError> {
-        self.close()
-    }
-}
-
-impl ser::SerializeMap for TextCompound<'_> {
-    type Ok = ();
-    type Error = LineError;
-    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), LineError> {
-        self.separate();
-        key.serialize(Text {
-            out: self.out,
-            null: None,
-        })?;
-        self.out.extend_from_slice(b": ");
-        Ok(())
-    }
-    fn serialize_value<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), LineError> {
-        v.serialize(Text {
-            out: self.out,
-            null: None,
-        })
-    }
-    fn end(self) -> Result<(), LineError> {
-        self.close()
-    }
-}
-
-impl ser::SerializeStruct for TextCompound<'_> {
-    type Ok = ();
-    type Error = LineError;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        v: &T,
-    ) -> Result<(), LineError> {
-        self.entry(key, v)
-    }
-    fn end(self) -> Result<(), LineError> {
-        self.close()
-    }
-}
-
-impl ser::SerializeStructVariant for TextCompound<'_> {
-    type Ok = ();
-    type Error = LineError;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        v: &T,
-    ) -> Result<(), LineError> {
-        self.entry(key, v)
-    }
-    fn end(self) -> Result<(), LineError> {
-        self.close()
-    }
-}
-
-impl<'b> ser::Serializer for Text<'b> {
-    type Ok = ();
-    type Error = LineError;
-    type SerializeSeq = TextCompound<'b>;
-    type SerializeTuple = TextCompound<'b>;
-    type SerializeTupleStruct = TextCompound<'b>;
-    type SerializeTupleVariant = TextCompound<'b>;
-    type SerializeMap = TextCompound<'b>;
-    type SerializeStruct = TextCompound<'b>;
-    type SerializeStructVariant = TextCompound<'b>;
-
-    fn serialize_bool(self, v: bool) -> Result<(), LineError> {
-        self.raw(if v { b"True" } else { b"False" })
-    }
-    fn serialize_i8(self, v: i8) -> Result<(), LineError> {
-        self.int(v)
-    }
-    fn serialize_i16(self, v: i16) -> Result<(), LineError> {
-        self.int(v)
-    }
-    fn serialize_i32(self, v: i32) -> Result<(), LineError> {
-        self.int(v)
-    }
-    fn serialize_i64(self, v: i64) -> Result<(), LineError> {
-        self.int(v)
-    }
-    fn serialize_u8(self, v: u8) -> Result<(), LineError> {
-        self.int(v)
-    }
-    fn serialize_u16(self, v: u16) -> Result<(), LineError> {
-        self.int(v)
-    }
-    fn serialize_u32(self, v: u32) -> Result<(), LineError> {
-        self.int(v)
-    }
-    fn serialize_u64(self, v: u64) -> Result<(), LineError> {
-        self.int(v)
-    }
-    fn serialize_f32(self, v: f32) -> Result<(), LineError> {
-        self.serialize_f64(f64::from(v))
-    }
-    fn serialize_f64(self, v: f64) -> Result<(), LineError> {
-        // As serde_json writes a number; it has no form for NaN or infinities (null).
-        match serde_json::Number::from_f64(v) {
-            Some(n) => {
-                let _ = write!(self.out, "{n}");
-                Ok(())
-            }
-            None => self.none(),
-        }
-    }
-    fn serialize_char(self, v: char) -> Result<(), LineError> {
-        self.raw(v.encode_utf8(&mut [0; 4]).as_bytes())
-    }
-    fn serialize_str(self, v: &str) -> Result<(), LineError> {
-        text_str(self.out, v);
-        Ok(())
-    }
-    /// Written in place: serde's default builds a `String` first.
-    fn collect_str<T: Display + ?Sized>(self, v: &T) -> Result<(), LineError> {
-        text_display(self.out, v);
-        Ok(())
-    }
-    fn serialize_bytes(self, v: &[u8]) -> Result<(), LineError> {
-        let mut list = TextCompound::open(self.out, b"[", b"]");
-        for b in v {
-            list.item(b)?;
-        }
-        list.close()
-    }
-    fn serialize_none(self) -> Result<(), LineError> {
-        self.none()
-    }
-    fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> Result<(), LineError> {
-        v.serialize(self)
-    }
-    fn serialize_unit(self) -> Result<(), LineError> {
-        self.none()
-    }
-    fn serialize_unit_struct(self, _: &'static str) -> Result<(), LineError> {
-        self.none()
-    }
-    fn serialize_unit_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        variant: &'static str,
-    ) -> Result<(), LineError> {
-        self.raw(variant.as_bytes())
-    }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        v: &T,
-    ) -> Result<(), LineError> {
-        v.serialize(self)
-    }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        variant: &'static str,
-        v: &T,
-    ) -> Result<(), LineError> {
-        let mut map = TextCompound::open(self.out, b"{", b"}");
-        map.entry(variant, v)?;
-        map.close()
-    }
-    fn serialize_seq(self, _: Option<usize>) -> Result<TextCompound<'b>, LineError> {
-        Ok(TextCompound::open(self.out, b"[", b"]"))
-    }
-    fn serialize_tuple(self, _: usize) -> Result<TextCompound<'b>, LineError> {
-        Ok(TextCompound::open(self.out, b"[", b"]"))
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<TextCompound<'b>, LineError> {
-        Ok(TextCompound::open(self.out, b"[", b"]"))
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        variant: &'static str,
-        _: usize,
-    ) -> Result<TextCompound<'b>, LineError> {
-        self.out.push(b'{');
-        self.out.extend_from_slice(variant.as_bytes());
-        Ok(TextCompound::open(self.out, b": [", b"]}"))
-    }
-    fn serialize_map(self, _: Option<usize>) -> Result<TextCompound<'b>, LineError> {
-        Ok(TextCompound::open(self.out, b"{", b"}"))
-    }
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<TextCompound<'b>, LineError> {
-        Ok(TextCompound::open(self.out, b"{", b"}"))
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        variant: &'static str,
-        _: usize,
-    ) -> Result<TextCompound<'b>, LineError> {
-        self.out.push(b'{');
-        self.out.extend_from_slice(variant.as_bytes());
-        Ok(TextCompound::open(self.out, b": {", b"}}"))
     }
 }
 
