@@ -12,8 +12,14 @@ pub struct Timestamp(pub i64);
 impl Timestamp {
     /// Builds a timestamp from whole seconds and a sub-second count in `units_per_sec` units.
     pub fn from_parts(secs: i64, frac: u64, units_per_sec: u64) -> Self {
-        let units = units_per_sec.max(1) as i128;
-        let nanos = (frac as i128).saturating_mul(1_000_000_000) / units;
+        // Every packet's time comes through here. The two resolutions of nearly every capture
+        // divide a second exactly, so their fractions scale by a multiplication; other
+        // resolutions take a 128-bit division.
+        let nanos = match units_per_sec {
+            1_000_000 => frac as i128 * 1000,
+            1_000_000_000 => frac as i128,
+            units => (frac as i128).saturating_mul(1_000_000_000) / units.max(1) as i128,
+        };
         let total = (secs as i128) * 1_000_000_000 + nanos;
         Timestamp(total.clamp(i64::MIN as i128, i64::MAX as i128) as i64)
     }
@@ -21,9 +27,21 @@ impl Timestamp {
     /// Builds a timestamp from a raw tick count at `units_per_sec` ticks per second, plus an
     /// offset in whole seconds (pcapng's `if_tsoffset`).
     pub fn from_ticks(ticks: u64, units_per_sec: u64, offset_secs: i64) -> Self {
-        let units = units_per_sec.max(1);
-        let secs = (ticks / units) as i64;
-        Self::from_parts(secs.saturating_add(offset_secs), ticks % units, units)
+        // Division by a constant is a multiplication: the common resolutions (every packet of
+        // a pcapng file comes through here) avoid two hardware divisions.
+        let (secs, frac) = match units_per_sec {
+            1_000_000 => (ticks / 1_000_000, ticks % 1_000_000),
+            1_000_000_000 => (ticks / 1_000_000_000, ticks % 1_000_000_000),
+            units => {
+                let units = units.max(1);
+                (ticks / units, ticks % units)
+            }
+        };
+        Self::from_parts(
+            (secs as i64).saturating_add(offset_secs),
+            frac,
+            units_per_sec.max(1),
+        )
     }
 
     /// Seconds since the epoch as a float (for JSON output).
@@ -61,6 +79,34 @@ impl fmt::Display for Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The formula the fast paths must agree with: a 128-bit division for every resolution.
+    fn from_ticks_by_division(ticks: u64, units: u64, offset: i64) -> Timestamp {
+        let units = units.max(1);
+        let secs = ((ticks / units) as i64).saturating_add(offset);
+        let nanos = ((ticks % units) as i128).saturating_mul(1_000_000_000) / units as i128;
+        let total = secs as i128 * 1_000_000_000 + nanos;
+        Timestamp(total.clamp(i64::MIN as i128, i64::MAX as i128) as i64)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn common_resolutions_agree_with_the_division(
+            ticks: u64,
+            offset in proptest::prop_oneof![proptest::strategy::Just(0i64), proptest::num::i64::ANY],
+            units in proptest::sample::select(vec![0u64, 1, 1024, 1_000_000, 1_000_000_000, 7]),
+        ) {
+            proptest::prop_assert_eq!(
+                Timestamp::from_ticks(ticks, units, offset),
+                from_ticks_by_division(ticks, units, offset)
+            );
+            let frac = ticks % units.max(1);
+            proptest::prop_assert_eq!(
+                Timestamp::from_parts(offset, frac, units),
+                from_ticks_by_division(frac, units, offset)
+            );
+        }
+    }
 
     #[test]
     fn micro_and_nano_resolutions_agree() {
