@@ -132,9 +132,11 @@ impl SweepClock {
 /// Which shard a connection goes to: the same for both directions.
 ///
 /// Every shard works this out for every packet, so it hashes the flow table's packed key (a
-/// few word-sized writes) rather than the two `SocketAddr`s (a dozen writes).
+/// few word-sized writes) rather than the two `SocketAddr`s (a dozen writes), and maps the hash
+/// to a shard by a multiplication (its high bits), not a hardware division.
 fn shard_of(hasher: &foldhash::fast::FixedState, a: SocketAddr, b: SocketAddr, n: usize) -> usize {
-    (hasher.hash_one(FlowKey::of(a, b)) % n as u64) as usize
+    let hash = hasher.hash_one(FlowKey::of(a, b));
+    ((u128::from(hash) * n as u128) >> 64) as usize
 }
 
 /// Reads `source` to its end on this thread, dealing its TCP connections to `shards` threads,
@@ -591,6 +593,25 @@ mod tests {
             assert_eq!(merged(handlers), one.0, "{shards} shards");
             assert_eq!(outcome.capture, single.capture, "{shards} shards");
             assert_eq!(outcome.last_ts, single.last_ts);
+        }
+    }
+
+    /// Both directions of a connection go to one shard, every shard gets a fair share of many
+    /// connections, and no index is out of range.
+    #[test]
+    fn connections_spread_over_the_shards() {
+        let hasher = foldhash::fast::FixedState::with_seed(0x5eed);
+        let server = SocketAddr::from(([10, 0, 0, 2], 2181));
+        for n in [1, 2, 3, 8] {
+            let mut counts = vec![0usize; n];
+            for port in 1024..9216u16 {
+                let client = SocketAddr::from(([10, 0, 0, 1], port));
+                let shard = shard_of(&hasher, client, server, n);
+                assert_eq!(shard, shard_of(&hasher, server, client, n));
+                counts[shard] += 1;
+            }
+            let fair = 8192 / n;
+            assert!(counts.iter().all(|&c| c > fair * 9 / 10), "{n}: {counts:?}");
         }
     }
 
