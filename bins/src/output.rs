@@ -1,7 +1,7 @@
 //! How the tools print: colour only when asked or on a terminal, zktraffic's clock format, and
 //! a per-client colour so interleaved conversations stay readable.
 
-use crate::line::{push_digits, Line};
+use crate::line::Line;
 use anstyle::{AnsiColor, Style};
 use chrono::{Local, Offset, TimeZone, Utc};
 use clap::ValueEnum;
@@ -70,12 +70,19 @@ impl Palette {
 pub struct Clock {
     utc: bool,
     cached: Option<(i64, i32)>,
+    /// The last second formatted and its `HH:MM:SS:` (a busy capture prints many lines a
+    /// second: only their microseconds differ).
+    second: Option<(i64, [u8; 9])>,
 }
 
 impl Clock {
     /// A clock printing local time, or UTC when `utc` is set.
     pub fn new(utc: bool) -> Clock {
-        Clock { utc, cached: None }
+        Clock {
+            utc,
+            cached: None,
+            second: None,
+        }
     }
 
     /// `YYYY-MM-DD HH:MM:SS` and the zone (`UTC`, or the local offset), for headings.
@@ -102,6 +109,26 @@ impl Clock {
     /// `HH:MM:SS:ffffff`, appended to `out` (digits written directly: this runs per line).
     pub fn format_into(&mut self, ts: Timestamp, out: &mut Vec<u8>) {
         let secs = ts.secs();
+        let prefix = match self.second {
+            Some((s, prefix)) if s == secs => prefix,
+            _ => {
+                let prefix = self.time_of_day(secs);
+                self.second = Some((secs, prefix));
+                prefix
+            }
+        };
+        let mut text = [0u8; 15];
+        text[..9].copy_from_slice(&prefix);
+        let mut micros = ts.subsec_nanos() / 1000;
+        for d in text[9..].iter_mut().rev() {
+            *d = b'0' + (micros % 10) as u8;
+            micros /= 10;
+        }
+        out.extend_from_slice(&text);
+    }
+
+    /// `HH:MM:SS:` of the second `secs` since the epoch, in this clock's zone.
+    fn time_of_day(&mut self, secs: i64) -> [u8; 9] {
         let offset = if self.utc {
             0
         } else {
@@ -127,19 +154,34 @@ impl Clock {
         let local = secs + offset as i64;
         let day = local.rem_euclid(86_400);
         let day = day as u64; // rem_euclid: 0 ≤ day < 86,400
-        push_digits::<2>(out, day / 3600);
-        out.push(b':');
-        push_digits::<2>(out, (day / 60) % 60);
-        out.push(b':');
-        push_digits::<2>(out, day % 60);
-        out.push(b':');
-        push_digits::<6>(out, u64::from(ts.subsec_nanos() / 1000));
+        let mut text = [b':'; 9];
+        for (at, v) in [(0, day / 3600), (3, (day / 60) % 60), (6, day % 60)] {
+            text[at] = b'0' + (v / 10) as u8;
+            text[at + 1] = b'0' + (v % 10) as u8;
+        }
+        text
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// A clock kept from line to line (its second cached) writes what a new one writes.
+        #[test]
+        fn a_kept_clock_formats_as_a_new_one(
+            times in proptest::collection::vec(-4_000_000_000_000i64..4_000_000_000_000, 1..40),
+            utc: bool,
+        ) {
+            let mut kept = Clock::new(utc);
+            for (i, t) in times.iter().enumerate() {
+                // Some times a few microseconds apart, within one second or across one.
+                let ts = Timestamp(if i % 2 == 1 { times[i - 1] + t.rem_euclid(3_000_000) } else { *t });
+                proptest::prop_assert_eq!(kept.format(ts), Clock::new(utc).format(ts));
+            }
+        }
+    }
 
     #[test]
     fn utc_clock_matches_zktraffic_format() {

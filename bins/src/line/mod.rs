@@ -531,7 +531,7 @@ pub(crate) fn write_timestamp(buf: &mut Vec<u8>, ts: Timestamp) {
 }
 
 /// The last `N` decimal digits of `v`, zero-padded (a clock's fields, a fraction's digits).
-pub(crate) fn push_digits<const N: usize>(buf: &mut Vec<u8>, mut v: u64) {
+fn push_digits<const N: usize>(buf: &mut Vec<u8>, mut v: u64) {
     let mut digits = [b'0'; N];
     for d in digits.iter_mut().rev() {
         *d = b'0' + (v % 10) as u8;
