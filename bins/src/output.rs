@@ -175,9 +175,16 @@ mod tests {
             utc: bool,
         ) {
             let mut kept = Clock::new(utc);
+            let mut last = 0;
             for (i, t) in times.iter().enumerate() {
-                // Some times a few microseconds apart, within one second or across one.
-                let ts = Timestamp(if i % 2 == 1 { times[i - 1] + t.rem_euclid(3_000_000) } else { *t });
+                // After a time anywhere: one up to 3 ms later (mostly the same second), then
+                // one up to 3 s later (mostly the next seconds).
+                last = match i % 3 {
+                    0 => *t,
+                    1 => last + t.rem_euclid(3_000_000),
+                    _ => last + t.rem_euclid(3_000_000_000),
+                };
+                let ts = Timestamp(last);
                 proptest::prop_assert_eq!(kept.format(ts), Clock::new(utc).format(ts));
             }
         }

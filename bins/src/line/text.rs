@@ -78,49 +78,28 @@ impl<'b> TextCompound<'b> {
     }
 }
 
-impl ser::SerializeSeq for TextCompound<'_> {
-    type Ok = ();
-    type Error = LineError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), LineError> {
-        self.item(v)
-    }
-    fn end(self) -> Result<(), LineError> {
-        self.close()
-    }
+/// The four element-by-element forms (lists, tuples, tuple structs and variants) write alike.
+macro_rules! elements {
+    ($($trait:ident::$method:ident),*) => {$(
+        impl ser::$trait for TextCompound<'_> {
+            type Ok = ();
+            type Error = LineError;
+            fn $method<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), LineError> {
+                self.item(v)
+            }
+            fn end(self) -> Result<(), LineError> {
+                self.close()
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for TextCompound<'_> {
-    type Ok = ();
-    type Error = LineError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), LineError> {
-        self.item(v)
-    }
-    fn end(self) -> Result<(), LineError> {
-        self.close()
-    }
-}
-
-impl ser::SerializeTupleStruct for TextCompound<'_> {
-    type Ok = ();
-    type Error = LineError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), LineError> {
-        self.item(v)
-    }
-    fn end(self) -> Result<(), LineError> {
-        self.close()
-    }
-}
-
-impl ser::SerializeTupleVariant for TextCompound<'_> {
-    type Ok = ();
-    type Error = LineError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), LineError> {
-        self.item(v)
-    }
-    fn end(self) -> Result<(), LineError> {
-        self.close()
-    }
-}
+elements!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
 
 impl ser::SerializeMap for TextCompound<'_> {
     type Ok = ();
@@ -145,34 +124,33 @@ impl ser::SerializeMap for TextCompound<'_> {
     }
 }
 
-impl ser::SerializeStruct for TextCompound<'_> {
-    type Ok = ();
-    type Error = LineError;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        v: &T,
-    ) -> Result<(), LineError> {
-        self.entry(key, v)
-    }
-    fn end(self) -> Result<(), LineError> {
-        self.close()
-    }
+/// Records and record variants write their named fields alike.
+macro_rules! fields {
+    ($($trait:ident),*) => {$(
+        impl ser::$trait for TextCompound<'_> {
+            type Ok = ();
+            type Error = LineError;
+            fn serialize_field<T: Serialize + ?Sized>(
+                &mut self,
+                key: &'static str,
+                v: &T,
+            ) -> Result<(), LineError> {
+                self.entry(key, v)
+            }
+            fn end(self) -> Result<(), LineError> {
+                self.close()
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeStructVariant for TextCompound<'_> {
-    type Ok = ();
-    type Error = LineError;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        v: &T,
-    ) -> Result<(), LineError> {
-        self.entry(key, v)
-    }
-    fn end(self) -> Result<(), LineError> {
-        self.close()
-    }
+fields!(SerializeStruct, SerializeStructVariant);
+
+/// Every integer is written as its decimal digits.
+macro_rules! integers {
+    ($($method:ident($ty:ty)),*) => {
+        $(fn $method(self, v: $ty) -> Result<(), LineError> { self.int(v) })*
+    };
 }
 
 impl<'b> ser::Serializer for Text<'b> {
@@ -189,30 +167,16 @@ impl<'b> ser::Serializer for Text<'b> {
     fn serialize_bool(self, v: bool) -> Result<(), LineError> {
         self.raw(if v { b"True" } else { b"False" })
     }
-    fn serialize_i8(self, v: i8) -> Result<(), LineError> {
-        self.int(v)
-    }
-    fn serialize_i16(self, v: i16) -> Result<(), LineError> {
-        self.int(v)
-    }
-    fn serialize_i32(self, v: i32) -> Result<(), LineError> {
-        self.int(v)
-    }
-    fn serialize_i64(self, v: i64) -> Result<(), LineError> {
-        self.int(v)
-    }
-    fn serialize_u8(self, v: u8) -> Result<(), LineError> {
-        self.int(v)
-    }
-    fn serialize_u16(self, v: u16) -> Result<(), LineError> {
-        self.int(v)
-    }
-    fn serialize_u32(self, v: u32) -> Result<(), LineError> {
-        self.int(v)
-    }
-    fn serialize_u64(self, v: u64) -> Result<(), LineError> {
-        self.int(v)
-    }
+    integers!(
+        serialize_i8(i8),
+        serialize_i16(i16),
+        serialize_i32(i32),
+        serialize_i64(i64),
+        serialize_u8(u8),
+        serialize_u16(u16),
+        serialize_u32(u32),
+        serialize_u64(u64)
+    );
     fn serialize_f32(self, v: f32) -> Result<(), LineError> {
         self.serialize_f64(f64::from(v))
     }
