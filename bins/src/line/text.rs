@@ -50,6 +50,18 @@ impl<'b> TextCompound<'b> {
             close,
         }
     }
+    /// A variant's list or record, wrapped as `{Variant: …}`: `open` follows the name, and
+    /// `close` ends both.
+    fn open_variant(
+        out: &'b mut Vec<u8>,
+        variant: &str,
+        open: &[u8],
+        close: &'static [u8],
+    ) -> Self {
+        out.push(b'{');
+        out.extend_from_slice(variant.as_bytes());
+        Self::open(out, open, close)
+    }
     fn separate(&mut self) {
         if !self.first {
             self.out.extend_from_slice(b", ");
@@ -267,9 +279,7 @@ impl<'b> ser::Serializer for Text<'b> {
         variant: &'static str,
         _: usize,
     ) -> Result<TextCompound<'b>, LineError> {
-        self.out.push(b'{');
-        self.out.extend_from_slice(variant.as_bytes());
-        Ok(TextCompound::open(self.out, b": [", b"]}"))
+        Ok(TextCompound::open_variant(self.out, variant, b": [", b"]}"))
     }
     fn serialize_map(self, _: Option<usize>) -> Result<TextCompound<'b>, LineError> {
         Ok(TextCompound::open(self.out, b"{", b"}"))
@@ -284,8 +294,6 @@ impl<'b> ser::Serializer for Text<'b> {
         variant: &'static str,
         _: usize,
     ) -> Result<TextCompound<'b>, LineError> {
-        self.out.push(b'{');
-        self.out.extend_from_slice(variant.as_bytes());
-        Ok(TextCompound::open(self.out, b": {", b"}}"))
+        Ok(TextCompound::open_variant(self.out, variant, b": {", b"}}"))
     }
 }
