@@ -154,7 +154,14 @@ pub fn describe(msg: &ZkMessage<'_>, line: &mut Line, opts: RenderOptions) {
                 ReplyBody::GetChildren2(r) => line.strings("children", &r.children),
                 _ => {}
             }
-            line.merge(&reply.body);
+            // The Stat, every such record's last field, written directly too (see `Line::stat`).
+            match reply.body.stat() {
+                Some(stat) => {
+                    line.merge_except(&reply.body, "stat");
+                    line.stat("stat", stat);
+                }
+                None => line.merge(&reply.body),
+            }
             if let (true, ReplyBody::Sasl(t)) = (opts.show_secrets, reply.body) {
                 if let Some(tok) = t.token {
                     line.str("token", &hex(tok));

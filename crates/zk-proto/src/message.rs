@@ -374,6 +374,36 @@ impl Encode for ReplyBody<'_> {
     }
 }
 
+impl ReplyBody<'_> {
+    /// The node `Stat` the reply carries (exists, getData, setData, getACL, setACL,
+    /// getChildren2, create2 and its kin, reconfig, an old server's check), else `None`.
+    /// A multi's per-operation Stats are in its results.
+    pub fn stat(&self) -> Option<&Stat> {
+        use ReplyBody::*;
+        match self {
+            Exists(s) | SetData(s) | SetAcl(s) | Check(s) => Some(s),
+            Create2(r) => Some(&r.stat),
+            GetData(r) | Reconfig(r) => Some(&r.stat),
+            GetAcl(r) => Some(&r.stat),
+            GetChildren2(r) => Some(&r.stat),
+            Empty
+            | Notification(_)
+            | Failed { .. }
+            | Untyped(_)
+            | Create(_)
+            | GetChildren(_)
+            | Sync(_)
+            | Multi(_)
+            | MultiRead(_)
+            | Sasl(_)
+            | GetEphemerals(_)
+            | GetAllChildrenNumber(_)
+            | AddWatch(_)
+            | WhoAmI(_) => None,
+        }
+    }
+}
+
 impl Encode for Reply<'_> {
     /// Encodes the payload (ReplyHeader + body), without the length prefix.
     fn encode<O: zkwire_jute::jute::Output + ?Sized>(&self, out: &mut O) {
@@ -556,6 +586,48 @@ mod tests {
         }
         assert!(!request(2, &[0xff, 0xff, 0xff, 0xff]), "delete");
         assert!(!request(106, &[0, 0, 0, 1]), "addWatch is persistent");
+    }
+
+    /// Every reply that carries a node's Stat hands it out, whatever precedes it.
+    #[test]
+    fn replies_hand_out_their_stat() {
+        let stat = Stat {
+            czxid: 1,
+            mzxid: 2,
+            ctime: 3,
+            mtime: 4,
+            version: 5,
+            cversion: 6,
+            aversion: 7,
+            ephemeral_owner: 8,
+            data_length: 9,
+            num_children: 10,
+            pzxid: 11,
+        };
+        let empty_vector = 0i32.to_be_bytes();
+        let path = [0, 0, 0, 2, b'/', b'a'];
+        let cases: [(OpCode, &[u8]); 10] = [
+            (OpCode::Exists, &[]),
+            (OpCode::SetData, &[]),
+            (OpCode::SetAcl, &[]),
+            (OpCode::Check, &[]),
+            (OpCode::Create2, &path),
+            (OpCode::CreateTtl, &path),
+            (OpCode::GetData, &path),
+            (OpCode::Reconfig, &path),
+            (OpCode::GetAcl, &empty_vector),
+            (OpCode::GetChildren2, &empty_vector),
+        ];
+        for (op, head) in cases {
+            let mut body = head.to_vec();
+            body.extend_from_slice(&stat.to_bytes());
+            let (rest, parsed) = parse_reply_body(op, &body).expect("parses");
+            assert!(rest.is_empty(), "{op:?}");
+            assert_eq!(parsed.stat(), Some(&stat), "{op:?}");
+        }
+        let (_, children) = parse_reply_body(OpCode::GetChildren, &empty_vector).expect("parses");
+        assert_eq!(children.stat(), None);
+        assert_eq!(ReplyBody::Empty.stat(), None);
     }
 
     #[test]
