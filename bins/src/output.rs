@@ -267,6 +267,7 @@ impl<W: std::io::Write> Printer<W> {
     /// `HH:MM:SS:ffffff [arrow ]Kind(k=v, …, trailer)` (see [`Line::write_text`]), appended to
     /// `out`.
     #[allow(clippy::too_many_arguments)] // the parts of one line; a struct would only rename them
+    #[inline] // into each printer, whose constant keys then compare without a call
     pub fn render_into(
         &mut self,
         out: &mut Vec<u8>,
@@ -287,6 +288,7 @@ impl<W: std::io::Write> Printer<W> {
     }
 
     /// Colours `out[start..]` by `color_key` when colour is on (text only).
+    #[inline] // a flag test, for every line: the colouring itself is rare
     pub fn paint_from(&mut self, out: &mut Vec<u8>, start: usize, color_key: impl Hash) {
         if self.color && self.format == Format::Text {
             let style = self.palette.color_for(color_key);

@@ -79,7 +79,7 @@ impl Analytics {
         rows.into_iter().map(|(k, t)| (k, t.n)).collect()
     }
 
-    fn count_table(&self, format: Format, group_by: GroupBy, what: &str) -> Vec<String> {
+    fn count_table(&self, format: Format, group_by: GroupBy, what: &'static str) -> Vec<String> {
         let rows = self.sorted_counts();
         let name = group_name(group_by);
         let shown = rows.iter().take(self.rows());

@@ -32,6 +32,9 @@ struct Field {
     key: Range<usize>,
     value: Range<usize>,
     null: bool,
+    /// The key is known to need no JSON escaping: every key written in code, and in a JSON
+    /// line a record's key checked once when set.
+    plain_key: bool,
 }
 
 /// The fields of one message, rendered in one format.
@@ -42,6 +45,8 @@ pub struct Line {
     fields: Vec<Field>,
     /// The text of a map key being serialized (see [`FlattenMap`]), kept from key to key.
     pending_key: Vec<u8>,
+    /// Whether `pending_key` is known to need no JSON escaping.
+    pending_key_plain: bool,
     /// Keys never rendered (the fields a text line leaves out), with their [`key_tag`]s:
     /// setting one does nothing.
     omitted: Vec<(u64, &'static str)>,
@@ -76,6 +81,7 @@ impl Line {
             buf: Vec::with_capacity(512),
             fields: Vec::with_capacity(32),
             pending_key: Vec::new(),
+            pending_key_plain: false,
             omitted: Vec::new(),
             omitted_bits: 0,
             set_bits: 0,
@@ -152,22 +158,24 @@ impl Line {
         }
     }
 
-    /// Sets `key` to the value `render` writes: in place when the key is set already.
-    fn set(&mut self, key: &str, render: impl FnOnce(&mut Vec<u8>) -> bool) {
+    /// Sets `key` to the value `render` writes: in place when the key is set already. Keys
+    /// are names written in code (hence `'static`), which need no JSON escaping.
+    fn set(&mut self, key: &'static str, render: impl FnOnce(&mut Vec<u8>) -> bool) {
         let key = key.as_bytes();
+        debug_assert!(!any_needs_json_escape(key), "key {key:?} needs escaping");
         let tag = key_tag(key);
         if self.is_omitted(key, tag) {
             return;
         }
         let at = self.position_tagged(key, tag);
-        self.set_at(key, tag, at, render);
+        self.set_at((key, true), tag, at, render);
     }
 
-    /// Sets `key` (its tag `tag`, its field `at` when it is set already) to what `render`
-    /// writes.
+    /// Sets `key` (whether it needs no JSON escaping, its tag `tag`, its field `at` when it is
+    /// set already) to what `render` writes.
     fn set_at(
         &mut self,
-        key: &[u8],
+        (key, plain_key): (&[u8], bool),
         tag: u64,
         at: Option<usize>,
         render: impl FnOnce(&mut Vec<u8>) -> bool,
@@ -189,13 +197,14 @@ impl Line {
                     key: k..self.buf.len(),
                     value,
                     null,
+                    plain_key,
                 });
             }
         }
     }
 
     /// Sets a string field.
-    pub fn str(&mut self, key: &str, v: &str) {
+    pub fn str(&mut self, key: &'static str, v: &str) {
         let format = self.format;
         self.set(key, |buf| {
             match format {
@@ -207,7 +216,7 @@ impl Line {
     }
 
     /// Sets a string field from anything printable (`0x…` ids, addresses).
-    pub fn display(&mut self, key: &str, v: impl Display) {
+    pub fn display(&mut self, key: &'static str, v: impl Display) {
         let format = self.format;
         self.set(key, |buf| {
             match format {
@@ -228,13 +237,13 @@ impl Line {
     /// Sets an address field, `ip:port` (`[ip6]:port`), as a string. IPv4, nearly every
     /// address on the wire, is written digit by digit: through `Display` it was a fifth of the
     /// cost of a printed line.
-    pub fn addr(&mut self, key: &str, v: SocketAddr) {
+    pub fn addr(&mut self, key: &'static str, v: SocketAddr) {
         self.plain_str(key, |buf| push_addr(buf, v));
     }
 
     /// Sets a string field whose text needs no escaping in either format (digits, `.:[]/x`):
     /// written straight into the line, quoted in JSON, bare in text.
-    fn plain_str(&mut self, key: &str, write: impl FnOnce(&mut Vec<u8>)) {
+    fn plain_str(&mut self, key: &'static str, write: impl FnOnce(&mut Vec<u8>)) {
         let quoted = self.format == Format::Json;
         self.set(key, |buf| {
             if quoted {
@@ -250,7 +259,13 @@ impl Line {
 
     /// Sets a string field of two integers and a separator (a zxid's `epoch/counter`),
     /// written without `core::fmt`; the separator must need no escaping.
-    pub fn pair(&mut self, key: &str, a: impl itoa::Integer, sep: char, b: impl itoa::Integer) {
+    pub fn pair(
+        &mut self,
+        key: &'static str,
+        a: impl itoa::Integer,
+        sep: char,
+        b: impl itoa::Integer,
+    ) {
         self.plain_str(key, |buf| {
             let mut digits = itoa::Buffer::new();
             buf.extend_from_slice(digits.format(a).as_bytes());
@@ -260,7 +275,7 @@ impl Line {
     }
 
     /// Sets a `0x…` field (lower-case hex digits, no leading zeros), as a string.
-    pub fn hex(&mut self, key: &str, v: u64) {
+    pub fn hex(&mut self, key: &'static str, v: u64) {
         self.plain_str(key, |buf| write_hex(buf, v));
     }
 
@@ -268,7 +283,7 @@ impl Line {
     /// capture has: six decimals for microsecond captures, nine for nanosecond ones. Through
     /// `f64` a third of the times gained a seventh digit the capture never had
     /// (`1764741495.5606091`).
-    pub fn timestamp(&mut self, key: &str, ts: Timestamp) {
+    pub fn timestamp(&mut self, key: &'static str, ts: Timestamp) {
         self.set(key, |buf| {
             write_timestamp(buf, ts);
             false
@@ -276,7 +291,7 @@ impl Line {
     }
 
     /// Sets an integer field.
-    pub fn int(&mut self, key: &str, v: impl itoa::Integer) {
+    pub fn int(&mut self, key: &'static str, v: impl itoa::Integer) {
         self.set(key, |buf| {
             buf.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
             false
@@ -284,7 +299,7 @@ impl Line {
     }
 
     /// Sets a boolean field.
-    pub fn bool(&mut self, key: &str, v: bool) {
+    pub fn bool(&mut self, key: &'static str, v: bool) {
         let format = self.format;
         self.set(key, |buf| {
             buf.extend_from_slice(match (format, v) {
@@ -301,7 +316,7 @@ impl Line {
     /// the line as serde would write it (`[a, b]` in text, `["a","b"]` in JSON, a null vector
     /// or element `None`/`null`): through serde a child cost about 200 instructions, and a
     /// reply can list thousands.
-    pub fn strings(&mut self, key: &str, v: &JuteVec<'_, UString<'_>>) {
+    pub fn strings(&mut self, key: &'static str, v: &JuteVec<'_, UString<'_>>) {
         let json = self.format == Format::Json;
         let null: &[u8] = if json { b"null" } else { b"None" };
         self.set(key, |buf| {
@@ -334,7 +349,7 @@ impl Line {
     /// (names, order, `0x…` zxids and session): through serde_json a reply's Stat cost about
     /// 3,800 instructions, a third of a JSON line. Text, which prints no Stat, goes through
     /// serde.
-    pub fn stat(&mut self, key: &str, s: &Stat) {
+    pub fn stat(&mut self, key: &'static str, s: &Stat) {
         if self.format == Format::Text {
             return self.value(key, s);
         }
@@ -345,19 +360,19 @@ impl Line {
     }
 
     /// Sets a floating-point field (JSON's number form in both formats).
-    pub fn f64(&mut self, key: &str, v: f64) {
+    pub fn f64(&mut self, key: &'static str, v: f64) {
         self.value(key, &v);
     }
 
     /// Sets a field to any serializable value (lists, maps, records).
-    pub fn value<T: Serialize + ?Sized>(&mut self, key: &str, v: &T) {
+    pub fn value<T: Serialize + ?Sized>(&mut self, key: &'static str, v: &T) {
         let format = self.format;
         self.set(key, |buf| render_value(format, buf, v));
     }
 
     /// Sets a field to a value already rendered in this line's format (a nested JSON object
     /// written by another [`Line`]).
-    pub fn rendered(&mut self, key: &str, v: &[u8]) {
+    pub fn rendered(&mut self, key: &'static str, v: &[u8]) {
         self.set(key, |buf| {
             buf.extend_from_slice(v);
             false
@@ -377,9 +392,17 @@ impl Line {
         let _ = record.serialize(Flatten { line: self });
     }
 
-    /// Like [`Line::merge`], leaving `key` out: the caller writes it itself, faster than serde
-    /// would (a reply's `stat`, see [`Line::stat`]).
-    pub fn merge_except<T: Serialize + ?Sized>(&mut self, record: &T, key: &'static str) {
+    /// Like [`Line::merge`], leaving `except` out when given: the caller writes it itself,
+    /// faster than serde would (a reply's `stat`, see [`Line::stat`]). One call for both, so
+    /// a record type's merge is compiled (and inlined) once.
+    pub fn merge_except<T: Serialize + ?Sized>(
+        &mut self,
+        record: &T,
+        except: Option<&'static str>,
+    ) {
+        let Some(key) = except else {
+            return self.merge(record);
+        };
         let (len, bits) = (self.omitted.len(), self.omitted_bits);
         let tag = key_tag(key.as_bytes());
         self.omitted.push((tag, key));
@@ -389,11 +412,17 @@ impl Line {
         self.omitted_bits = bits;
     }
 
-    fn merge_field<T: Serialize + ?Sized>(&mut self, key: &[u8], v: &T) {
+    /// Adds a record's field unless set already; `plain`: the key is known to need no JSON
+    /// escaping (a name from code, or a map key checked).
+    fn merge_field<T: Serialize + ?Sized>(&mut self, (key, plain): (&[u8], bool), v: &T) {
+        debug_assert!(
+            !plain || !any_needs_json_escape(key),
+            "key {key:?} needs escaping"
+        );
         let tag = key_tag(key);
         if !self.is_omitted(key, tag) && self.position_tagged(key, tag).is_none() {
             let format = self.format;
-            self.set_at(key, tag, None, |buf| render_value(format, buf, v));
+            self.set_at((key, plain), tag, None, |buf| render_value(format, buf, v));
         }
     }
 
@@ -405,8 +434,13 @@ impl Line {
                 out.push(b',');
             }
             let key = &self.buf[f.key.clone()];
-            // JSON escapes only control characters, quotes and backslashes.
-            if !any_needs_json_escape(key) {
+            // JSON escapes only control characters, quotes and backslashes; keys written in
+            // code have none, a JSON line's record keys were checked when set.
+            let plain = match self.format {
+                Format::Json => f.plain_key,
+                Format::Text => f.plain_key || !any_needs_json_escape(key),
+            };
+            if plain {
                 out.push(b'"');
                 out.extend_from_slice(key);
                 out.push(b'"');
@@ -422,6 +456,7 @@ impl Line {
     /// Writes the line as zktraffic's text after the time the caller wrote,
     /// ` [arrow ]Kind(k=v, …[, trailer])`: the kind is the value of `kind_key`, and fields for
     /// which `skip(key, value, is_null)` holds are left out.
+    #[inline(always)] // into each printer: out of line its skip rules cost a fifth more
     pub fn write_text(
         &self,
         out: &mut Vec<u8>,
@@ -834,7 +869,8 @@ impl ser::SerializeStruct for FlattenMap<'_> {
         key: &'static str,
         value: &T,
     ) -> Result<(), LineError> {
-        self.line.merge_field(key.as_bytes(), value);
+        // A field's name, from code.
+        self.line.merge_field((key.as_bytes(), true), value);
         Ok(())
     }
     fn end(self) -> Result<(), LineError> {
@@ -854,17 +890,40 @@ impl ser::SerializeMap for FlattenMap<'_> {
         key.serialize(Text {
             out: text,
             null: None,
-        })
+        })?;
+        // Checked once here, in a JSON line (a text line's keys are checked if ever written as
+        // JSON). One that needs escaping may have been escaped as text: a JSON line wants the
+        // key itself, which it escapes its own way. Rare: keys are field names.
+        let json = self.line.format == Format::Json;
+        self.line.pending_key_plain = json && !any_needs_json_escape(text);
+        if json && !self.line.pending_key_plain {
+            return raw_key(key, text);
+        }
+        Ok(())
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), LineError> {
         let key = std::mem::take(&mut self.line.pending_key);
-        self.line.merge_field(&key, value);
+        self.line
+            .merge_field((&key, self.line.pending_key_plain), value);
         self.line.pending_key = key;
         Ok(())
     }
     fn end(self) -> Result<(), LineError> {
         Ok(())
     }
+}
+
+/// A map key as itself (not its text form) into `out`, through serde_json: out of the way of
+/// the common path, where keys need no escaping.
+#[cold]
+#[inline(never)]
+fn raw_key<T: Serialize + ?Sized>(key: &T, out: &mut Vec<u8>) -> Result<(), LineError> {
+    let raw = serde_json::to_vec(key)
+        .ok()
+        .and_then(|json| serde_json::from_slice::<String>(&json).ok())
+        .ok_or_else(|| LineError("a map key that is not a string".into()))?;
+    *out = raw.into_bytes();
+    Ok(())
 }
 
 /// Serializer methods that add nothing: a record whose serde form is not a map.
@@ -934,7 +993,8 @@ impl<'l> ser::Serializer for Flatten<'l> {
         v: &T,
     ) -> Result<(), LineError> {
         // serde_json's form: {"Variant": value}.
-        self.line.merge_field(variant.as_bytes(), v);
+        // A variant's name, from code.
+        self.line.merge_field((variant.as_bytes(), true), v);
         Ok(())
     }
     fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, LineError> {
@@ -1171,16 +1231,20 @@ mod tests {
         .collect();
         for format in [Format::Json, Format::Text] {
             let mut line = Line::new(format);
+            const A: [&str; 4] = ["a0", "a1", "a2", "a3"];
+            const D: [&str; 4] = ["d0", "d1", "d2", "d3"];
             for (i, a) in addrs.iter().enumerate() {
-                line.addr(&format!("a{i}"), *a);
-                line.display(&format!("d{i}"), a);
+                line.addr(A[i], *a);
+                line.display(D[i], a);
             }
             for (i, v) in [0u64, 9, 0xa, 0x1_0000_0000, u64::MAX]
                 .into_iter()
                 .enumerate()
             {
-                line.hex(&format!("h{i}"), v);
-                line.display(&format!("x{i}"), format_args!("0x{v:x}"));
+                const H: [&str; 5] = ["h0", "h1", "h2", "h3", "h4"];
+                const X: [&str; 5] = ["x0", "x1", "x2", "x3", "x4"];
+                line.hex(H[i], v);
+                line.display(X[i], format_args!("0x{v:x}"));
             }
             for i in 0..addrs.len() {
                 assert_eq!(
@@ -1358,7 +1422,7 @@ mod tests {
                 data_len: 1,
                 stat: 2,
             },
-            "stat",
+            Some("stat"),
         );
         assert_eq!(line.to_json(), r#"{"data_len":1}"#);
         line.int("stat", 3);
@@ -1401,6 +1465,29 @@ mod tests {
         assert_eq!(
             (line.get("path_a"), line.get("path_b")),
             (Some("/a"), Some("/c"))
+        );
+    }
+
+    /// A record's map keys come from the wire: in a JSON line one that needs escaping is
+    /// escaped once, as JSON escapes it; in a text line as text escapes it.
+    #[test]
+    fn record_keys_from_the_wire_are_escaped_once() {
+        let record: std::collections::BTreeMap<&str, u32> =
+            [("a\"b", 1), ("c\\d\n", 2), ("plain", 3)]
+                .into_iter()
+                .collect();
+        let mut json = Line::new(Format::Json);
+        json.int("n", 0);
+        json.merge(&record);
+        assert_eq!(json.to_json(), r#"{"n":0,"a\"b":1,"c\\d\n":2,"plain":3}"#);
+        let mut text = Line::new(Format::Text);
+        text.str("type", "X");
+        text.merge(&record);
+        let mut out = Vec::new();
+        text.write_text(&mut out, "type", |_, _, _| false, b"", 0);
+        assert_eq!(
+            String::from_utf8(out).expect("utf-8"),
+            r#" X(a"b=1, c\\d\n=2, plain=3)"#
         );
     }
 

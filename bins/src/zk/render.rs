@@ -29,7 +29,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// A zxid as zk-dump shows it: `-1` as a number, else `0x…`.
-fn zxid_field(line: &mut Line, key: &str, zxid: i64) {
+fn zxid_field(line: &mut Line, key: &'static str, zxid: i64) {
     if zxid == -1 {
         line.int(key, -1i64);
     } else {
@@ -155,12 +155,10 @@ pub fn describe(msg: &ZkMessage<'_>, line: &mut Line, opts: RenderOptions) {
                 _ => {}
             }
             // The Stat, every such record's last field, written directly too (see `Line::stat`).
-            match reply.body.stat() {
-                Some(stat) => {
-                    line.merge_except(&reply.body, "stat");
-                    line.stat("stat", stat);
-                }
-                None => line.merge(&reply.body),
+            let stat = reply.body.stat().filter(|_| line.format() == Format::Json);
+            line.merge_except(&reply.body, stat.map(|_| "stat"));
+            if let Some(stat) = stat {
+                line.stat("stat", stat);
             }
             if let (true, ReplyBody::Sasl(t)) = (opts.show_secrets, reply.body) {
                 if let Some(tok) = t.token {
