@@ -15,6 +15,7 @@
 //! is unknown (was the client's server the leader?), is absent, and a stage whose end came
 //! before its start (clock skew between captures) is absent too.
 
+use smallvec::SmallVec;
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use zk_proto::OpCode;
@@ -254,6 +255,11 @@ pub struct TraceCounts {
     pub records_expired: u64,
 }
 
+/// Each follower's first sighting of something (an ACK, a COMMIT): when, the follower, its
+/// server id. Inline up to a five-server ensemble's four followers, so a record costs no
+/// allocation per list (three a record were a tenth of the daemon's allocations).
+type FirstSightings = SmallVec<[(Timestamp, SocketAddr, Option<i64>); 4]>;
+
 /// What the capture showed of one zxid's proposal.
 #[derive(Debug)]
 struct Record {
@@ -264,11 +270,11 @@ struct Record {
     /// The first PROPOSAL copy: when, and its session and xid.
     proposed: Option<(Timestamp, i64, i32)>,
     /// Followers it was proposed to.
-    sent_to: Vec<SocketAddr>,
+    sent_to: SmallVec<[SocketAddr; 4]>,
     /// Each follower's first ACK.
-    acks: Vec<(Timestamp, SocketAddr, Option<i64>)>,
+    acks: FirstSightings,
     /// Each follower's first COMMIT.
-    commits: Vec<(Timestamp, SocketAddr, Option<i64>)>,
+    commits: FirstSightings,
     /// Whether a trace used it.
     traced: bool,
 }
@@ -279,9 +285,9 @@ impl Record {
             first,
             leader: None,
             proposed: None,
-            sent_to: Vec::new(),
-            acks: Vec::new(),
-            commits: Vec::new(),
+            sent_to: SmallVec::new(),
+            acks: SmallVec::new(),
+            commits: SmallVec::new(),
             traced: false,
         }
     }
@@ -333,12 +339,7 @@ pub struct WriteTracer {
 }
 
 /// Keeps each follower's earliest sighting, of at most [`MAX_FOLLOWERS`] followers.
-fn keep_first(
-    seen: &mut Vec<(Timestamp, SocketAddr, Option<i64>)>,
-    ts: Timestamp,
-    learner: SocketAddr,
-    sid: Option<i64>,
-) {
+fn keep_first(seen: &mut FirstSightings, ts: Timestamp, learner: SocketAddr, sid: Option<i64>) {
     match seen.iter().position(|s| s.1 == learner) {
         Some(i) => seen[i].0 = seen[i].0.min(ts),
         None if seen.len() < MAX_FOLLOWERS => seen.push((ts, learner, sid)),
@@ -630,6 +631,9 @@ impl WriteTracer {
     }
 }
 
+/// A write's stages as (stage, from, to), in order: at most five, inline.
+type Milestones = SmallVec<[(Stage, Option<Timestamp>, Option<Timestamp>); 5]>;
+
 /// The stages a server's role gives, each as (stage, from, to): a follower's client passes
 /// every milestone; a leader's skips the forward and the commit; an unknown role leaves only the
 /// quorum, whose ends need no role.
@@ -639,11 +643,11 @@ fn milestones(
     proposed: Timestamp,
     quorum: Option<Timestamp>,
     commits: &[(Timestamp, SocketAddr, Option<i64>)],
-) -> Vec<(Stage, Option<Timestamp>, Option<Timestamp>)> {
+) -> Milestones {
     match role {
         Role::Follower(forwarded, learner) => {
             let committed = commits.iter().find(|c| c.1 == learner).map(|c| c.0);
-            vec![
+            smallvec::smallvec![
                 (Stage::Forward, Some(request), Some(forwarded)),
                 (Stage::Propose, Some(forwarded), Some(proposed)),
                 (Stage::Quorum, Some(proposed), quorum),
@@ -651,12 +655,12 @@ fn milestones(
                 (Stage::Reply, committed, Some(reply)),
             ]
         }
-        Role::Leader => vec![
+        Role::Leader => smallvec::smallvec![
             (Stage::Propose, Some(request), Some(proposed)),
             (Stage::Quorum, Some(proposed), quorum),
             (Stage::Reply, quorum, Some(reply)),
         ],
-        Role::Unknown => vec![(Stage::Quorum, Some(proposed), quorum)],
+        Role::Unknown => smallvec::smallvec![(Stage::Quorum, Some(proposed), quorum)],
     }
 }
 
