@@ -154,7 +154,8 @@ pub fn describe(msg: &ZkMessage<'_>, line: &mut Line, opts: RenderOptions) {
                 ReplyBody::GetChildren2(r) => line.strings("children", &r.children),
                 _ => {}
             }
-            // The Stat, every such record's last field, written directly too (see `Line::stat`).
+            // The Stat, every such record's last field, written directly too (see `Line::stat`);
+            // text prints none.
             let stat = reply.body.stat().filter(|_| line.format() == Format::Json);
             line.merge_except(&reply.body, stat.map(|_| "stat"));
             if let Some(stat) = stat {

@@ -26,8 +26,12 @@ impl Hex {
 
     /// The `0x…` text, written into `buf`.
     pub fn as_str(self, buf: &mut [u8; 18]) -> &str {
-        // Only ASCII is written.
-        std::str::from_utf8(self.as_bytes(buf)).unwrap_or("0x?")
+        // Every byte of `buf` is made ASCII (the first two here, the rest by `as_bytes`), so
+        // the whole buffer, a fixed length, is checked and then cut: checking the digits
+        // alone, of varying length, took twice as long.
+        buf[..2].copy_from_slice(b"00");
+        let start = buf.len() - self.as_bytes(buf).len();
+        std::str::from_utf8(buf).map_or("0x?", |s| s.get(start..).unwrap_or("0x?"))
     }
 
     /// The `0x…` text as bytes, written into `buf` (for a byte buffer: no UTF-8 check).
@@ -66,6 +70,9 @@ mod tests {
         let mut buf = [0; 18];
         for v in [0u64, 1, 0xf, 0x10, 0xdead_beef, 1 << 63, u64::MAX] {
             assert_eq!(Hex(v).as_str(&mut buf), format!("0x{v:x}"));
+            // A buffer used before for anything, not UTF-8 even, is written over.
+            let mut used = [0xff; 18];
+            assert_eq!(Hex(v).as_str(&mut used), format!("0x{v:x}"));
         }
     }
 }
